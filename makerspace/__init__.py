@@ -1,0 +1,109 @@
+"""Folkeverksted: booking for library makerspaces in Trøndelag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import lazy_gettext as _l
+
+from makerspace.config import (
+    DEFAULTS,
+    database_uri,
+    ensure_secret_key,
+    environment_overrides,
+)
+from makerspace.database import read_only_transaction
+from makerspace.extensions import babel, csrf, db, login_manager, migrate
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, instance/config.py, environment, then `config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(environment_overrides(set(app.config)))
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    ensure_secret_key(app.config, app.instance_path)
+    if app.config["ENVIRONMENT"] == "production" and "SESSION_COOKIE_SECURE" not in (config or {}):
+        app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config, app.instance_path)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(REPO_ROOT / "translations"))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+
+    from makerspace.core.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from makerspace.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from makerspace import models  # noqa: F401  (every mapper known before first use)
+    from makerspace.i18n import register_template_helpers, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    register_template_helpers(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    # "basic", not "strong": a phone that moves from mobile data to the library's Wi-Fi changes
+    # IP address exactly when its owner needs to show a booking at the desk.
+    login_manager.session_protection = "basic"
+
+    from makerspace.accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from makerspace.accounts.routes import bp as accounts_bp
+    from makerspace.api.routes import bp as api_bp
+    from makerspace.branches.routes import bp as branches_bp
+    from makerspace.core.routes import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(branches_bp)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
+    app.register_blueprint(api_bp)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def readers_do_not_lock() -> None:
+        if request.method in SAFE_METHODS:
+            read_only_transaction(db.session)
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        )
+        response.vary.add("Cookie")
+        response.vary.add("Accept-Language")
+        return response

@@ -1,0 +1,69 @@
+"""Account forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+
+LOCALE_CHOICES = [
+    SelectChoice("", _l("Same as the browser")),
+    SelectChoice("nb", "Norsk bokmål", render_kw={"lang": "nb"}),
+    SelectChoice("nn", "Norsk nynorsk", render_kw={"lang": "nn"}),
+    SelectChoice("en", "English", render_kw={"lang": "en"}),
+]
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)],
+                       render_kw={"autocomplete": "name"})
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Email(), Length(max=254)],
+                       render_kw={"autocomplete": "email"})
+    birth_year = IntegerField(
+        _l("Birth year"),
+        validators=[DataRequired(), NumberRange(min=1900, max=2100)],
+        description=_l("Some machines and courses have an age limit."),
+        render_kw={"inputmode": "numeric", "autocomplete": "bday-year"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(min=10, max=200)],
+        description=_l("At least 10 characters."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_again = PasswordField(
+        _l("Password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+    next = HiddenField()
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)],
+                       render_kw={"autocomplete": "name"})
+    birth_year = IntegerField(_l("Birth year"), validators=[Optional(), NumberRange(1900, 2100)],
+                              render_kw={"inputmode": "numeric"})
+    locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        _l("Name of the token"),
+        validators=[DataRequired(), Length(max=100)],
+        description=_l("For example the name of the script or web site that will use it."),
+    )

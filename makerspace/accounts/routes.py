@@ -1,0 +1,105 @@
+"""Register, log in and out, profile and API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+
+from makerspace.accounts import services
+from makerspace.accounts.forms import LoginForm, ProfileForm, RegisterForm, TokenForm
+from makerspace.core.forms import EmptyForm
+from makerspace.core.safety import safe_next_path
+from makerspace.errors import DomainError
+from makerspace.extensions import db
+
+bp = Blueprint("accounts", __name__)
+
+ROLE_NAMES = {"citizen": _l("Citizen"), "librarian": _l("Librarian"), "admin": _l("County admin")}
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_citizen(
+                email=form.email.data, name=form.name.data, password=form.password.data,
+                birth_year=form.birth_year.data, locale=_current_locale(),
+            )
+        except DomainError as error:
+            form.email.errors.append(str(error.message))
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("Welcome! Your account has been created."), "success")
+            return redirect(url_for("core.index"))
+    return render_template("accounts/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    form = LoginForm(next=request.args.get("next"))
+    if form.validate_on_submit():
+        user = services.authenticate(email=form.email.data, password=form.password.data)
+        if user is not None:
+            session.clear()  # a fresh session on login: no fixation
+            login_user(user)
+            flash(_("You are logged in."), "success")
+            return redirect(safe_next_path(form.next.data, url_for("core.index")))
+        form.password.errors.append(_("Wrong e-mail address or password."))
+    return render_template("accounts/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    if EmptyForm().validate_on_submit():
+        logout_user()
+        flash(_("You are logged out."), "success")
+    return redirect(url_for("core.index"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():  # type: ignore[no-untyped-def]
+    form = ProfileForm(obj=current_user, locale=current_user.locale or "")
+    if form.validate_on_submit():
+        services.update_profile(current_user, name=form.name.data,
+                                birth_year=form.birth_year.data, locale=form.locale.data or None)
+        db.session.commit()
+        flash(_("Your profile has been saved."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form, token_form=TokenForm(),
+                           empty_form=EmptyForm(), role_names=ROLE_NAMES, new_token=session.pop("new_token", None))
+
+
+@bp.post("/profile/tokens")
+@login_required
+def create_token():  # type: ignore[no-untyped-def]
+    form = TokenForm()
+    if not form.validate_on_submit():
+        flash(_("Give the token a name."), "error")
+        return redirect(url_for("accounts.profile"))
+    _token, raw = services.issue_api_token(current_user, name=form.name.data)
+    db.session.commit()
+    session["new_token"] = raw  # shown once on the next page, then gone
+    return redirect(url_for("accounts.profile", _anchor="tokens"))
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    if EmptyForm().validate_on_submit():
+        services.revoke_api_token(current_user, token_id)
+        db.session.commit()
+        flash(_("The token has been revoked."), "success")
+    return redirect(url_for("accounts.profile", _anchor="tokens"))
+
+
+def _current_locale() -> str | None:
+    locale = get_locale()
+    return str(locale) if locale else None

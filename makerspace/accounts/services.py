@@ -1,0 +1,223 @@
+"""Account rules: registration, authentication, profiles and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from makerspace import clock
+from makerspace.accounts.models import ApiToken, Role, User
+from makerspace.branches.models import Branch
+from makerspace.errors import AlreadyExists, InvalidInput, NotFound
+from makerspace.extensions import db
+
+TOKEN_PREFIX = "fv_"
+
+
+class EmailTaken(AlreadyExists):
+    code = "email_taken"
+    title = _l("An account with this e-mail address exists already.")
+
+
+class WeakPassword(InvalidInput):
+    code = "weak_password"
+    title = _l("The password is too short.")
+
+
+class InvalidBirthYear(InvalidInput):
+    code = "invalid_birth_year"
+    title = _l("The birth year is not valid.")
+
+
+class UnknownBranch(NotFound):
+    code = "unknown_branch"
+    title = _l("There is no branch with that short name.")
+
+
+class UnsupportedLocale(InvalidInput):
+    code = "unsupported_locale"
+    title = _l("That language is not available.")
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses are compared case-insensitively; we keep them lower-case."""
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    """The account with this e-mail address, if any."""
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def hash_password(password: str) -> str:
+    """A salted, slow hash of the password (method from config; tests use a cheap one)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _check_password_strength(password: str) -> None:
+    if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
+        raise WeakPassword()
+
+
+def _check_birth_year(birth_year: int | None) -> None:
+    if birth_year is None:
+        return
+    this_year = clock.now().year
+    if not this_year - 120 <= birth_year <= this_year:
+        raise InvalidBirthYear()
+
+
+def _check_locale(locale: str | None) -> None:
+    if locale is not None and locale not in current_app.config["LANGUAGES"]:
+        raise UnsupportedLocale()
+
+
+def _add_user(user: User) -> User:
+    """Insert, turning a lost race on the unique e-mail into EmailTaken."""
+    if find_user_by_email(user.email) is not None:
+        raise EmailTaken()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError as error:
+        raise EmailTaken() from error
+    return user
+
+
+def register_citizen(
+    *, email: str, name: str, password: str, birth_year: int | None, locale: str | None = None
+) -> User:
+    """Create a citizen account from the registration form."""
+    _check_password_strength(password)
+    _check_birth_year(birth_year)
+    _check_locale(locale)
+    return _add_user(
+        User(
+            email=normalise_email(email),
+            name=name.strip(),
+            password_hash=hash_password(password),
+            birth_year=birth_year,
+            role=Role.CITIZEN,
+            locale=locale,
+        )
+    )
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    branch_slugs: Iterable[str] = (),
+    password: str | None = None,
+    birth_year: int | None = None,
+) -> tuple[User, str | None]:
+    """Create an account of any role (operators and admins). Returns the user and, when no
+    password was given, the generated one."""
+    generated = None
+    if password is None:
+        generated = password = secrets.token_urlsafe(12)
+    _check_password_strength(password)
+    _check_birth_year(birth_year)
+    branches = [branch_by_slug(slug) for slug in branch_slugs]
+    user = User(
+        email=normalise_email(email),
+        name=name.strip(),
+        password_hash=hash_password(password),
+        birth_year=birth_year,
+        role=role,
+        branches=branches if role == Role.LIBRARIAN else [],
+    )
+    return _add_user(user), generated
+
+
+def branch_by_slug(slug: str) -> Branch:
+    """The branch with this slug, or UnknownBranch."""
+    branch = db.session.scalar(select(Branch).where(Branch.slug == slug))
+    if branch is None:
+        raise UnknownBranch()
+    return branch
+
+
+def authenticate(*, email: str, password: str) -> User | None:
+    """The user whose e-mail and password these are, else None."""
+    user = find_user_by_email(email)
+    if user is None:
+        # Spend the same time as for a real account, so timing does not reveal who has one.
+        check_password_hash(_dummy_hash(), password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_hex(8), method=method)
+    return _DUMMY_HASHES[method]
+
+
+def update_profile(user: User, *, name: str, birth_year: int | None, locale: str | None) -> User:
+    """Change what a person may change about themselves."""
+    _check_birth_year(birth_year)
+    _check_locale(locale)
+    user.name = name.strip()
+    user.birth_year = birth_year
+    user.locale = locale
+    return user
+
+
+def change_password(user: User, *, new_password: str) -> None:
+    """Set a new password."""
+    _check_password_strength(new_password)
+    user.password_hash = hash_password(new_password)
+
+
+def set_preferred_locale(user: User, locale: str) -> None:
+    """Remember the language a person picked."""
+    _check_locale(locale)
+    user.locale = locale
+
+
+def _token_digest(raw_token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough (no password stretching needed).
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def issue_api_token(user: User, *, name: str) -> tuple[ApiToken, str]:
+    """Create an API token; the raw token is returned once and never stored."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user, name=name.strip() or "API", token_hash=_token_digest(raw), hint=raw[:8]
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, raw
+
+
+def user_for_api_token(raw_token: str) -> User | None:
+    """The user a bearer token belongs to, or None for an unknown or revoked token."""
+    if not raw_token.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(raw_token))
+    )
+    return token.user if token is not None else None
+
+
+def revoke_api_token(user: User, token_id: int) -> None:
+    """Delete one of the user's own tokens; someone else's token is NotFound."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound()
+    db.session.delete(token)
+    db.session.flush()

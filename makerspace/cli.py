@@ -1,0 +1,73 @@
+"""Command-line tools: `flask --app makerspace <command>` (or plain `flask` in the repo root)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from makerspace.accounts.models import Role
+from makerspace.accounts.services import create_user, find_user_by_email, issue_api_token
+from makerspace.demo import database_is_empty, seed_demo
+from makerspace.errors import DomainError
+from makerspace.extensions import db
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--if-empty", is_flag=True, help="Only seed a database that has no branches yet.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Add demo branches and accounts (safe to run again)."""
+    if if_empty and not database_is_empty():
+        click.echo("The database has data already; demo data not added.")
+        return
+    created = seed_demo()
+    db.session.commit()
+    click.echo(f"Demo data ready: {created['branches']} branches and {created['users']} "
+               "accounts added.")
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.CITIZEN.value,
+              show_default=True)
+@click.option("--branch", "branches", multiple=True, help="Branch slug (librarians; repeatable).")
+@click.option("--password", help="Password; one is generated and printed when left out.")
+@click.option("--birth-year", type=int, help="Birth year, for age limits.")
+def create_user_command(email: str, name: str, role: str, branches: tuple[str, ...],
+                        password: str | None, birth_year: int | None) -> None:
+    """Create an account of any role."""
+    if role == Role.LIBRARIAN.value and not branches:
+        raise click.UsageError("A librarian needs at least one --branch.")
+    try:
+        user, generated = create_user(email=email, name=name, role=Role(role),
+                                      branch_slugs=branches, password=password,
+                                      birth_year=birth_year)
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
+    db.session.commit()
+    click.echo(f"Created {user.role.value} {user.email}.")
+    if generated:
+        click.echo(f"Password: {generated}")
+
+
+@click.command("create-token")
+@with_appcontext
+@click.argument("email")
+@click.option("--name", default="CLI", show_default=True, help="What the token is for.")
+def create_token_command(email: str, name: str) -> None:
+    """Create an API token for an account; the token is the last line printed."""
+    user = find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account with the e-mail address {email}.")
+    _token, raw = issue_api_token(user, name=name)
+    db.session.commit()
+    click.echo(f"API token for {user.email} (shown once, keep it secret):")
+    click.echo(raw)
+
+
+def register_commands(app: Flask) -> None:
+    for command in (seed_demo_command, create_user_command, create_token_command):
+        app.cli.add_command(command)

@@ -1,0 +1,91 @@
+"""Configuration defaults and the order in which they are overridden.
+
+defaults (here) -> instance/config.py -> environment variables of the same name -> test config.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # "development" or "production"; production refuses to start without SECRET_KEY.
+    "ENVIRONMENT": "development",
+    "SECRET_KEY": None,
+    "DATABASE_URL": None,  # None: SQLite file in the instance folder
+    "BABEL_DEFAULT_LOCALE": "nb",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Oslo",
+    "LANGUAGES": ["nb", "nn", "en"],
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Where this site is reachable from outside; used for links in feeds, QR codes and e-mail.
+    "BASE_URL": "http://127.0.0.1:5000",
+    # Minimum password length for new accounts.
+    "PASSWORD_MIN_LENGTH": 10,
+    # Werkzeug's password hash method; tests use a cheap one to stay fast.
+    "PASSWORD_HASH_METHOD": "scrypt",
+}
+
+# Read from the environment as booleans / integers instead of strings.
+_BOOLEAN = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"}
+_INTEGER = {"MAIL_PORT", "PASSWORD_MIN_LENGTH"}
+# Names that may come from the environment even without a default here.
+_EXTRA_ENV_PREFIXES = ("MAIL_",)
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run the app."""
+
+
+def environment_overrides(known: set[str]) -> dict[str, Any]:
+    """Return config values set in the environment, for names the app knows."""
+    found: dict[str, Any] = {}
+    for name, raw in os.environ.items():
+        if name not in known and not name.startswith(_EXTRA_ENV_PREFIXES):
+            continue
+        if name in ("LANGUAGES", "SQLALCHEMY_ENGINE_OPTIONS"):
+            continue
+        if name in _BOOLEAN:
+            found[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif name in _INTEGER:
+            found[name] = int(raw)
+        else:
+            found[name] = raw
+    return found
+
+
+def ensure_secret_key(config: dict[str, Any], instance_path: str) -> None:
+    """Fill SECRET_KEY: required in production, generated once and kept in development."""
+    if config.get("SECRET_KEY"):
+        return
+    if config.get("ENVIRONMENT") == "production":
+        raise ConfigError(
+            "SECRET_KEY is not set. In production set the SECRET_KEY environment variable "
+            "(or put it in instance/config.py); for example: "
+            "python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    key_file = Path(instance_path) / "secret_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def database_uri(config: dict[str, Any], instance_path: str) -> str:
+    """The SQLAlchemy URL: DATABASE_URL, else a SQLite file in the instance folder."""
+    url = config.get("DATABASE_URL") or config.get("SQLALCHEMY_DATABASE_URI")
+    if url:
+        # Operators often paste the libpq form; SQLAlchemy needs the driver named.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+    return "sqlite:///" + str(Path(instance_path) / "makerspace.sqlite3")

@@ -1,0 +1,80 @@
+"""Error pages for people and RFC 9457 problem documents for the API."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from makerspace.api.problems import problem_response
+from makerspace.errors import DomainError
+from makerspace.extensions import db
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _http_texts(status: int) -> tuple[str, str]:
+    texts = {
+        400: (_("Bad request"), _("The request could not be understood. Please try again.")),
+        401: (_("Log in required"), _("Please log in to continue.")),
+        403: (_("Not allowed"), _("You do not have access to this page.")),
+        404: (_("Page not found"), _("We could not find the page you asked for.")),
+        405: (_("Not allowed"), _("This page cannot be used like that.")),
+        413: (_("Too large"), _("What you sent is too large.")),
+        429: (_("Too many requests"), _("Please wait a little and try again.")),
+    }
+    return texts.get(
+        status,
+        (_("Something went wrong"), _("An error occurred on our side. Please try again later.")),
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        message = _("The form had expired or was sent from elsewhere. Please try again.")
+        if _wants_problem():
+            return problem_response(400, "csrf_failed", _("Bad request"), message)
+        return _page(400, _("The form could not be sent"), message)
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        if _wants_problem():
+            return problem_response(
+                error.status, error.code, str(error.title), str(error.message), **error.extra
+            )
+        return _page(error.status, str(error.title), str(error.message))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        status = error.code or 500
+        if status >= 500:
+            db.session.rollback()
+        title, message = _http_texts(status)
+        if _wants_problem():
+            code = {400: "bad_request", 401: "unauthorized", 404: "not_found",
+                    405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
+            response = problem_response(status, code.get(status, "error"), title, message)
+            if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+                response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+            return response
+        return _page(status, title, message)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        db.session.rollback()
+        app.logger.exception("Unhandled error", exc_info=error)
+        if app.testing and app.config.get("PROPAGATE_TEST_ERRORS", True):
+            raise error
+        return http_error(InternalServerError())

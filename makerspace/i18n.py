@@ -1,0 +1,63 @@
+"""Language choice and locale-aware formatting in a branch's time zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel import dates as babel_dates
+from flask import current_app, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+LANGUAGE_COOKIE = "lang"
+# Each language named in itself, so a person finds their own whatever the page is in.
+LANGUAGE_NAMES = {"nb": "Norsk bokmål", "nn": "Norsk nynorsk", "en": "English"}
+# Browsers say "no" (Norwegian) as often as "nb"; both mean Bokmål here.
+_ACCEPT_ALIASES = {"no": "nb"}
+
+
+def select_locale() -> str:
+    """The person's saved choice, else the language cookie, else the browser's, else nb."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return current_user.locale
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    if cookie in languages:
+        return cookie
+    best = request.accept_languages.best_match([*languages, *_ACCEPT_ALIASES])
+    if best:
+        return _ACCEPT_ALIASES.get(best, best)
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _zone(tz: str | None) -> ZoneInfo:
+    return ZoneInfo(tz or current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def local_datetime(value: datetime, tz: str | None = None, fmt: str = "medium") -> str:
+    """Format a UTC datetime in the given zone (a branch's) and the page's language."""
+    return babel_dates.format_datetime(value, fmt, tzinfo=_zone(tz), locale=get_locale())
+
+
+def local_date(value: datetime | date, tz: str | None = None, fmt: str = "medium") -> str:
+    """Format the date of a moment (as seen in the zone), or a plain date."""
+    if isinstance(value, datetime):
+        value = value.astimezone(_zone(tz)).date()
+    return babel_dates.format_date(value, fmt, locale=get_locale())
+
+
+def local_time(value: datetime, tz: str | None = None, fmt: str = "short") -> str:
+    """Format the time of day of a moment in the zone."""
+    return babel_dates.format_time(value, fmt, tzinfo=_zone(tz), locale=get_locale())
+
+
+def register_template_helpers(app) -> None:  # type: ignore[no-untyped-def]
+    app.add_template_filter(local_datetime, "localdatetime")
+    app.add_template_filter(local_date, "localdate")
+    app.add_template_filter(local_time, "localtime")
+    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+
+    @app.context_processor
+    def locale_context() -> dict[str, str]:
+        return {"current_locale": str(get_locale())}

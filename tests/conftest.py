@@ -1,0 +1,255 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL.
+
+The PostgreSQL half needs TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test).
+The suite makes a database of its own on that server, migrates it, and drops it at the end, so
+whatever earlier runs left there does not matter. With CI=true a skipped test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from makerspace import clock, create_app
+from makerspace.accounts.models import Role, User
+from makerspace.accounts.services import create_user, issue_api_token
+from makerspace.branches.models import Branch
+from makerspace.extensions import db
+
+from tests.helpers import PASSWORD
+
+BACKENDS = ["sqlite", "postgresql"]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# -- CI: a skip is a failure --------------------------------------------------------------
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if IN_CI and reporter is not None and reporter.stats.get("skipped"):
+        reporter.write_line(
+            f"CI=true: {len(reporter.stats['skipped'])} test(s) skipped; in CI a skip is a failure.",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# -- databases ----------------------------------------------------------------------------
+
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    base_url = os.environ.get("TEST_DATABASE_URL")
+    if not base_url:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    url = make_url(base_url)
+    name = f"makerspace_test_{secrets.token_hex(4)}"
+    admin_dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A migrated, empty database of each kind, made once per test session."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        manager = _sqlite_database(f"sqlite:///{path}")
+    else:
+        manager = _postgres_database()
+    with manager as url:
+        app = create_app(_test_config(url))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        yield url
+
+
+@contextmanager
+def _sqlite_database(url: str) -> Iterator[str]:
+    yield url
+
+
+def _test_config(url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "test-secret-key",
+        "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SERVER_NAME": None,
+        **extra,
+    }
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Extra config for the test's app; override in a test module to change it."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(_test_config(database_url, **app_config))
+    yield app
+    clock.freeze(None)
+    with app.app_context():
+        db.session.rollback()
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return make_url(database_url).get_backend_name()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    """An app context for service-level tests (not for tests that also use `client`)."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+# -- time ---------------------------------------------------------------------------------
+
+class Clock:
+    def set(self, moment: datetime) -> None:
+        clock.freeze(moment)
+
+    def now(self) -> datetime:
+        return clock.now()
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[Clock]:
+    yield Clock()
+    clock.freeze(None)
+
+
+# -- factories ----------------------------------------------------------------------------
+
+@contextmanager
+def _in_context(app: Flask) -> Iterator[bool]:
+    """Use the test's app context if it has one; else a short one of our own."""
+    from flask import has_app_context
+
+    if has_app_context():
+        yield False
+    else:
+        with app.app_context():
+            yield True
+
+
+def _persist(app: Flask, build: Callable[[], Any]) -> Any:
+    with _in_context(app) as own_context:
+        obj = build()
+        db.session.commit()
+        if own_context:
+            db.session.refresh(obj)
+            db.session.expunge(obj)
+        return obj
+
+
+@pytest.fixture
+def make_branch(app: Flask) -> Callable[..., Branch]:
+    counter = iter(range(1, 10_000))
+
+    def make(slug: str | None = None, **fields: Any) -> Branch:
+        n = next(counter)
+        slug = slug or f"branch-{n}"
+        fields.setdefault("name", f"Bibliotek {n}")
+        fields.setdefault("municipality", "Trondheim")
+
+        def build() -> Branch:
+            branch = Branch(slug=slug, **fields)
+            db.session.add(branch)
+            return branch
+
+        return _persist(app, build)
+
+    return make
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, *, name: str | None = None, role: Role = Role.CITIZEN,
+             branches: list[Branch] | None = None, birth_year: int | None = 1990,
+             password: str = PASSWORD, locale: str | None = None) -> User:
+        n = next(counter)
+
+        def build() -> User:
+            user, _ = create_user(
+                email=email or f"person{n}@example.no", name=name or f"Person {n}", role=role,
+                branch_slugs=[b.slug for b in branches or []], password=password,
+                birth_year=birth_year,
+            )
+            user.locale = locale
+            return user
+
+        return _persist(app, build)
+
+    return make
+
+
+@pytest.fixture
+def make_token(app: Flask) -> Callable[[User], str]:
+    def make(user: User) -> str:
+        with _in_context(app):
+            _token, raw = issue_api_token(db.session.get(User, user.id), name="test")
+            db.session.commit()
+            return raw
+
+    return make
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[User], FlaskClient]:
+    """Log a user in on the test client without going through the form."""
+
+    def do_login(user: User) -> FlaskClient:
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return client
+
+    return do_login

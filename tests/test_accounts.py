@@ -1,0 +1,170 @@
+"""Registration, login, logout, profile and API tokens: services and pages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from makerspace.accounts import services
+from makerspace.accounts.models import ApiToken, Role, User
+from makerspace.extensions import db
+from tests.helpers import PASSWORD
+
+# -- services -----------------------------------------------------------------------------
+
+
+def test_register_citizen_hashes_password_and_normalises_email(app_ctx):
+    user = services.register_citizen(email="  Kari@Example.NO ", name=" Kari ", password=PASSWORD,
+                                     birth_year=1990)
+    db.session.commit()
+    assert user.email == "kari@example.no"
+    assert user.name == "Kari"
+    assert user.role == Role.CITIZEN
+    assert PASSWORD not in user.password_hash
+    assert services.authenticate(email="KARI@example.no", password=PASSWORD) == user
+    assert services.authenticate(email="kari@example.no", password="wrong password") is None
+    assert services.authenticate(email="nobody@example.no", password=PASSWORD) is None
+
+
+def test_register_refuses_taken_email_weak_password_and_odd_birth_year(app_ctx, make_user):
+    make_user("taken@example.no")
+    with pytest.raises(services.EmailTaken):
+        services.register_citizen(email="TAKEN@example.no", name="X", password=PASSWORD,
+                                  birth_year=1990)
+    with pytest.raises(services.WeakPassword):
+        services.register_citizen(email="new@example.no", name="X", password="short",
+                                  birth_year=1990)
+    with pytest.raises(services.InvalidBirthYear):
+        services.register_citizen(email="new@example.no", name="X", password=PASSWORD,
+                                  birth_year=1850)
+
+
+def test_create_librarian_for_branches(app_ctx, make_branch):
+    make_branch("steinkjer")
+    make_branch("levanger")
+    user, generated = services.create_user(email="lib@example.no", name="Lib",
+                                           role=Role.LIBRARIAN,
+                                           branch_slugs=["steinkjer", "levanger"])
+    db.session.commit()
+    assert generated and services.authenticate(email="lib@example.no", password=generated)
+    assert sorted(b.slug for b in user.branches) == ["levanger", "steinkjer"]
+    with pytest.raises(services.UnknownBranch):
+        services.create_user(email="x@example.no", name="X", role=Role.LIBRARIAN,
+                             branch_slugs=["atlantis"])
+
+
+def test_api_tokens_are_stored_hashed_and_revocable(app_ctx, make_user):
+    user = make_user()
+    token, raw = services.issue_api_token(user, name="Nettside")
+    db.session.commit()
+    assert raw.startswith("fv_") and len(raw) > 40
+    stored = db.session.scalars(select(ApiToken.token_hash)).all()
+    assert raw not in stored and token.hint == raw[:8]
+    assert services.user_for_api_token(raw) == user
+    assert services.user_for_api_token(raw + "x") is None
+    other = make_user()
+    with pytest.raises(services.NotFound):
+        services.revoke_api_token(other, token.id)
+    services.revoke_api_token(user, token.id)
+    db.session.commit()
+    assert services.user_for_api_token(raw) is None
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+def test_register_page_creates_account_and_logs_in(client, app):
+    response = client.post("/register", data={
+        "name": "Sigrid Test", "email": "sigrid@example.no", "birth_year": "1999",
+        "password": PASSWORD, "password_again": PASSWORD,
+    })
+    assert response.status_code == 302
+    page = client.get("/profile")
+    assert page.status_code == 200
+    assert b"sigrid@example.no" in page.data
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "sigrid@example.no"))
+        assert user.birth_year == 1999 and user.locale == "nb"
+
+
+def test_register_page_shows_translated_errors_and_keeps_input(client, make_user):
+    make_user("taken@example.no")
+    response = client.post("/register", data={
+        "name": "Sigrid", "email": "taken@example.no", "birth_year": "1999",
+        "password": PASSWORD, "password_again": "something else",
+    })
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "Passordene er ulike." in text
+    assert 'value="Sigrid"' in text
+    response = client.post("/register", data={
+        "name": "Sigrid", "email": "taken@example.no", "birth_year": "1999",
+        "password": PASSWORD, "password_again": PASSWORD,
+    })
+    assert response.status_code == 422
+    assert "Det finst" not in response.get_data(as_text=True)
+    assert "finnes allerede" in response.get_data(as_text=True)
+
+
+def test_login_and_logout(client, make_user):
+    make_user("ola@example.no")
+    wrong = client.post("/login", data={"email": "ola@example.no", "password": "nope nope"})
+    assert wrong.status_code == 422
+    assert "Feil e-postadresse eller passord." in wrong.get_data(as_text=True)
+    ok = client.post("/login", data={"email": "OLA@example.no", "password": PASSWORD,
+                                     "next": "/profile"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/profile"
+    assert client.get("/profile").status_code == 200
+    client.post("/logout")
+    assert client.get("/profile").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example",
+                                    "javascript:alert(1)"])
+def test_login_never_redirects_off_site(client, make_user, target):
+    make_user("ola@example.no")
+    response = client.post("/login", data={"email": "ola@example.no", "password": PASSWORD,
+                                           "next": target})
+    assert response.headers["Location"] == "/"
+
+
+def test_profile_requires_login_and_saves_changes(client, login, make_user, app):
+    assert client.get("/profile").headers["Location"].startswith("/login?next=")
+    user = make_user()
+    login(user)
+    response = client.post("/profile", data={"name": "Nytt Navn", "birth_year": "1980",
+                                              "locale": "nn"})
+    assert response.status_code == 302
+    page = client.get("/profile")
+    assert 'lang="nn"' in page.get_data(as_text=True)
+    with app.app_context():
+        saved = db.session.get(User, user.id)
+        assert (saved.name, saved.birth_year, saved.locale) == ("Nytt Navn", 1980, "nn")
+
+
+def test_profile_tokens_created_once_shown_and_revoked(client, login, make_user, app):
+    user = make_user()
+    login(user)
+    client.post("/profile/tokens", data={"name": "Skript"})
+    page = client.get("/profile").get_data(as_text=True)
+    assert "Skript" in page
+    with app.app_context():
+        token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+        token_id = token.id
+    assert f"<code class=\"token\">{token.hint}" in page
+    again = client.get("/profile").get_data(as_text=True)
+    assert "<code class=\"token\">" not in again  # shown once only
+    client.post(f"/profile/tokens/{token_id}/revoke")
+    with app.app_context():
+        assert db.session.get(ApiToken, token_id) is None
+
+
+def test_someone_elses_token_cannot_be_revoked(client, login, make_user, make_token, app):
+    owner, other = make_user(), make_user()
+    make_token(owner)
+    with app.app_context():
+        token_id = db.session.scalar(select(ApiToken.id))
+    login(other)
+    assert client.post(f"/profile/tokens/{token_id}/revoke").status_code == 404
+    with app.app_context():
+        assert db.session.get(ApiToken, token_id) is not None

@@ -1,0 +1,112 @@
+"""The API base: bearer tokens, problem+json errors, public data, and a true OpenAPI document."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from openapi_spec_validator import validate
+
+from makerspace.accounts.models import Role
+from makerspace.api.openapi import openapi_document
+from tests.helpers import bearer
+
+
+def _schema(document: dict, name: str) -> dict:
+    """A component schema with its references resolvable by jsonschema."""
+    return {**document["components"]["schemas"][name], "components": document["components"]}
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    assert body["status"] == status and body["code"] == code
+    assert body["title"] and body["detail"]
+    return body
+
+
+def test_branches_are_public(client, make_branch):
+    make_branch("steinkjer", name="Steinkjer bibliotek", municipality="Steinkjer")
+    response = client.get("/api/v1/branches")
+    assert response.status_code == 200
+    assert response.get_json() == [{"slug": "steinkjer", "name": "Steinkjer bibliotek",
+                                     "municipality": "Steinkjer", "timezone": "Europe/Oslo"}]
+    assert client.get("/api/v1/branches/steinkjer").get_json()["name"] == "Steinkjer bibliotek"
+    assert_problem(client.get("/api/v1/branches/atlantis"), 404, "unknown_branch")
+
+
+def test_me_needs_a_valid_token(client, make_user, make_token, make_branch):
+    branch = make_branch("levanger")
+    user = make_user("lib@example.no", name="Lib", role=Role.LIBRARIAN, branches=[branch])
+    body = assert_problem(client.get("/api/v1/me"), 401, "unauthorized")
+    assert body["type"].endswith("unauthorized")
+    assert client.get("/api/v1/me").headers["WWW-Authenticate"].startswith("Bearer")
+    assert_problem(client.get("/api/v1/me", headers=bearer("fv_not-a-token")), 401,
+                   "invalid_token")
+    assert_problem(client.get("/api/v1/me", headers={"Authorization": "Basic abc"}), 401,
+                   "invalid_token")
+    token = make_token(user)
+    response = client.get("/api/v1/me", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.get_json() == {"email": "lib@example.no", "name": "Lib",
+                                   "role": "librarian", "branches": ["levanger"]}
+
+
+def test_a_browser_session_is_not_an_api_credential(client, login, make_user):
+    login(make_user())
+    assert_problem(client.get("/api/v1/me"), 401, "unauthorized")
+
+
+def test_problem_titles_follow_the_language(client):
+    body = assert_problem(client.get("/api/v1/me", headers={"Accept-Language": "nb"}), 401,
+                          "unauthorized")
+    english = assert_problem(client.get("/api/v1/me", headers={"Accept-Language": "en"}), 401,
+                             "unauthorized")
+    assert body["title"] != english["title"]
+
+
+def test_unknown_paths_and_methods_are_problems(client):
+    assert_problem(client.get("/api/v1/nothing-here"), 404, "not_found")
+    response = client.delete("/api/v1/branches")
+    assert_problem(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_openapi_document_is_valid_and_served(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+
+
+def test_openapi_lists_exactly_the_api_routes(app):
+    documented = {
+        (path, method.upper())
+        for path, item in openapi_document()["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = rule.rule.removeprefix("/api/v1")
+        for argument in rule.arguments:
+            path = path.replace(f"<{argument}>", f"{{{argument}}}")
+            for converter in ("int", "string", "path"):
+                path = path.replace(f"<{converter}:{argument}>", f"{{{argument}}}")
+        served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == served
+
+
+@pytest.mark.parametrize(("path", "schema", "many"), [("/api/v1/branches", "Branch", True),
+                                                        ("/api/v1/me", "Me", False)])
+def test_responses_match_their_schemas(client, make_user, make_token, make_branch,
+                                       path, schema, many):
+    make_branch()
+    token = make_token(make_user())
+    body = client.get(path, headers=bearer(token)).get_json()
+    document = openapi_document()
+    for item in body if many else [body]:
+        jsonschema.validate(item, _schema(document, schema))

@@ -1,0 +1,90 @@
+"""Three languages: choice, persistence, <html lang>, formatting in the branch's zone."""
+
+from __future__ import annotations
+
+import glob
+from datetime import UTC, datetime
+
+import pytest
+from babel.messages.pofile import read_po
+from flask_babel import force_locale
+
+from makerspace.accounts.models import User
+from makerspace.extensions import db
+from makerspace.i18n import local_date, local_datetime, local_time
+from tests.helpers import html_lang
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [(None, "nb"), ("en-GB,en;q=0.9", "en"), ("nn-NO", "nn"), ("no", "nb"), ("nb-NO,nb", "nb"),
+     ("de-DE", "nb"), ("sv,en;q=0.5", "en")],
+)
+def test_language_follows_the_browser(client, accept, expected):
+    headers = {"Accept-Language": accept} if accept else {}
+    response = client.get("/", headers=headers)
+    assert html_lang(response.data) == expected
+
+
+def test_page_is_translated_in_each_language(client):
+    assert "Hopp til hovedinnhold" in client.get("/").get_data(as_text=True)
+    client.set_cookie("lang", "nn")
+    assert "Hopp til hovudinnhald" in client.get("/").get_data(as_text=True)
+    client.set_cookie("lang", "en")
+    assert "Skip to main content" in client.get("/").get_data(as_text=True)
+
+
+def test_language_picker_sets_a_cookie_and_goes_back(client):
+    response = client.post("/language", data={"lang": "nn", "next": "/branches/"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/branches/"
+    assert "lang=nn" in response.headers["Set-Cookie"]
+    assert html_lang(client.get("/branches/", headers={"Accept-Language": "en"}).data) == "nn"
+
+
+def test_language_picker_refuses_unknown_languages_and_foreign_redirects(client):
+    assert client.post("/language", data={"lang": "sv"}).status_code == 400
+    response = client.post("/language", data={"lang": "en", "next": "https://evil.example"})
+    assert response.headers["Location"] == "/"
+
+
+def test_logged_in_choice_is_saved_on_the_profile(client, login, make_user, app):
+    user = make_user(locale=None)
+    login(user)
+    client.post("/language", data={"lang": "en", "next": "/"})
+    with app.app_context():
+        assert db.session.get(User, user.id).locale == "en"
+    other_browser = app.test_client()
+    with other_browser.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+    assert html_lang(other_browser.get("/", headers={"Accept-Language": "nb"}).data) == "en"
+
+
+def test_dates_are_formatted_by_babel_in_the_branch_zone(app):
+    summer = datetime(2026, 7, 1, 8, 30, tzinfo=UTC)  # 10:30 in Oslo (CEST)
+    winter = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)  # 09:30 in Oslo (CET)
+    with app.test_request_context():
+        with force_locale("nb"):
+            assert local_time(summer, "Europe/Oslo") == "10:30"
+            assert local_time(winter, "Europe/Oslo") == "09:30"
+            assert local_date(summer, "Europe/Oslo", "long") == "1. juli 2026"
+        with force_locale("en"):
+            assert "10:30" in local_datetime(summer, "Europe/Oslo", "short")
+            assert local_date(summer, "Europe/Oslo", "long") == "July 1, 2026"
+        with force_locale("nn"):
+            assert local_date(winter, "Europe/Oslo", "long") == "1. desember 2026"
+        # a late evening in UTC is already the next day in Oslo
+        late = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+        with force_locale("nb"):
+            assert local_date(late, "Europe/Oslo", "short") == "01.01.2027"
+
+
+def test_every_catalog_is_complete_and_has_no_fuzzy_entries():
+    catalogs = sorted(glob.glob("translations/*/LC_MESSAGES/messages.po"))
+    assert {c.split("/")[1] for c in catalogs} == {"nb", "nn", "en"}
+    for path in catalogs:
+        with open(path, "rb") as handle:
+            catalog = read_po(handle)
+        missing = [m.id for m in catalog if m.id and (
+            m.fuzzy or not (all(m.string) if isinstance(m.string, tuple) else m.string))]
+        assert missing == [], f"{path}: {missing[:5]}"
