@@ -9,7 +9,7 @@ from makerspace.accounts.services import create_user, find_user_by_email
 from makerspace.branches.models import Branch
 from makerspace.extensions import db
 
-DEMO_PASSWORD = "folkeverksted"
+DEMO_PASSWORD = "folkeverksted"  # noqa: S105  (demo accounts; listed in the README)
 
 BRANCHES = [
     ("trondheim-hovedbiblioteket", "Trondheim folkebibliotek, Hovedbiblioteket", "Trondheim"),

@@ -27,7 +27,6 @@ from makerspace.accounts.models import Role, User
 from makerspace.accounts.services import create_user, issue_api_token
 from makerspace.branches.models import Branch
 from makerspace.extensions import db
-
 from tests.helpers import PASSWORD
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -40,7 +39,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if IN_CI and reporter is not None and reporter.stats.get("skipped"):
         reporter.write_line(
-            f"CI=true: {len(reporter.stats['skipped'])} test(s) skipped; in CI a skip is a failure.",
+            f"CI=true: {len(reporter.stats['skipped'])} test(s) skipped; "
+            "in CI a skip is a failure.",
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

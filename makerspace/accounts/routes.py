@@ -74,7 +74,8 @@ def profile():  # type: ignore[no-untyped-def]
         flash(_("Your profile has been saved."), "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form, token_form=TokenForm(),
-                           empty_form=EmptyForm(), role_names=ROLE_NAMES, new_token=session.pop("new_token", None))
+                           empty_form=EmptyForm(), role_names=ROLE_NAMES,
+                           new_token=session.pop("new_token", None))
 
 
 @bp.post("/profile/tokens")

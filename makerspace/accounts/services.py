@@ -18,7 +18,7 @@ from makerspace.branches.models import Branch
 from makerspace.errors import AlreadyExists, InvalidInput, NotFound
 from makerspace.extensions import db
 
-TOKEN_PREFIX = "fv_"
+TOKEN_PREFIX = "fv_"  # noqa: S105  (a marker, not a secret)
 
 
 class EmailTaken(AlreadyExists):
