@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -20,6 +20,8 @@ _ACCEPT_ALIASES = {"no": "nb"}
 def select_locale() -> str:
     """The person's saved choice, else the language cookie, else the browser's, else nb."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # command line, background jobs
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
     cookie = request.cookies.get(LANGUAGE_COOKIE)
