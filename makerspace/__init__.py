@@ -78,12 +78,16 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from makerspace.accounts.routes import bp as accounts_bp
     from makerspace.api.routes import bp as api_bp
+    from makerspace.booking.routes import bp as booking_bp
     from makerspace.branches.routes import bp as branches_bp
     from makerspace.core.routes import bp as core_bp
+    from makerspace.staff.routes import bp as staff_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(branches_bp)
+    app.register_blueprint(booking_bp)
+    app.register_blueprint(staff_bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
     app.register_blueprint(api_bp)
 

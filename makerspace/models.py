@@ -1,6 +1,19 @@
 """Every model, imported in one place so that mappers and migrations see the whole schema."""
 
 from makerspace.accounts.models import ApiToken, Role, User, branch_staff
-from makerspace.branches.models import Branch
+from makerspace.booking.models import (
+    Booking,
+    BookingBlock,
+    BookingStatus,
+    Equipment,
+    EquipmentKind,
+    EquipmentOutage,
+)
+from makerspace.branches.models import Branch, DateException, WeeklyHours
+from makerspace.certifications.models import Certification, UserCertification
 
-__all__ = ["ApiToken", "Branch", "Role", "User", "branch_staff"]
+__all__ = [
+    "ApiToken", "Booking", "BookingBlock", "BookingStatus", "Branch", "Certification",
+    "DateException", "Equipment", "EquipmentKind", "EquipmentOutage", "Role", "User",
+    "UserCertification", "WeeklyHours", "branch_staff",
+]

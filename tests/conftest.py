@@ -253,3 +253,66 @@ def login(client: FlaskClient) -> Callable[[User], FlaskClient]:
         return client
 
     return do_login
+
+
+# -- booking factories --------------------------------------------------------------------
+
+ALL_WEEK = {day: [("08:00", "20:00")] for day in ("mon", "tue", "wed", "thu", "fri", "sat",
+                                                  "sun")}
+
+
+@pytest.fixture
+def open_branch(app: Flask, make_branch: Callable[..., Branch]) -> Callable[..., Branch]:
+    """A branch open 08:00–20:00 every day, public holidays included unless told."""
+    from makerspace.branches.hours import set_weekly_hours
+
+    def make(slug: str | None = None, *, weekly: dict | None = None,
+             closed_on_public_holidays: bool = False, **fields: Any) -> Branch:
+        branch = make_branch(slug, closed_on_public_holidays=closed_on_public_holidays,
+                             **fields)
+        with _in_context(app):
+            set_weekly_hours(db.session.get(Branch, branch.id), weekly or ALL_WEEK)
+            db.session.commit()
+        return branch
+
+    return make
+
+
+@pytest.fixture
+def make_equipment(app: Flask, open_branch: Callable[..., Branch]):  # type: ignore[no-untyped-def]
+    from makerspace.booking.services import create_equipment
+
+    def make(branch: Branch | None = None, **fields: Any):  # type: ignore[no-untyped-def]
+        branch = branch or open_branch()
+        fields.setdefault("name", "Prusa MK4")
+        fields.setdefault("kind", "3d-printer")
+
+        def build():  # type: ignore[no-untyped-def]
+            return create_equipment(db.session.get(Branch, branch.id), **fields)
+
+        return _persist(app, build)
+
+    return make
+
+
+@pytest.fixture
+def make_booking(app: Flask):  # type: ignore[no-untyped-def]
+    """Insert a booking directly (no rules), for setting the scene."""
+    from datetime import timedelta
+
+    from makerspace.booking.models import Booking, BookingStatus, Equipment
+
+    def make(equipment, user, start: datetime, minutes: int = 60,  # type: ignore[no-untyped-def]
+             status: BookingStatus = BookingStatus.CONFIRMED):
+        def build():  # type: ignore[no-untyped-def]
+            machine = db.session.get(Equipment, equipment.id)
+            end = start + timedelta(minutes=minutes)
+            booking = Booking(equipment_id=machine.id, user_id=user.id, start_at=start,
+                              end_at=end, status=status,
+                              occupied_until=end + timedelta(minutes=machine.buffer_minutes))
+            db.session.add(booking)
+            return booking
+
+        return _persist(app, build)
+
+    return make

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from makerspace.accounts import services
 from makerspace.accounts.models import ApiToken, Role, User
+from makerspace.branches.services import UnknownBranch
 from makerspace.extensions import db
 from tests.helpers import PASSWORD
 
@@ -48,7 +49,7 @@ def test_create_librarian_for_branches(app_ctx, make_branch):
     db.session.commit()
     assert generated and services.authenticate(email="lib@example.no", password=generated)
     assert sorted(b.slug for b in user.branches) == ["levanger", "steinkjer"]
-    with pytest.raises(services.UnknownBranch):
+    with pytest.raises(UnknownBranch):
         services.create_user(email="x@example.no", name="X", role=Role.LIBRARIAN,
                              branch_slugs=["atlantis"])
 

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from makerspace import clock
 from makerspace.accounts.models import ApiToken, Role, User
-from makerspace.branches.models import Branch
+from makerspace.branches.services import branch_by_slug
 from makerspace.errors import AlreadyExists, InvalidInput, NotFound
 from makerspace.extensions import db
 
@@ -34,11 +34,6 @@ class WeakPassword(InvalidInput):
 class InvalidBirthYear(InvalidInput):
     code = "invalid_birth_year"
     title = _l("The birth year is not valid.")
-
-
-class UnknownBranch(NotFound):
-    code = "unknown_branch"
-    title = _l("There is no branch with that short name.")
 
 
 class UnsupportedLocale(InvalidInput):
@@ -136,14 +131,6 @@ def create_user(
         branches=branches if role == Role.LIBRARIAN else [],
     )
     return _add_user(user), generated
-
-
-def branch_by_slug(slug: str) -> Branch:
-    """The branch with this slug, or UnknownBranch."""
-    branch = db.session.scalar(select(Branch).where(Branch.slug == slug))
-    if branch is None:
-        raise UnknownBranch()
-    return branch
 
 
 def authenticate(*, email: str, password: str) -> User | None:

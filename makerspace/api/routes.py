@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import select
 
-from makerspace.accounts.services import branch_by_slug
 from makerspace.api.auth import api_user, load_api_user, token_required
 from makerspace.api.openapi import openapi_document
 from makerspace.api.serializers import branch_json, me_json
 from makerspace.branches.models import Branch
+from makerspace.branches.services import branch_by_slug
 from makerspace.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

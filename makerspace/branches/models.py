@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from makerspace.database import UTCDateTime, utcnow
@@ -15,15 +15,70 @@ DEFAULT_TIMEZONE = "Europe/Oslo"
 
 class Branch(db.Model):
     __tablename__ = "branches"
-    __table_args__ = (CheckConstraint("length(slug) between 1 and 64", name="slug_length"),)
+    __table_args__ = (
+        CheckConstraint("length(slug) between 1 and 64", name="slug_length"),
+        CheckConstraint("max_upcoming_bookings >= 0", name="max_upcoming_bookings"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     municipality: Mapped[str] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    closed_on_public_holidays: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
+    # Upcoming bookings one citizen may hold at this branch at a time.
+    max_upcoming_bookings: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:
         return f"<Branch {self.slug}>"
+
+
+class WeeklyHours(db.Model):
+    """One opening interval on a weekday (0 = Monday). Several a day are allowed."""
+
+    __tablename__ = "weekly_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        # minutes after local midnight; 1440 is 24:00
+        CheckConstraint("opens_minute >= 0 AND opens_minute < closes_minute "
+                        "AND closes_minute <= 1440", name="interval"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"),
+                                           index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens_minute: Mapped[int] = mapped_column(Integer)
+    closes_minute: Mapped[int] = mapped_column(Integer)
+
+
+class DateException(db.Model):
+    """A date with other hours than usual: closed (no minutes) or special hours (one row per
+    interval). It also overrides the public-holiday rule for that date."""
+
+    __tablename__ = "date_exceptions"
+    __table_args__ = (
+        CheckConstraint(
+            "(opens_minute IS NULL AND closes_minute IS NULL) OR "
+            "(opens_minute >= 0 AND opens_minute < closes_minute AND closes_minute <= 1440)",
+            name="interval",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    opens_minute: Mapped[int | None] = mapped_column(Integer)
+    closes_minute: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def closed(self) -> bool:
+        return self.opens_minute is None
+
+
+Index("ix_date_exceptions_branch_day", DateException.branch_id, DateException.day)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from sqlalchemy import select
 
-from makerspace.accounts.services import branch_by_slug
 from makerspace.branches.models import Branch
+from makerspace.branches.services import branch_by_slug
 from makerspace.extensions import db
 
 bp = Blueprint("branches", __name__, url_prefix="/branches")

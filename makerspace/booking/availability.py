@@ -1,0 +1,168 @@
+"""When a machine is free: opening hours minus bookings (with buffers) minus outages.
+
+Everything here reads one window of time with indexed range queries; nothing loads a
+machine's whole history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+
+from makerspace.booking.models import ACTIVE_STATUSES, Booking, Equipment, EquipmentOutage
+from makerspace.branches.hours import DayHours, Interval, hours_for_days, local_moment
+from makerspace.extensions import db
+
+
+def busy_intervals(equipment: Equipment, start: datetime, end: datetime) -> list[Interval]:
+    """Periods in [start, end) the machine is held by a booking (with buffer) or an outage,
+    merged, in order. Indexed on (equipment_id, occupied_until): only bookings that end after
+    `start` are read."""
+    bookings = db.session.execute(
+        select(Booking.start_at, Booking.occupied_until).where(
+            Booking.equipment_id == equipment.id,
+            Booking.occupied_until > start,
+            Booking.start_at < end,
+            Booking.status.in_(ACTIVE_STATUSES),
+        )
+    ).all()
+    outages = db.session.execute(
+        select(EquipmentOutage.start_at, EquipmentOutage.end_at).where(
+            EquipmentOutage.equipment_id == equipment.id,
+            EquipmentOutage.start_at < end,
+            or_(EquipmentOutage.end_at.is_(None), EquipmentOutage.end_at > start),
+        )
+    ).all()
+    periods = [Interval(s, u) for s, u in bookings]
+    periods += [Interval(s, u if u is not None else end) for s, u in outages]
+    return merge(periods)
+
+
+def merge(periods: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for period in sorted(periods):
+        if merged and period.start <= merged[-1].end:
+            merged[-1] = Interval(merged[-1].start, max(merged[-1].end, period.end))
+        else:
+            merged.append(period)
+    return merged
+
+
+def subtract(free: list[Interval], busy: list[Interval]) -> list[Interval]:
+    """`free` minus `busy` (both sorted, non-overlapping)."""
+    result = []
+    for interval in free:
+        cursor = interval.start
+        for period in busy:
+            if period.end <= cursor or period.start >= interval.end:
+                continue
+            if period.start > cursor:
+                result.append(Interval(cursor, period.start))
+            cursor = max(cursor, period.end)
+        if cursor < interval.end:
+            result.append(Interval(cursor, interval.end))
+    return result
+
+
+def bookable_window(equipment: Equipment, now: datetime) -> Interval:
+    """From now until the end of the last day that may be booked (in the branch's zone)."""
+    zone = ZoneInfo(equipment.branch.timezone)
+    last_day = now.astimezone(zone).date() + timedelta(days=equipment.max_advance_days)
+    return Interval(now, local_moment(last_day, 24 * 60, zone))
+
+
+def open_intervals(days: list[DayHours], zone: ZoneInfo) -> list[Interval]:
+    return merge(Interval(local_moment(d.day, o, zone), local_moment(d.day, c, zone))
+                 for d in days for o, c in d.minutes)
+
+
+def free_and_busy(equipment: Equipment, first: date, days: int, now: datetime
+                  ) -> tuple[list[Interval], list[Interval]]:
+    """Free (bookable now) and busy periods for `days` dates from `first`. No personal data."""
+    zone = ZoneInfo(equipment.branch.timezone)
+    hours = hours_for_days(equipment.branch, first, days)
+    window = Interval(local_moment(first, 0, zone), local_moment(first + timedelta(days=days),
+                                                                 0, zone))
+    busy = busy_intervals(equipment, window.start, window.end)
+    bookable = bookable_window(equipment, now)
+    open_now = [Interval(max(i.start, bookable.start), min(i.end, bookable.end))
+                for i in open_intervals(hours, zone)]
+    open_now = [i for i in open_now if i.start < i.end]
+    return subtract(open_now, busy), busy
+
+
+SlotState = str  # "free", "busy", "past", "closed"
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime
+    end: datetime
+    state: SlotState
+
+
+@dataclass(frozen=True)
+class DaySlots:
+    hours: DayHours
+    slots: list[Slot]
+
+
+def week_slots(equipment: Equipment, first: date, now: datetime, days: int = 7
+               ) -> list[DaySlots]:
+    """The week view: each open slot of each day marked free, busy or past."""
+    zone = ZoneInfo(equipment.branch.timezone)
+    hours = hours_for_days(equipment.branch, first, days)
+    busy = busy_intervals(equipment, local_moment(first, 0, zone),
+                          local_moment(first + timedelta(days=days), 0, zone))
+    bookable = bookable_window(equipment, now)
+    step = equipment.slot_minutes
+    result = []
+    for day in hours:
+        slots = []
+        for opens, closes in day.minutes:
+            minute = -(-opens // step) * step  # first grid point at or after opening
+            while minute + step <= closes:
+                start = local_moment(day.day, minute, zone)
+                end = local_moment(day.day, minute + step, zone)
+                if any(p.overlaps(start, end) for p in busy):
+                    state = "busy"
+                elif start < now:
+                    state = "past"
+                elif not bookable.contains(start, end):
+                    state = "closed"
+                else:
+                    state = "free"
+                slots.append(Slot(start, end, state))
+                minute += step
+        result.append(DaySlots(day, slots))
+    return result
+
+
+def nearest_free_starts(equipment: Equipment, desired: datetime, minutes: int, now: datetime,
+                        limit: int = 3) -> list[Interval]:
+    """The bookable periods of `minutes` length whose start is nearest to `desired`."""
+    zone = ZoneInfo(equipment.branch.timezone)
+    bookable = bookable_window(equipment, now)
+    first = now.astimezone(zone).date()
+    days = equipment.max_advance_days + 1
+    hours = hours_for_days(equipment.branch, first, days)
+    busy = busy_intervals(equipment, bookable.start, bookable.end + timedelta(days=1))
+    length = timedelta(minutes=minutes)
+    held = length + timedelta(minutes=equipment.buffer_minutes)
+    step = equipment.slot_minutes
+    candidates = []
+    for day in hours:
+        for opens, closes in day.minutes:
+            minute = -(-opens // step) * step
+            while minute + minutes <= closes:
+                start = local_moment(day.day, minute, zone)
+                if bookable.contains(start, start + length) and not any(
+                        p.overlaps(start, start + held) for p in busy):
+                    candidates.append(Interval(start, start + length))
+                minute += step
+    candidates.sort(key=lambda c: (abs(c.start - desired), c.start))
+    return sorted(candidates[:limit])

@@ -1,0 +1,159 @@
+"""Equipment, its booking rules, outages, bookings and booking blocks."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from makerspace.accounts.models import User
+from makerspace.branches.models import Branch
+from makerspace.certifications.models import Certification
+from makerspace.database import UTCDateTime, utcnow
+from makerspace.extensions import db
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=30,
+                values_callable=lambda members: [m.value for m in members])
+
+
+class EquipmentKind(enum.StrEnum):
+    PRINTER_3D = "3d-printer"
+    LASER_CUTTER = "laser-cutter"
+    VR_KIT = "vr-kit"
+    VINYL_CUTTER = "vinyl-cutter"
+    SEWING_MACHINE = "sewing-machine"
+    PODCAST_STUDIO = "podcast-studio"
+    DIGITISATION_STATION = "digitisation-station"
+    OTHER = "other"
+
+
+class Equipment(db.Model):
+    __tablename__ = "equipment"
+    __table_args__ = (
+        CheckConstraint("slot_minutes BETWEEN 5 AND 240", name="slot_minutes"),
+        CheckConstraint("min_minutes >= slot_minutes AND min_minutes % slot_minutes = 0",
+                        name="min_minutes"),
+        CheckConstraint("max_minutes >= min_minutes AND max_minutes % slot_minutes = 0",
+                        name="max_minutes"),
+        CheckConstraint("buffer_minutes >= 0 AND buffer_minutes <= 1440", name="buffer_minutes"),
+        CheckConstraint("max_advance_days BETWEEN 0 AND 365", name="max_advance_days"),
+        CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"),
+                                           index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[EquipmentKind] = mapped_column(_enum(EquipmentKind, "equipment_kind"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    min_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    max_minutes: Mapped[int] = mapped_column(Integer, default=240)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    max_advance_days: Mapped[int] = mapped_column(Integer, default=14)
+    min_age: Mapped[int | None] = mapped_column(Integer)
+    requires_certification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certifications.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    branch: Mapped[Branch] = relationship()
+    requires_certification: Mapped[Certification | None] = relationship()
+    outages: Mapped[list[EquipmentOutage]] = relationship(
+        back_populates="equipment", order_by="EquipmentOutage.start_at",
+        cascade="all, delete-orphan",
+    )
+
+
+class EquipmentOutage(db.Model):
+    """A period the machine is out of service; `end_at` None means until further notice."""
+
+    __tablename__ = "equipment_outages"
+    __table_args__ = (CheckConstraint("end_at IS NULL OR end_at > start_at", name="period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id", ondelete="CASCADE"),
+                                              index=True)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    equipment: Mapped[Equipment] = relationship(back_populates="outages")
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        return self.start_at < end and (self.end_at is None or start < self.end_at)
+
+
+class BookingStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+# Bookings that hold the machine. The database refuses two of these that overlap on one
+# machine (PostgreSQL: an exclusion constraint; SQLite: triggers; both made by migration 0002).
+ACTIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="period"),
+        CheckConstraint("occupied_until >= end_at", name="occupied_until"),
+        Index("ix_bookings_equipment_occupied", "equipment_id", "occupied_until"),
+        Index("ix_bookings_user_start", "user_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # end_at plus the machine's buffer (cooling, cleaning) when it was booked.
+    occupied_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"),
+                                                  default=BookingStatus.CONFIRMED)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    cancel_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    equipment: Mapped[Equipment] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class BookingBlock(db.Model):
+    """A person may not make new bookings until `ends_at` (no-shows); staff can lift it."""
+
+    __tablename__ = "booking_blocks"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

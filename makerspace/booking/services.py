@@ -1,0 +1,329 @@
+"""Booking rules: equipment, outages, creating and cancelling bookings.
+
+Functions here flush but never commit; the caller commits once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from makerspace import clock
+from makerspace.accounts.models import User
+from makerspace.auth import manages_branch
+from makerspace.booking import errors
+from makerspace.booking.availability import bookable_window, nearest_free_starts
+from makerspace.booking.models import (
+    ACTIVE_STATUSES,
+    Booking,
+    BookingBlock,
+    BookingStatus,
+    Equipment,
+    EquipmentKind,
+    EquipmentOutage,
+)
+from makerspace.branches.hours import opening_intervals
+from makerspace.branches.models import Branch
+from makerspace.certifications.models import Certification
+from makerspace.certifications.services import holds_certification
+from makerspace.extensions import db
+from makerspace.i18n import local_datetime
+
+RULE_FIELDS = ("slot_minutes", "min_minutes", "max_minutes", "buffer_minutes",
+               "max_advance_days", "min_age")
+UPCOMING = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
+
+
+# -- equipment ----------------------------------------------------------------------------
+
+def _check_rules(equipment: Equipment) -> None:
+    step = equipment.slot_minutes
+    if not 5 <= step <= 240:
+        raise errors.InvalidEquipmentRules(_("The time step must be 5 to 240 minutes."))
+    if equipment.min_minutes < step or equipment.min_minutes % step:
+        raise errors.InvalidEquipmentRules(
+            _("The shortest booking must be a whole number of time steps."))
+    if equipment.max_minutes < equipment.min_minutes or equipment.max_minutes % step:
+        raise errors.InvalidEquipmentRules(
+            _("The longest booking must be a whole number of time steps, "
+              "and no shorter than the shortest."))
+    if not 0 <= equipment.buffer_minutes <= 1440:
+        raise errors.InvalidEquipmentRules(_("The buffer must be 0 to 1440 minutes."))
+    if not 0 <= equipment.max_advance_days <= 365:
+        raise errors.InvalidEquipmentRules(_("Bookable days ahead must be 0 to 365."))
+    if equipment.min_age is not None and not 0 <= equipment.min_age <= 100:
+        raise errors.InvalidEquipmentRules(_("The age limit must be 0 to 100."))
+    if not equipment.name.strip():
+        raise errors.InvalidEquipmentRules(_("A name is required."))
+
+
+def _apply(equipment: Equipment, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        if name == "kind":
+            try:
+                value = EquipmentKind(value)
+            except ValueError as error:
+                raise errors.InvalidEquipmentRules(_("Unknown kind of equipment.")) from error
+        elif name == "requires_certification":
+            if value is not None and not isinstance(value, Certification):
+                raise TypeError("requires_certification must be a Certification or None")
+        elif name not in RULE_FIELDS and name not in ("name", "description"):
+            raise TypeError(f"unknown equipment field {name}")
+        setattr(equipment, name, value)
+
+
+def create_equipment(branch: Branch, **fields: Any) -> Equipment:
+    """Add a machine to a branch; unspecified rules take the defaults of PRODUCT.md."""
+    equipment = Equipment(branch=branch, name="", kind=EquipmentKind.OTHER, description="",
+                          slot_minutes=30, min_minutes=60, max_minutes=240, buffer_minutes=0,
+                          max_advance_days=14, min_age=None)
+    _apply(equipment, fields)
+    _check_rules(equipment)
+    db.session.add(equipment)
+    db.session.flush()
+    return equipment
+
+
+def update_equipment(equipment: Equipment, **fields: Any) -> Equipment:
+    """Change a machine's description or rules; existing bookings keep their times."""
+    _apply(equipment, fields)
+    _check_rules(equipment)
+    db.session.flush()
+    return equipment
+
+
+def current_outage(equipment: Equipment, at: datetime) -> EquipmentOutage | None:
+    """The outage in force at `at`, if any."""
+    return next((o for o in equipment.outages if o.covers(at, at + timedelta(seconds=1))), None)
+
+
+def take_out_of_service(equipment: Equipment, *, start: datetime, end: datetime | None,
+                        reason: str, by: User) -> tuple[EquipmentOutage, list[Booking]]:
+    """Mark a period out of service and cancel the bookings in it (the citizens are told)."""
+    if not reason.strip():
+        raise errors.ReasonRequired()
+    if end is not None and end <= start:
+        raise errors.InvalidEquipmentRules(_("The period must end after it starts."))
+    outage = EquipmentOutage(equipment=equipment, start_at=start, end_at=end,
+                             reason=reason.strip(), created_by_id=by.id)
+    db.session.add(outage)
+    query = select(Booking).where(
+        Booking.equipment_id == equipment.id, Booking.status == BookingStatus.CONFIRMED,
+        Booking.occupied_until > start)
+    if end is not None:
+        query = query.where(Booking.start_at < end)
+    cancelled = list(db.session.scalars(query.with_for_update()))
+    for booking in cancelled:
+        _mark_cancelled(booking, by=by, reason=reason.strip())
+    db.session.flush()
+    return outage, cancelled
+
+
+def return_to_service(equipment: Equipment, *, by: User) -> None:
+    """End every outage of the machine that is in force or planned, from now."""
+    now = clock.now()
+    for outage in equipment.outages:
+        if outage.end_at is None or outage.end_at > now:
+            if outage.start_at >= now:
+                db.session.delete(outage)
+            else:
+                outage.end_at = now
+    db.session.flush()
+
+
+# -- who may see what ---------------------------------------------------------------------
+
+def booking_visible_to(booking_id: int, user: User) -> Booking:
+    """The booking if `user` owns it or is staff of its branch; otherwise not found."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not (booking.user_id == user.id
+                               or manages_branch(user, booking.equipment.branch)):
+        raise errors.BookingNotFound()
+    return booking
+
+
+def equipment_by_id(equipment_id: int) -> Equipment:
+    equipment = db.session.get(Equipment, equipment_id)
+    if equipment is None:
+        raise errors.EquipmentNotFound()
+    return equipment
+
+
+# -- the rules ----------------------------------------------------------------------------
+
+def active_block(user: User, at: datetime) -> BookingBlock | None:
+    """The block that keeps this person from booking at `at`, if any."""
+    return db.session.scalar(select(BookingBlock).where(
+        BookingBlock.user_id == user.id, BookingBlock.lifted_at.is_(None),
+        BookingBlock.starts_at <= at, BookingBlock.ends_at > at,
+    ).order_by(BookingBlock.ends_at.desc()).limit(1))
+
+
+def upcoming_count(user: User, branch: Branch, now: datetime) -> int:
+    """How many bookings the person holds at the branch that have not ended."""
+    return db.session.scalar(
+        select(func.count(Booking.id)).join(Equipment).where(
+            Booking.user_id == user.id, Equipment.branch_id == branch.id,
+            Booking.status.in_(UPCOMING), Booking.end_at > now)) or 0
+
+
+def age_in_year_of(user: User, moment: datetime) -> int | None:
+    """Age limits count from the year one turns that age (we keep only the birth year)."""
+    return None if user.birth_year is None else moment.year - user.birth_year
+
+
+def check_booking_rules(*, user: User, equipment: Equipment, start: datetime, end: datetime,
+                        now: datetime) -> None:
+    """Raise the first rule the booking breaks; overlap is left to the database."""
+    zone = ZoneInfo(equipment.branch.timezone)
+    minutes = (end - start).total_seconds() / 60
+    if start < now:
+        raise errors.InPast()
+    step = equipment.slot_minutes
+    for moment in (start, end):
+        local = moment.astimezone(zone)
+        if local.second or local.microsecond or (local.hour * 60 + local.minute) % step:
+            raise errors.OffGrid(_("Bookings of this machine start and end on whole "
+                                   "%(step)s-minute steps.", step=step))
+    if minutes < equipment.min_minutes:
+        raise errors.TooShort(_("A booking of this machine must last at least %(minutes)s "
+                                "minutes.", minutes=equipment.min_minutes))
+    if minutes > equipment.max_minutes:
+        raise errors.TooLong(_("A booking of this machine may last at most %(minutes)s "
+                               "minutes.", minutes=equipment.max_minutes))
+    window = bookable_window(equipment, now)
+    if end > window.end:
+        raise errors.TooFarAhead(_("This machine can be booked at most %(days)s days ahead.",
+                                   days=equipment.max_advance_days))
+    first_day = start.astimezone(zone).date()
+    days = (end.astimezone(zone).date() - first_day).days + 1
+    if not any(i.contains(start, end) for i in opening_intervals(equipment.branch, first_day,
+                                                                 days)):
+        raise errors.OutsideOpeningHours()
+    for outage in equipment.outages:
+        if outage.covers(start, end):
+            raise errors.OutOfService(_("The machine is out of service: %(reason)s",
+                                        reason=outage.reason))
+    block = active_block(user, now)
+    if block is not None:
+        raise errors.Blocked(
+            _("You may not make new bookings until %(until)s: %(reason)s",
+              until=local_datetime(block.ends_at, equipment.branch.timezone, "short"),
+              reason=block.reason), until=block.ends_at.isoformat())
+    if equipment.min_age is not None:
+        age = age_in_year_of(user, start)
+        if age is None or age < equipment.min_age:
+            raise errors.TooYoung(_("This machine is for people who turn %(age)s this year "
+                                    "or are older.", age=equipment.min_age))
+    certification = equipment.requires_certification
+    if certification is not None and not holds_certification(user, certification, start):
+        raise errors.NotCertified(
+            _("This machine needs the certification “%(name)s”. Take the course at the "
+              "library to get it.", name=certification.name),
+            certification=certification.slug)
+    if upcoming_count(user, equipment.branch, now) >= equipment.branch.max_upcoming_bookings:
+        raise errors.QuotaExceeded(
+            _("You can have at most %(count)s upcoming bookings at this library.",
+              count=equipment.branch.max_upcoming_bookings))
+
+
+def _lock_user(user: User) -> None:
+    # Serialises one person's concurrent bookings so the quota cannot be overrun
+    # (PostgreSQL row lock; SQLite transactions are serialised already).
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+
+
+def _is_overlap(error: IntegrityError) -> bool:
+    original = error.orig
+    return getattr(original, "sqlstate", None) == "23P01" or "booking_overlap" in str(original)
+
+
+def create_booking(*, user: User, equipment: Equipment, start: datetime, end: datetime,
+                   booked_by: User | None = None) -> Booking:
+    """Book a machine for a person; raises the rule that refuses it. The database, not this
+    function, guarantees that two active bookings never overlap."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    now = clock.now()
+    _lock_user(user)
+    try:
+        check_booking_rules(user=user, equipment=equipment, start=start, end=end, now=now)
+    except (errors.OutsideOpeningHours, errors.OffGrid, errors.TooShort, errors.TooLong,
+            errors.TooFarAhead, errors.OutOfService) as refusal:
+        refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
+        raise
+    booking = Booking(
+        equipment=equipment, user=user, start_at=start, end_at=end,
+        occupied_until=end + timedelta(minutes=equipment.buffer_minutes),
+        status=BookingStatus.CONFIRMED,
+        created_by_id=booked_by.id if booked_by is not None else user.id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(booking)
+    except IntegrityError as error:
+        if not _is_overlap(error):
+            raise
+        raise errors.BookingConflict(
+            suggestions=_suggestions(equipment, start, end, now)) from error
+    return booking
+
+
+def _suggestions(equipment: Equipment, start: datetime, end: datetime, now: datetime
+                 ) -> list[dict[str, str]]:
+    minutes = int((end - start).total_seconds() // 60)
+    minutes = min(max(minutes, equipment.min_minutes), equipment.max_minutes)
+    minutes -= minutes % equipment.slot_minutes
+    return [{"start": i.start.isoformat(), "end": i.end.isoformat()}
+            for i in nearest_free_starts(equipment, start, minutes, now)]
+
+
+def _mark_cancelled(booking: Booking, *, by: User, reason: str) -> None:
+    booking.status = BookingStatus.CANCELLED
+    booking.cancelled_at = clock.now()
+    booking.cancelled_by_id = by.id
+    booking.cancel_reason = reason
+
+
+def cancel_booking(booking: Booking, *, by: User, reason: str = "") -> Booking:
+    """Citizens cancel their own until the start; staff cancel any at their branches, any time,
+    with a reason when it is someone else's booking."""
+    is_staff = manages_branch(by, booking.equipment.branch)
+    if booking.user_id != by.id and not is_staff:
+        raise errors.BookingNotFound()
+    if booking.status not in UPCOMING or (booking.status == BookingStatus.CHECKED_IN
+                                          and not is_staff):
+        raise errors.NotCancellable()
+    if not is_staff and clock.now() >= booking.start_at:
+        raise errors.CancelTooLate()
+    if is_staff and booking.user_id != by.id and not reason.strip():
+        raise errors.ReasonRequired()
+    _mark_cancelled(booking, by=by, reason=reason.strip())
+    db.session.flush()
+    return booking
+
+
+def bookings_of(user: User, *, upcoming: bool, now: datetime, limit: int = 100
+                ) -> list[Booking]:
+    """A person's bookings: upcoming (not ended, soonest first) or past (latest first)."""
+    query = select(Booking).where(Booking.user_id == user.id)
+    if upcoming:
+        query = query.where(Booking.end_at > now, Booking.status.in_(ACTIVE_STATUSES)
+                            ).order_by(Booking.start_at)
+    else:
+        query = query.where((Booking.end_at <= now) | Booking.status.notin_(ACTIVE_STATUSES)
+                            ).order_by(Booking.start_at.desc())
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def bookings_at_branch(branch: Branch, start: datetime, end: datetime) -> list[Booking]:
+    """Every booking at a branch that overlaps [start, end), for staff."""
+    return list(db.session.scalars(
+        select(Booking).join(Equipment).where(
+            Equipment.branch_id == branch.id, Booking.start_at < end, Booking.end_at > start)
+        .order_by(Booking.start_at)))

@@ -1,0 +1,191 @@
+"""Opening hours: weekly intervals, date exceptions and Norwegian public holidays."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+
+from makerspace.branches.models import Branch, DateException, WeeklyHours
+from makerspace.errors import InvalidInput
+from makerspace.extensions import db
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MINUTES_PER_DAY = 24 * 60
+_HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+
+
+class InvalidHours(InvalidInput):
+    code = "invalid_hours"
+    title = _l("The opening hours are not valid.")
+
+
+@dataclass(frozen=True, order=True)
+class Interval:
+    """A half-open period [start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def contains(self, start: datetime, end: datetime) -> bool:
+        return self.start <= start and end <= self.end
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.start < end and start < self.end
+
+
+def parse_clock(text: str) -> int:
+    """'08:30' -> 510 minutes after midnight; '24:00' is the end of the day."""
+    match = _HHMM.match(text.strip())
+    minutes = int(match.group(1)) * 60 + int(match.group(2)) if match else -1
+    if not 0 <= minutes <= MINUTES_PER_DAY:
+        raise InvalidHours(_("“%(text)s” is not a time of day (HH:MM).", text=text))
+    return minutes
+
+
+def format_clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _checked_intervals(pairs: Iterable[Sequence[str]]) -> list[tuple[int, int]]:
+    intervals = []
+    for pair in pairs:
+        if len(pair) != 2:
+            raise InvalidHours(_("Each interval needs an opening and a closing time."))
+        opens, closes = parse_clock(pair[0]), parse_clock(pair[1])
+        if opens >= closes:
+            raise InvalidHours(_("The library must open before it closes (%(opens)s–%(closes)s).",
+                                 opens=pair[0], closes=pair[1]))
+        intervals.append((opens, closes))
+    intervals.sort()
+    for (_o1, c1), (o2, _c2) in zip(intervals, intervals[1:], strict=False):
+        if o2 < c1:
+            raise InvalidHours(_("Opening intervals on one day may not overlap."))
+    return intervals
+
+
+def set_weekly_hours(branch: Branch, weekly: Mapping[str, Iterable[Sequence[str]]]) -> None:
+    """Replace the branch's weekly hours; a weekday left out or empty is closed."""
+    unknown = set(weekly) - set(WEEKDAYS)
+    if unknown:
+        raise InvalidHours(_("Unknown weekday: %(day)s.", day=", ".join(sorted(unknown))))
+    rows = [
+        WeeklyHours(branch_id=branch.id, weekday=WEEKDAYS.index(day), opens_minute=opens,
+                    closes_minute=closes)
+        for day, pairs in weekly.items()
+        for opens, closes in _checked_intervals(pairs)
+    ]
+    db.session.execute(delete(WeeklyHours).where(WeeklyHours.branch_id == branch.id))
+    db.session.add_all(rows)
+    db.session.flush()
+
+
+def weekly_hours(branch: Branch) -> dict[str, list[tuple[str, str]]]:
+    """The weekly hours as {"mon": [["08:00", "20:00"]], …}."""
+    result: dict[str, list[tuple[str, str]]] = {day: [] for day in WEEKDAYS}
+    rows = db.session.scalars(select(WeeklyHours).where(WeeklyHours.branch_id == branch.id)
+                              .order_by(WeeklyHours.weekday, WeeklyHours.opens_minute))
+    for row in rows:
+        result[WEEKDAYS[row.weekday]].append(
+            (format_clock(row.opens_minute), format_clock(row.closes_minute)))
+    return result
+
+
+def set_date_exception(branch: Branch, day: date, intervals: Iterable[Sequence[str]] | None,
+                       reason: str = "") -> list[DateException]:
+    """Give one date other hours (intervals) or close it (None or empty)."""
+    checked = _checked_intervals(intervals or [])
+    remove_date_exception(branch, day)
+    rows = [DateException(branch_id=branch.id, day=day, opens_minute=o, closes_minute=c,
+                          reason=reason.strip()) for o, c in checked]
+    if not rows:
+        rows = [DateException(branch_id=branch.id, day=day, reason=reason.strip())]
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+def remove_date_exception(branch: Branch, day: date) -> None:
+    """Back to the usual hours on that date."""
+    db.session.execute(delete(DateException).where(DateException.branch_id == branch.id,
+                                                   DateException.day == day))
+
+
+@lru_cache(maxsize=32)
+def _norwegian_holidays(year: int, language: str) -> Mapping[date, str]:
+    return dict(holidays.country_holidays("NO", years=year, language=language))
+
+
+def public_holiday(day: date, locale: str = "nb") -> str | None:
+    """The name of the Norwegian public holiday on that date, if any."""
+    return _norwegian_holidays(day.year, "en_US" if locale == "en" else "no").get(day)
+
+
+@dataclass(frozen=True)
+class DayHours:
+    """What a branch is open on one date, and why."""
+
+    day: date
+    minutes: tuple[tuple[int, int], ...]  # (opens, closes) after local midnight
+    exception: str | None = None  # the reason of a date exception
+    holiday: str | None = None  # the public holiday that closes it
+
+    @property
+    def closed(self) -> bool:
+        return not self.minutes
+
+
+def hours_for_days(branch: Branch, first: date, days: int) -> list[DayHours]:
+    """Opening hours for `days` dates from `first`: two queries, whatever the range."""
+    last = first + timedelta(days=days - 1)
+    weekly: dict[int, list[tuple[int, int]]] = {}
+    for row in db.session.scalars(select(WeeklyHours).where(WeeklyHours.branch_id == branch.id)):
+        weekly.setdefault(row.weekday, []).append((row.opens_minute, row.closes_minute))
+    exceptions: dict[date, list[DateException]] = {}
+    for row in db.session.scalars(select(DateException).where(
+            DateException.branch_id == branch.id, DateException.day.between(first, last))):
+        exceptions.setdefault(row.day, []).append(row)
+    result = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        if day in exceptions:
+            rows = exceptions[day]
+            minutes = tuple(sorted((r.opens_minute, r.closes_minute) for r in rows
+                                   if not r.closed))
+            result.append(DayHours(day, minutes, exception=rows[0].reason or ""))
+        elif branch.closed_on_public_holidays and (name := public_holiday(day)):
+            result.append(DayHours(day, (), holiday=name))
+        else:
+            result.append(DayHours(day, tuple(sorted(weekly.get(day.weekday(), [])))))
+    return result
+
+
+def local_moment(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time (minutes after midnight, 1440 allowed) on a date."""
+    if minutes == MINUTES_PER_DAY:
+        day, minutes = day + timedelta(days=1), 0
+    wall = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=zone)
+    return wall.astimezone(UTC)
+
+
+def opening_intervals(branch: Branch, first: date, days: int) -> list[Interval]:
+    """The branch's open periods in UTC, in order; intervals that touch are merged."""
+    zone = ZoneInfo(branch.timezone)
+    merged: list[Interval] = []
+    for hours in hours_for_days(branch, first, days):
+        for opens, closes in hours.minutes:
+            interval = Interval(local_moment(hours.day, opens, zone),
+                                local_moment(hours.day, closes, zone))
+            if merged and merged[-1].end >= interval.start:
+                merged[-1] = Interval(merged[-1].start, max(merged[-1].end, interval.end))
+            else:
+                merged.append(interval)
+    return merged
