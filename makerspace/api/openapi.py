@@ -21,9 +21,36 @@ def _problem(description: str) -> dict[str, Any]:
     }
 
 
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _path_param(name: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+
+
 BEARER = [{"bearerAuth": []}]
 UNAUTHORIZED = _problem("No valid bearer token (codes `unauthorized`, `invalid_token`).")
+FORBIDDEN = _problem("The token's owner may not do this (code `forbidden`).")
 NOT_FOUND = _problem("No such object, or not one the caller may see (code `not_found`).")
+INVALID = _problem("Invalid input (codes `invalid_json`, `invalid_input` and others).")
+CONFLICT = _problem("It exists already (e.g. `branch_exists`, `certification_exists`).")
+BOOKING_RULES = _problem(
+    "A booking rule refuses it: `outside_opening_hours`, `off_grid`, `too_short`, `too_long`, "
+    "`in_past`, `too_far_ahead`, `out_of_service`, `quota_exceeded`; also `invalid_input`, "
+    "`unknown_user`. Refusals about the time carry `suggestions`: the nearest free periods."
+)
+BOOKING_FORBIDDEN = _problem(
+    "`not_certified` (with `certification`: the slug needed), `too_young`, `blocked` (with "
+    "`until`), or `forbidden` (booking for someone else without being staff of the branch)."
+)
+BOOKING_CONFLICT = _problem(
+    "`conflict`: the machine is taken then (with `suggestions`); "
+    "`not_cancellable` when cancelling a booking that is no longer active."
+)
+INTERVAL = {"type": "object", "required": ["start", "end"],
+            "properties": {"start": {"type": "string", "format": "date-time"},
+                           "end": {"type": "string", "format": "date-time"}}}
 
 SCHEMAS: dict[str, Any] = {
     "Problem": {
@@ -41,12 +68,129 @@ SCHEMAS: dict[str, Any] = {
     "Branch": {
         "type": "object",
         "required": ["slug", "name", "municipality", "timezone"],
-        "additionalProperties": False,
         "properties": {
             "slug": {"type": "string", "examples": ["steinkjer"]},
             "name": {"type": "string"},
             "municipality": {"type": "string"},
             "timezone": {"type": "string", "examples": ["Europe/Oslo"]},
+            "closed_on_public_holidays": {"type": "boolean"},
+            "max_upcoming_bookings": {"type": "integer"},
+        },
+    },
+    "NewBranch": {
+        "type": "object",
+        "required": ["slug", "name", "municipality"],
+        "properties": {
+            "slug": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
+            "name": {"type": "string"},
+            "municipality": {"type": "string"},
+            "timezone": {"type": "string", "default": "Europe/Oslo"},
+            "closed_on_public_holidays": {"type": "boolean", "default": True},
+        },
+    },
+    "WeeklyHours": {
+        "type": "object",
+        "required": ["weekly"],
+        "properties": {
+            "weekly": {
+                "type": "object",
+                "description": "Weekday (mon…sun) to a list of [opens, closes] in HH:MM; "
+                               "24:00 allowed; a weekday left out or empty is closed.",
+                "propertyNames": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {"type": "array", "items": {"type": "string"},
+                              "minItems": 2, "maxItems": 2},
+                },
+            }
+        },
+        "examples": [{"weekly": {"mon": [["08:00", "20:00"]], "sun": []}}],
+    },
+    "Equipment": {
+        "type": "object",
+        "required": ["id", "branch", "name", "kind", "status", "slot_minutes", "min_minutes",
+                     "max_minutes", "buffer_minutes", "max_advance_days", "min_age",
+                     "requires_certification"],
+        "properties": {
+            "id": {"type": "integer"},
+            "branch": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"type": "string", "enum": ["3d-printer", "laser-cutter", "vr-kit",
+                                                "vinyl-cutter", "sewing-machine",
+                                                "podcast-studio", "digitisation-station",
+                                                "other"]},
+            "description": {"type": "string"},
+            "status": {"type": "string", "enum": ["in_service", "out_of_service"]},
+            "slot_minutes": {"type": "integer"},
+            "min_minutes": {"type": "integer"},
+            "max_minutes": {"type": "integer"},
+            "buffer_minutes": {"type": "integer"},
+            "max_advance_days": {"type": "integer"},
+            "min_age": {"type": ["integer", "null"]},
+            "requires_certification": {"type": ["string", "null"],
+                                       "description": "A certification slug"},
+        },
+    },
+    "NewEquipment": {
+        "type": "object",
+        "required": ["name", "kind"],
+        "properties": {
+            "name": {"type": "string"}, "kind": {"type": "string"},
+            "description": {"type": "string"},
+            "slot_minutes": {"type": "integer", "default": 30},
+            "min_minutes": {"type": "integer", "default": 60},
+            "max_minutes": {"type": "integer", "default": 240},
+            "buffer_minutes": {"type": "integer", "default": 0},
+            "max_advance_days": {"type": "integer", "default": 14},
+            "min_age": {"type": ["integer", "null"]},
+            "requires_certification": {"type": ["string", "null"]},
+        },
+    },
+    "Availability": {
+        "type": "object",
+        "required": ["free", "busy"],
+        "description": "Free: bookable now. Busy: bookings (with buffers) and outages. "
+                       "Nothing about who booked.",
+        "properties": {"free": {"type": "array", "items": INTERVAL},
+                       "busy": {"type": "array", "items": INTERVAL}},
+    },
+    "Certification": {
+        "type": "object",
+        "required": ["slug", "name", "valid_months"],
+        "properties": {"slug": {"type": "string"}, "name": {"type": "string"},
+                       "valid_months": {"type": ["integer", "null"]}},
+    },
+    "Grant": {
+        "type": "object",
+        "required": ["certification", "user_email", "granted_at", "expires_at", "note"],
+        "properties": {"certification": {"type": "string"}, "user_email": {"type": "string"},
+                       "granted_at": {"type": "string", "format": "date-time"},
+                       "expires_at": {"type": ["string", "null"], "format": "date-time"},
+                       "note": {"type": "string"}},
+    },
+    "NewBooking": {
+        "type": "object",
+        "required": ["equipment_id", "start", "end"],
+        "properties": {
+            "equipment_id": {"type": "integer"},
+            "start": {"type": "string", "description": "ISO 8601; without an offset the "
+                                                      "time is read in the branch's zone"},
+            "end": {"type": "string"},
+            "user_email": {"type": "string", "description": "Staff booking for a citizen"},
+        },
+    },
+    "Booking": {
+        "type": "object",
+        "required": ["id", "equipment_id", "start", "end", "status"],
+        "properties": {
+            "id": {"type": "integer"},
+            "equipment_id": {"type": "integer"},
+            "branch": {"type": "string"},
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+            "status": {"type": "string", "enum": ["confirmed", "checked_in", "completed",
+                                                  "cancelled", "no_show"]},
+            "cancel_reason": {"type": ["string", "null"]},
         },
     },
     "Me": {
@@ -78,15 +222,141 @@ PATHS: dict[str, Any] = {
             "summary": "All branches",
             "operationId": "listBranches",
             "responses": {"200": _json({"type": "array", "items": _ref("Branch")}, "Branches")},
-        }
+        },
+        "post": {
+            "summary": "Create a branch (admin)",
+            "operationId": "createBranch",
+            "security": BEARER,
+            "requestBody": _body(_ref("NewBranch")),
+            "responses": {"201": _json(_ref("Branch"), "Created"), "401": UNAUTHORIZED,
+                          "403": FORBIDDEN, "409": CONFLICT, "422": INVALID},
+        },
     },
     "/branches/{slug}": {
-        "parameters": [{"name": "slug", "in": "path", "required": True,
-                        "schema": {"type": "string"}}],
+        "parameters": [_path_param("slug")],
         "get": {
             "summary": "One branch",
             "operationId": "getBranch",
             "responses": {"200": _json(_ref("Branch"), "The branch"), "404": NOT_FOUND},
+        },
+    },
+    "/branches/{slug}/opening-hours": {
+        "parameters": [_path_param("slug")],
+        "get": {
+            "summary": "A branch's weekly opening hours",
+            "operationId": "getOpeningHours",
+            "responses": {"200": _json(_ref("WeeklyHours"), "Weekly hours"), "404": NOT_FOUND},
+        },
+        "put": {
+            "summary": "Replace the weekly opening hours (admin or the branch's librarians)",
+            "operationId": "putOpeningHours",
+            "security": BEARER,
+            "requestBody": _body(_ref("WeeklyHours")),
+            "responses": {"200": _json(_ref("WeeklyHours"), "Saved"), "401": UNAUTHORIZED,
+                          "403": FORBIDDEN, "404": NOT_FOUND, "422": INVALID},
+        },
+    },
+    "/branches/{slug}/equipment": {
+        "parameters": [_path_param("slug")],
+        "get": {
+            "summary": "A branch's machines with their booking rules",
+            "operationId": "listEquipment",
+            "responses": {"200": _json({"type": "array", "items": _ref("Equipment")},
+                                       "Machines"), "404": NOT_FOUND},
+        },
+        "post": {
+            "summary": "Add a machine (admin or the branch's librarians)",
+            "operationId": "createEquipment",
+            "security": BEARER,
+            "requestBody": _body(_ref("NewEquipment")),
+            "responses": {"201": _json(_ref("Equipment"), "Created"), "401": UNAUTHORIZED,
+                          "403": FORBIDDEN, "404": NOT_FOUND, "422": INVALID},
+        },
+    },
+    "/equipment/{equipment_id}": {
+        "parameters": [_path_param("equipment_id", "integer")],
+        "get": {
+            "summary": "One machine",
+            "operationId": "getEquipment",
+            "responses": {"200": _json(_ref("Equipment"), "The machine"), "404": NOT_FOUND},
+        },
+    },
+    "/equipment/{equipment_id}/availability": {
+        "parameters": [
+            _path_param("equipment_id", "integer"),
+            {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
+             "description": "First day (branch's zone); default today"},
+            {"name": "days", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 62, "default": 7}},
+        ],
+        "get": {
+            "summary": "Free and busy periods (public, no personal data)",
+            "operationId": "getAvailability",
+            "responses": {"200": _json(_ref("Availability"), "Free and busy"),
+                          "404": NOT_FOUND, "422": INVALID},
+        },
+    },
+    "/certifications": {
+        "get": {
+            "summary": "All certifications",
+            "operationId": "listCertifications",
+            "responses": {"200": _json({"type": "array", "items": _ref("Certification")},
+                                       "Certifications")},
+        },
+        "post": {
+            "summary": "Create a certification (admin)",
+            "operationId": "createCertification",
+            "security": BEARER,
+            "requestBody": _body({"type": "object", "required": ["slug", "name"],
+                                  "properties": {"slug": {"type": "string"},
+                                                 "name": {"type": "string"},
+                                                 "valid_months": {"type": "integer"}}}),
+            "responses": {"201": _json(_ref("Certification"), "Created"),
+                          "401": UNAUTHORIZED, "403": FORBIDDEN, "409": CONFLICT,
+                          "422": INVALID},
+        },
+    },
+    "/certifications/{slug}/grants": {
+        "parameters": [_path_param("slug")],
+        "post": {
+            "summary": "Grant (or renew) a certification to a person (staff)",
+            "operationId": "grantCertification",
+            "security": BEARER,
+            "requestBody": _body({"type": "object", "required": ["user_email"],
+                                  "properties": {"user_email": {"type": "string"},
+                                                 "note": {"type": "string"}}}),
+            "responses": {"201": _json(_ref("Grant"), "Granted"), "401": UNAUTHORIZED,
+                          "403": FORBIDDEN, "404": NOT_FOUND, "422": INVALID},
+        },
+    },
+    "/bookings": {
+        "post": {
+            "summary": "Book a machine (for yourself, or as staff for a citizen)",
+            "operationId": "createBooking",
+            "security": BEARER,
+            "requestBody": _body(_ref("NewBooking")),
+            "responses": {"201": _json(_ref("Booking"), "Booked"), "401": UNAUTHORIZED,
+                          "403": BOOKING_FORBIDDEN, "404": NOT_FOUND,
+                          "409": BOOKING_CONFLICT, "422": BOOKING_RULES},
+        },
+    },
+    "/bookings/{booking_id}": {
+        "parameters": [_path_param("booking_id", "integer")],
+        "get": {
+            "summary": "One booking (its owner or the branch's staff)",
+            "operationId": "getBooking",
+            "security": BEARER,
+            "responses": {"200": _json(_ref("Booking"), "The booking"), "401": UNAUTHORIZED,
+                          "404": NOT_FOUND},
+        },
+        "delete": {
+            "summary": "Cancel: the owner before the start; branch staff any time, with a "
+                       "`reason` (JSON body or query) when it is someone else's",
+            "operationId": "cancelBooking",
+            "security": BEARER,
+            "responses": {"200": _json(_ref("Booking"), "Cancelled"), "401": UNAUTHORIZED,
+                          "404": NOT_FOUND, "409": BOOKING_CONFLICT,
+                          "422": _problem("`too_late_to_cancel`, `reason_required`")},
         },
     },
     "/me": {
@@ -95,6 +365,15 @@ PATHS: dict[str, Any] = {
             "operationId": "getMe",
             "security": BEARER,
             "responses": {"200": _json(_ref("Me"), "The caller"), "401": UNAUTHORIZED},
+        }
+    },
+    "/me/bookings": {
+        "get": {
+            "summary": "The caller's bookings: upcoming first, then past",
+            "operationId": "listMyBookings",
+            "security": BEARER,
+            "responses": {"200": _json({"type": "array", "items": _ref("Booking")},
+                                       "Bookings"), "401": UNAUTHORIZED},
         }
     },
 }

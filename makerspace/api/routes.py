@@ -1,19 +1,65 @@
-"""The JSON API at /api/v1."""
+"""The JSON API at /api/v1. Views are thin: read input, call a service, commit, answer."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
-from sqlalchemy import select
+from zoneinfo import ZoneInfo
 
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from makerspace import clock
+from makerspace.accounts.models import User
+from makerspace.accounts.services import find_user_by_email
 from makerspace.api.auth import api_user, load_api_user, token_required
+from makerspace.api.inputs import field, json_body, parse_moment, query_date, query_int
 from makerspace.api.openapi import openapi_document
-from makerspace.api.serializers import branch_json, me_json
+from makerspace.api.serializers import (
+    booking_json,
+    branch_json,
+    certification_json,
+    equipment_json,
+    grant_json,
+    interval_json,
+    me_json,
+)
+from makerspace.auth import manages_branch
+from makerspace.booking import services as booking
+from makerspace.booking.availability import free_and_busy
+from makerspace.booking.models import Equipment
+from makerspace.branches import hours
 from makerspace.branches.models import Branch
-from makerspace.branches.services import branch_by_slug
+from makerspace.branches.services import all_branches, branch_by_slug, create_branch
+from makerspace.certifications import services as certifications
+from makerspace.errors import Forbidden, InvalidInput
 from makerspace.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(load_api_user)
+
+
+class UnknownUser(InvalidInput):
+    code = "unknown_user"
+    title = _l("There is no account with that e-mail address.")
+
+
+def _require_admin() -> User:
+    user = api_user()
+    if not user.is_admin:
+        raise Forbidden()
+    return user
+
+
+def _require_manages(branch: Branch) -> User:
+    user = api_user()
+    if not manages_branch(user, branch):
+        raise Forbidden()
+    return user
+
+
+def _equipment_out(equipment: Equipment) -> dict:
+    status = "out_of_service" if booking.current_outage(equipment, clock.now()) else "in_service"
+    return equipment_json(equipment, status)
 
 
 @bp.get("/openapi.json")
@@ -21,10 +67,26 @@ def openapi():  # type: ignore[no-untyped-def]
     return jsonify(openapi_document())
 
 
+# -- branches -----------------------------------------------------------------------------
+
 @bp.get("/branches")
 def list_branches():  # type: ignore[no-untyped-def]
-    branches = db.session.scalars(select(Branch).order_by(Branch.name)).all()
-    return jsonify([branch_json(branch) for branch in branches])
+    return jsonify([branch_json(branch) for branch in all_branches()])
+
+
+@bp.post("/branches")
+@token_required
+def create_branch_view():  # type: ignore[no-untyped-def]
+    _require_admin()
+    body = json_body()
+    branch = create_branch(
+        slug=field(body, "slug", str), name=field(body, "name", str),
+        municipality=field(body, "municipality", str),
+        timezone=field(body, "timezone", str, required=False, default="Europe/Oslo"),
+        closed_on_public_holidays=field(body, "closed_on_public_holidays", bool,
+                                        required=False, default=True))
+    db.session.commit()
+    return jsonify(branch_json(branch)), 201
 
 
 @bp.get("/branches/<slug>")
@@ -32,7 +94,163 @@ def get_branch(slug: str):  # type: ignore[no-untyped-def]
     return jsonify(branch_json(branch_by_slug(slug)))
 
 
+@bp.get("/branches/<slug>/opening-hours")
+def get_opening_hours(slug: str):  # type: ignore[no-untyped-def]
+    return jsonify({"weekly": hours.weekly_hours(branch_by_slug(slug))})
+
+
+@bp.put("/branches/<slug>/opening-hours")
+@token_required
+def put_opening_hours(slug: str):  # type: ignore[no-untyped-def]
+    branch = branch_by_slug(slug)
+    _require_manages(branch)
+    weekly = field(json_body(), "weekly", dict)
+    if not all(isinstance(v, list) for v in weekly.values()):
+        raise hours.InvalidHours(_("Each weekday needs a list of [opens, closes] pairs."))
+    hours.set_weekly_hours(branch, {day: [tuple(map(str, pair)) for pair in pairs]
+                                    for day, pairs in weekly.items()})
+    db.session.commit()
+    return jsonify({"weekly": hours.weekly_hours(branch)})
+
+
+# -- equipment ----------------------------------------------------------------------------
+
+EQUIPMENT_FIELDS = {"name": str, "kind": str, "description": str, "slot_minutes": int,
+                    "min_minutes": int, "max_minutes": int, "buffer_minutes": int,
+                    "max_advance_days": int, "min_age": int}
+
+
+@bp.get("/branches/<slug>/equipment")
+def list_equipment(slug: str):  # type: ignore[no-untyped-def]
+    branch = branch_by_slug(slug)
+    return jsonify([_equipment_out(e) for e in booking.equipment_at(branch)])
+
+
+@bp.post("/branches/<slug>/equipment")
+@token_required
+def create_equipment_view(slug: str):  # type: ignore[no-untyped-def]
+    branch = branch_by_slug(slug)
+    _require_manages(branch)
+    body = json_body()
+    fields = {name: field(body, name, kind, required=name in ("name", "kind"))
+              for name, kind in EQUIPMENT_FIELDS.items() if name in body or name in
+              ("name", "kind")}
+    slug_needed = field(body, "requires_certification", str, required=False)
+    if slug_needed:
+        fields["requires_certification"] = certifications.certification_by_slug(slug_needed)
+    equipment = booking.create_equipment(branch, **fields)
+    db.session.commit()
+    return jsonify(_equipment_out(equipment)), 201
+
+
+@bp.get("/equipment/<int:equipment_id>")
+def get_equipment(equipment_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(_equipment_out(booking.equipment_by_id(equipment_id)))
+
+
+@bp.get("/equipment/<int:equipment_id>/availability")
+def availability(equipment_id: int):  # type: ignore[no-untyped-def]
+    equipment = booking.equipment_by_id(equipment_id)
+    now = clock.now()
+    today = now.astimezone(ZoneInfo(equipment.branch.timezone)).date()
+    first = query_date("from", today)
+    days = query_int("days", 7, 1, 62)
+    free, busy = free_and_busy(equipment, first, days, now)
+    return jsonify({"free": [interval_json(i) for i in free],
+                    "busy": [interval_json(i) for i in busy]})
+
+
+# -- certifications -----------------------------------------------------------------------
+
+@bp.get("/certifications")
+def list_certifications():  # type: ignore[no-untyped-def]
+    return jsonify([certification_json(c) for c in certifications.all_certifications()])
+
+
+@bp.post("/certifications")
+@token_required
+def create_certification_view():  # type: ignore[no-untyped-def]
+    _require_admin()
+    body = json_body()
+    certification = certifications.create_certification(
+        slug=field(body, "slug", str), name=field(body, "name", str),
+        valid_months=field(body, "valid_months", int, required=False))
+    db.session.commit()
+    return jsonify(certification_json(certification)), 201
+
+
+@bp.post("/certifications/<slug>/grants")
+@token_required
+def grant_certification_view(slug: str):  # type: ignore[no-untyped-def]
+    if not api_user().is_staff:
+        raise Forbidden()
+    certification = certifications.certification_by_slug(slug)
+    body = json_body()
+    user = _user_by_email(field(body, "user_email", str))
+    held = certifications.grant_certification(
+        user=user, certification=certification, granted_by=api_user(),
+        note=field(body, "note", str, required=False, default=""))
+    db.session.commit()
+    return jsonify(grant_json(held)), 201
+
+
+def _user_by_email(email: str) -> User:
+    user = find_user_by_email(email)
+    if user is None:
+        raise UnknownUser(field="user_email")
+    return user
+
+
+# -- bookings -----------------------------------------------------------------------------
+
+@bp.post("/bookings")
+@token_required
+def create_booking_view():  # type: ignore[no-untyped-def]
+    body = json_body()
+    equipment = booking.equipment_by_id(field(body, "equipment_id", int))
+    zone = equipment.branch.timezone
+    start = parse_moment(field(body, "start", str), zone, "start")
+    end = parse_moment(field(body, "end", str), zone, "end")
+    user, booked_by = api_user(), None
+    email = field(body, "user_email", str, required=False)
+    if email and email.strip().lower() != user.email:
+        booked_by = _require_manages(equipment.branch)
+        user = _user_by_email(email)
+    created = booking.create_booking(user=user, equipment=equipment, start=start, end=end,
+                                     booked_by=booked_by)
+    db.session.commit()
+    return jsonify(booking_json(created)), 201
+
+
+@bp.get("/bookings/<int:booking_id>")
+@token_required
+def get_booking(booking_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(booking_json(booking.booking_visible_to(booking_id, api_user())))
+
+
+@bp.delete("/bookings/<int:booking_id>")
+@token_required
+def cancel_booking_view(booking_id: int):  # type: ignore[no-untyped-def]
+    found = booking.booking_visible_to(booking_id, api_user())
+    body = request.get_json(silent=True) if request.data else {}
+    reason = (body or {}).get("reason") or request.args.get("reason", "")
+    booking.cancel_booking(found, by=api_user(), reason=str(reason))
+    db.session.commit()
+    return jsonify(booking_json(found))
+
+
 @bp.get("/me")
 @token_required
 def me():  # type: ignore[no-untyped-def]
     return jsonify(me_json(api_user()))
+
+
+@bp.get("/me/bookings")
+@token_required
+def my_bookings():  # type: ignore[no-untyped-def]
+    now = clock.now()
+    upcoming = booking.bookings_of(api_user(), upcoming=True, now=now)
+    past = booking.bookings_of(api_user(), upcoming=False, now=now)
+    return jsonify([booking_json(b) for b in upcoming + past])
+
+

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from makerspace.accounts.models import User
+from makerspace.booking.models import Booking, Equipment
+from makerspace.branches.hours import Interval
 from makerspace.branches.models import Branch
+from makerspace.certifications.models import Certification, UserCertification
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def branch_json(branch: Branch) -> dict[str, Any]:
@@ -14,6 +22,8 @@ def branch_json(branch: Branch) -> dict[str, Any]:
         "name": branch.name,
         "municipality": branch.municipality,
         "timezone": branch.timezone,
+        "closed_on_public_holidays": branch.closed_on_public_holidays,
+        "max_upcoming_bookings": branch.max_upcoming_bookings,
     }
 
 
@@ -23,4 +33,54 @@ def me_json(user: User) -> dict[str, Any]:
         "name": user.name,
         "role": user.role.value,
         "branches": [branch.slug for branch in user.branches],
+    }
+
+
+def equipment_json(equipment: Equipment, status: str) -> dict[str, Any]:
+    certification = equipment.requires_certification
+    return {
+        "id": equipment.id,
+        "branch": equipment.branch.slug,
+        "name": equipment.name,
+        "kind": equipment.kind.value,
+        "description": equipment.description,
+        "status": status,
+        "slot_minutes": equipment.slot_minutes,
+        "min_minutes": equipment.min_minutes,
+        "max_minutes": equipment.max_minutes,
+        "buffer_minutes": equipment.buffer_minutes,
+        "max_advance_days": equipment.max_advance_days,
+        "min_age": equipment.min_age,
+        "requires_certification": certification.slug if certification else None,
+    }
+
+
+def interval_json(interval: Interval) -> dict[str, str]:
+    return {"start": interval.start.isoformat(), "end": interval.end.isoformat()}
+
+
+def booking_json(booking: Booking) -> dict[str, Any]:
+    return {
+        "id": booking.id,
+        "equipment_id": booking.equipment_id,
+        "branch": booking.equipment.branch.slug,
+        "start": iso(booking.start_at),
+        "end": iso(booking.end_at),
+        "status": booking.status.value,
+        "cancel_reason": booking.cancel_reason or None,
+    }
+
+
+def certification_json(certification: Certification) -> dict[str, Any]:
+    return {"slug": certification.slug, "name": certification.name,
+            "valid_months": certification.valid_months}
+
+
+def grant_json(held: UserCertification) -> dict[str, Any]:
+    return {
+        "certification": held.certification.slug,
+        "user_email": held.user.email,
+        "granted_at": iso(held.granted_at),
+        "expires_at": iso(held.expires_at),
+        "note": held.note,
     }

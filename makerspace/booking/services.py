@@ -254,7 +254,7 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
     try:
         check_booking_rules(user=user, equipment=equipment, start=start, end=end, now=now)
     except (errors.OutsideOpeningHours, errors.OffGrid, errors.TooShort, errors.TooLong,
-            errors.TooFarAhead, errors.OutOfService) as refusal:
+            errors.TooFarAhead, errors.OutOfService, errors.InPast) as refusal:
         refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
         raise
     booking = Booking(
@@ -327,3 +327,9 @@ def bookings_at_branch(branch: Branch, start: datetime, end: datetime) -> list[B
         select(Booking).join(Equipment).where(
             Equipment.branch_id == branch.id, Booking.start_at < end, Booking.end_at > start)
         .order_by(Booking.start_at)))
+
+
+def equipment_at(branch: Branch) -> list[Equipment]:
+    """A branch's machines, by name."""
+    return list(db.session.scalars(select(Equipment).where(Equipment.branch_id == branch.id)
+                                   .order_by(Equipment.name)))

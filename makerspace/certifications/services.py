@@ -92,3 +92,7 @@ def certifications_of(user: User) -> list[UserCertification]:
     return list(db.session.scalars(
         select(UserCertification).where(UserCertification.user_id == user.id)
         .order_by(UserCertification.granted_at.desc())))
+
+
+def all_certifications() -> list[Certification]:
+    return list(db.session.scalars(select(Certification).order_by(Certification.name)))
