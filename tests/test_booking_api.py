@@ -226,4 +226,5 @@ def test_staff_books_for_a_citizen_and_cancels_with_a_reason(client, world, app)
     with app.app_context():
         booking = db.session.scalar(select(Booking))
         assert booking.user.email == "kari@example.no"
-        assert booking.status == BookingStatus.CANCELLED and booking.created_by_id != booking.user_id
+        assert booking.status == BookingStatus.CANCELLED
+        assert booking.created_by_id != booking.user_id
