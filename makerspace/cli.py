@@ -23,8 +23,8 @@ def seed_demo_command(if_empty: bool) -> None:
         return
     created = seed_demo()
     db.session.commit()
-    click.echo(f"Demo data ready: {created['branches']} branches and {created['users']} "
-               "accounts added.")
+    click.echo(f"Demo data ready: {created['branches']} branches, {created['users']} accounts, "
+               f"{created['equipment']} machines and {created['bookings']} bookings added.")
 
 
 @click.command("create-user")

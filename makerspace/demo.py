@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 
+from makerspace import clock
 from makerspace.accounts.models import Role, User
 from makerspace.accounts.services import create_user, find_user_by_email
-from makerspace.branches.models import Branch
+from makerspace.booking.models import Booking, BookingStatus, Equipment
+from makerspace.booking.services import create_equipment
+from makerspace.branches.hours import opening_intervals, set_weekly_hours
+from makerspace.branches.models import Branch, WeeklyHours
+from makerspace.certifications.models import Certification
+from makerspace.certifications.services import create_certification
 from makerspace.extensions import db
 
 DEMO_PASSWORD = "folkeverksted"  # noqa: S105  (demo accounts; listed in the README)
@@ -33,6 +43,66 @@ ACCOUNTS = [
 ]
 
 
+LASER_COURSE = ("laserkutter-grunnkurs", "Laserkutter – grunnkurs", 24)
+
+USUAL_HOURS = {"mon": [("10:00", "19:00")], "tue": [("10:00", "19:00")],
+               "wed": [("10:00", "19:00")], "thu": [("10:00", "19:00")],
+               "fri": [("10:00", "16:00")], "sat": [("11:00", "15:00")], "sun": []}
+HOURS = {
+    "trondheim-hovedbiblioteket": {**{d: [("08:00", "19:00")] for d in
+                                      ("mon", "tue", "wed", "thu", "fri")},
+                                   "sat": [("10:00", "16:00")], "sun": []},
+}
+
+PRINTER: dict[str, Any] = {"kind": "3d-printer", "slot_minutes": 30, "min_minutes": 60,
+                           "max_minutes": 240, "buffer_minutes": 30}
+MACHINES: dict[str, list[dict[str, Any]]] = {
+    "trondheim-hovedbiblioteket": [
+        {"name": "Prusa MK4 nr. 1", **PRINTER,
+         "description": "3D-printer for PLA og PETG, byggevolum 25 × 21 × 22 cm."},
+        {"name": "Prusa MK4 nr. 2", **PRINTER,
+         "description": "3D-printer for PLA og PETG, byggevolum 25 × 21 × 22 cm."},
+        {"name": "Bambu Lab X1 Carbon", **PRINTER,
+         "description": "Rask 3D-printer med flerfarge (AMS)."},
+        {"name": "Laserkutter Epilog Fusion Edge", "kind": "laser-cutter", "slot_minutes": 30,
+         "min_minutes": 30, "max_minutes": 120, "buffer_minutes": 15, "min_age": 15,
+         "certification": True,
+         "description": "Skjærer og graverer tre, akryl, papp og lær. Krever grunnkurs."},
+        {"name": "Meta Quest 3", "kind": "vr-kit", "slot_minutes": 30, "min_minutes": 30,
+         "max_minutes": 120, "min_age": 13, "description": "VR-briller med håndkontrollere."},
+        {"name": "Podkaststudio", "kind": "podcast-studio", "slot_minutes": 30,
+         "min_minutes": 60, "max_minutes": 180,
+         "description": "Lydstudio med fire mikrofoner og miksebord."},
+        {"name": "Digitaliseringsstasjon", "kind": "digitisation-station", "slot_minutes": 30,
+         "min_minutes": 60, "max_minutes": 240,
+         "description": "Digitaliser lysbilder, negativer, VHS og kassetter."},
+    ],
+    "steinkjer": [
+        {"name": "Prusa MK4", **PRINTER, "description": "3D-printer for PLA og PETG."},
+        {"name": "Vinylkutter Cricut Maker 3", "kind": "vinyl-cutter", "slot_minutes": 30,
+         "min_minutes": 30, "max_minutes": 120,
+         "description": "Kutter vinyl, tekstilfolie og papp."},
+        {"name": "Symaskin Husqvarna", "kind": "sewing-machine", "slot_minutes": 30,
+         "min_minutes": 60, "max_minutes": 180, "description": "Sy- og broderimaskin."},
+    ],
+    "levanger": [{"name": "Prusa MK4", **PRINTER}, {"name": "Meta Quest 3", "kind": "vr-kit",
+                                                    "min_minutes": 30, "max_minutes": 120,
+                                                    "min_age": 13}],
+    "stjordal": [{"name": "Bambu Lab P1S", **PRINTER},
+                 {"name": "Symaskin Brother", "kind": "sewing-machine", "min_minutes": 60,
+                  "max_minutes": 180}],
+    "orkland": [{"name": "Prusa MK4", **PRINTER}],
+    "namsos": [{"name": "Prusa MK4", **PRINTER},
+               {"name": "Vinylkutter", "kind": "vinyl-cutter", "min_minutes": 30,
+                "max_minutes": 120}],
+    "roros": [{"name": "Digitaliseringsstasjon", "kind": "digitisation-station",
+               "min_minutes": 60, "max_minutes": 240}],
+    "oppdal": [{"name": "Prusa MK4", **PRINTER}],
+    "midtre-gauldal": [{"name": "Meta Quest 3", "kind": "vr-kit", "min_minutes": 30,
+                        "max_minutes": 120, "min_age": 13}],
+}
+
+
 def database_is_empty() -> bool:
     """True when no branch exists yet (a fresh database)."""
     return db.session.scalar(select(Branch.id).limit(1)) is None
@@ -53,7 +123,61 @@ def seed_demo() -> dict[str, int]:
                         password=DEMO_PASSWORD, birth_year=birth_year)
             created["users"] += 1
     db.session.flush()
+    created["equipment"] = _seed_equipment()
+    created["bookings"] = _seed_bookings()
     return created
+
+
+def _laser_course() -> Certification:
+    slug, name, months = LASER_COURSE
+    found = db.session.scalar(select(Certification).where(Certification.slug == slug))
+    return found or create_certification(slug=slug, name=name, valid_months=months)
+
+
+def _seed_equipment() -> int:
+    added = 0
+    for branch in db.session.scalars(select(Branch)):
+        if db.session.scalar(select(WeeklyHours.id).where(WeeklyHours.branch_id == branch.id)
+                             .limit(1)) is None:
+            set_weekly_hours(branch, HOURS.get(branch.slug, USUAL_HOURS))
+        existing = set(db.session.scalars(select(Equipment.name)
+                                          .where(Equipment.branch_id == branch.id)))
+        for spec in MACHINES.get(branch.slug, []):
+            if spec["name"] in existing:
+                continue
+            fields = {k: v for k, v in spec.items() if k != "certification"}
+            if spec.get("certification"):
+                fields["requires_certification"] = _laser_course()
+            create_equipment(branch, **fields)
+            added += 1
+    return added
+
+
+def _seed_bookings() -> int:
+    """Bookings over the coming two weeks, so the pages look alive (only where none exist)."""
+    people = [u for u in demo_users() if u.role == Role.CITIZEN]
+    now = clock.now()
+    added = 0
+    for equipment in db.session.scalars(select(Equipment).order_by(Equipment.id)):
+        if equipment.requires_certification_id or db.session.scalar(
+                select(Booking.id).where(Booking.equipment_id == equipment.id).limit(1)):
+            continue
+        zone = ZoneInfo(equipment.branch.timezone)
+        today = now.astimezone(zone).date()
+        for index, interval in enumerate(opening_intervals(equipment.branch, today, 14)):
+            if index % 2 or interval.start < now:
+                continue
+            start = interval.start + timedelta(hours=1 + index % 3)
+            end = start + timedelta(minutes=equipment.min_minutes)
+            if end > interval.end:
+                continue
+            db.session.add(Booking(
+                equipment=equipment, user=people[(equipment.id + index) % len(people)],
+                start_at=start, end_at=end, status=BookingStatus.CONFIRMED,
+                occupied_until=end + timedelta(minutes=equipment.buffer_minutes)))
+            added += 1
+    db.session.flush()
+    return added
 
 
 def demo_users() -> list[User]:

@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 
 from makerspace.accounts.models import Role, User
 from makerspace.accounts.services import authenticate
+from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.models import Branch
-from makerspace.demo import ACCOUNTS, BRANCHES, DEMO_PASSWORD
+from makerspace.demo import ACCOUNTS, BRANCHES, DEMO_PASSWORD, MACHINES
 from makerspace.extensions import db
 from tests.helpers import bearer
 
@@ -23,11 +24,15 @@ def test_seed_demo_is_idempotent_and_accounts_can_log_in(runner, app):
     assert _count(app, Branch) == len(BRANCHES)
     assert _count(app, User) == len(ACCOUNTS)
     again = runner.invoke(args=["seed-demo"])
-    assert again.exit_code == 0 and "0 branches and 0 accounts" in again.output
+    assert again.exit_code == 0 and "0 branches, 0 accounts, 0 machines and 0 bookings" in again.output
     assert _count(app, Branch) == len(BRANCHES)
     with app.app_context():
         librarian = authenticate(email="bibliotekar@example.no", password=DEMO_PASSWORD)
         assert librarian.role == Role.LIBRARIAN and librarian.branches
+        laser = db.session.scalar(select(Equipment).where(Equipment.kind == "laser-cutter"))
+        assert laser.requires_certification.slug == "laserkutter-grunnkurs"
+        assert db.session.scalar(select(func.count(Booking.id))) > 10
+    assert _count(app, Equipment) == sum(len(m) for m in MACHINES.values())
 
 
 def test_seed_demo_if_empty_leaves_existing_data_alone(runner, app, make_branch):
