@@ -24,7 +24,8 @@ def test_seed_demo_is_idempotent_and_accounts_can_log_in(runner, app):
     assert _count(app, Branch) == len(BRANCHES)
     assert _count(app, User) == len(ACCOUNTS)
     again = runner.invoke(args=["seed-demo"])
-    assert again.exit_code == 0 and "0 branches, 0 accounts, 0 machines and 0 bookings" in again.output
+    assert again.exit_code == 0
+    assert "0 branches, 0 accounts, 0 machines and 0 bookings" in again.output
     assert _count(app, Branch) == len(BRANCHES)
     with app.app_context():
         librarian = authenticate(email="bibliotekar@example.no", password=DEMO_PASSWORD)

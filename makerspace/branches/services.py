@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from makerspace.branches.models import DEFAULT_TIMEZONE, Branch
-from makerspace.certifications.services import SLUG, InvalidSlug
+from makerspace.core.slugs import checked_slug
 from makerspace.errors import AlreadyExists, InvalidInput, NotFound
 from makerspace.extensions import db
 
@@ -44,9 +44,7 @@ def create_branch(*, slug: str, name: str, municipality: str,
                   timezone: str = DEFAULT_TIMEZONE, closed_on_public_holidays: bool = True
                   ) -> Branch:
     """A new library branch (admins)."""
-    slug = slug.strip().lower()
-    if not SLUG.match(slug) or len(slug) > 64:
-        raise InvalidSlug()
+    slug = checked_slug(slug)
     if not name.strip() or not municipality.strip():
         raise InvalidInput(_l("Name and municipality are required."))
     if timezone not in available_timezones():

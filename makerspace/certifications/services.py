@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
@@ -12,10 +11,9 @@ from sqlalchemy import select
 from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.certifications.models import Certification, UserCertification
+from makerspace.core.slugs import checked_slug
 from makerspace.errors import AlreadyExists, InvalidInput, NotFound
 from makerspace.extensions import db
-
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class UnknownCertification(NotFound):
@@ -26,11 +24,6 @@ class UnknownCertification(NotFound):
 class CertificationExists(AlreadyExists):
     code = "certification_exists"
     title = _l("A certification with this short name exists already.")
-
-
-class InvalidSlug(InvalidInput):
-    code = "invalid_slug"
-    title = _l("Short names may only contain a–z, 0–9 and hyphens.")
 
 
 def certification_by_slug(slug: str) -> Certification:
@@ -44,9 +37,7 @@ def certification_by_slug(slug: str) -> Certification:
 def create_certification(*, slug: str, name: str, valid_months: int | None = None
                          ) -> Certification:
     """A new kind of certification (admins)."""
-    slug = slug.strip().lower()
-    if not SLUG.match(slug) or len(slug) > 64:
-        raise InvalidSlug()
+    slug = checked_slug(slug)
     if not name.strip():
         raise InvalidInput(_l("A name is required."))
     if valid_months is not None and valid_months <= 0:
