@@ -244,6 +244,10 @@ def test_equipment_rules_must_fit_together(scene):
         create_equipment(db.session.get(Branch, branch.id), name="X", kind="toaster")
     with pytest.raises(errors.InvalidEquipmentRules):
         update_equipment(db.session.get(Equipment, printer.id), max_minutes=30)
+    with pytest.raises(errors.InvalidEquipmentRules):  # availability scans rely on a bound
+        update_equipment(db.session.get(Equipment, printer.id), max_minutes=1470)
+    unchanged = db.session.get(Equipment, printer.id)
+    assert unchanged.max_minutes == 240, "a refused change leaves the machine untouched"
     db.session.rollback()
 
 
@@ -308,6 +312,8 @@ def test_week_slots_mark_free_busy_and_past(scene):
     assert monday[oslo(30, 10, month=11)] == "busy"
     assert monday[oslo(30, 11, month=11)] == "busy"  # the buffer
     assert monday[oslo(30, 11, 30, month=11)] == "free"
+    assert monday[oslo(30, 19, 30, month=11)] == "short"  # 60 min do not fit before 20:00
+    assert monday[oslo(30, 9, 30, month=11)] == "short"  # 30 min left before the booking
 
 
 def test_nearest_free_starts_skip_busy_time(scene):

@@ -13,19 +13,26 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
-from makerspace.booking.models import ACTIVE_STATUSES, Booking, Equipment, EquipmentOutage
+from makerspace.booking.models import (
+    ACTIVE_STATUSES,
+    MAX_OCCUPIED_SPAN,
+    Booking,
+    Equipment,
+    EquipmentOutage,
+)
 from makerspace.branches.hours import DayHours, Interval, hours_for_days, local_moment
 from makerspace.extensions import db
 
 
 def busy_intervals(equipment: Equipment, start: datetime, end: datetime) -> list[Interval]:
     """Periods in [start, end) the machine is held by a booking (with buffer) or an outage,
-    merged, in order. Indexed on (equipment_id, occupied_until): only bookings that end after
-    `start` are read."""
+    merged, in order. One range scan of (equipment_id, occupied_until), bounded on both sides
+    because no booking holds a machine longer than MAX_OCCUPIED_SPAN."""
     bookings = db.session.execute(
         select(Booking.start_at, Booking.occupied_until).where(
             Booking.equipment_id == equipment.id,
             Booking.occupied_until > start,
+            Booking.occupied_until < end + MAX_OCCUPIED_SPAN,
             Booking.start_at < end,
             Booking.status.in_(ACTIVE_STATUSES),
         )
@@ -95,7 +102,7 @@ def free_and_busy(equipment: Equipment, first: date, days: int, now: datetime
     return subtract(open_now, busy), busy
 
 
-SlotState = str  # "free", "busy", "past", "closed"
+SlotState = str  # "free", "busy", "past", "closed" (not bookable yet), "short" (gap too short)
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,8 @@ def week_slots(equipment: Equipment, first: date, now: datetime, days: int = 7
                           local_moment(first + timedelta(days=days), 0, zone))
     bookable = bookable_window(equipment, now)
     step = equipment.slot_minutes
+    shortest = timedelta(minutes=equipment.min_minutes)
+    held = shortest + timedelta(minutes=equipment.buffer_minutes)
     result = []
     for day in hours:
         slots = []
@@ -134,6 +143,10 @@ def week_slots(equipment: Equipment, first: date, now: datetime, days: int = 7
                     state = "past"
                 elif not bookable.contains(start, end):
                     state = "closed"
+                elif (minute + equipment.min_minutes > closes
+                      or not bookable.contains(start, start + shortest)
+                      or any(p.overlaps(start, start + held) for p in busy)):
+                    state = "short"  # free, but the shortest booking does not fit here
                 else:
                     state = "free"
                 slots.append(Slot(start, end, state))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -37,8 +37,8 @@ class Equipment(db.Model):
         CheckConstraint("slot_minutes BETWEEN 5 AND 240", name="slot_minutes"),
         CheckConstraint("min_minutes >= slot_minutes AND min_minutes % slot_minutes = 0",
                         name="min_minutes"),
-        CheckConstraint("max_minutes >= min_minutes AND max_minutes % slot_minutes = 0",
-                        name="max_minutes"),
+        CheckConstraint("max_minutes >= min_minutes AND max_minutes % slot_minutes = 0 "
+                        "AND max_minutes <= 1440", name="max_minutes"),
         CheckConstraint("buffer_minutes >= 0 AND buffer_minutes <= 1440", name="buffer_minutes"),
         CheckConstraint("max_advance_days BETWEEN 0 AND 365", name="max_advance_days"),
         CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
@@ -98,6 +98,10 @@ class BookingStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     NO_SHOW = "no_show"
 
+
+# A booking lasts at most a day and its buffer at most a day (equipment constraints), so no
+# booking holds a machine longer than this; availability queries rely on it to bound scans.
+MAX_OCCUPIED_SPAN = timedelta(days=2)
 
 # Bookings that hold the machine. The database refuses two of these that overlap on one
 # machine (PostgreSQL: an exclusion constraint; SQLite: triggers; both made by migration 0002).

@@ -2,13 +2,202 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from makerspace import clock
+from makerspace.auth import manages_branch
+from makerspace.booking import services
+from makerspace.booking.availability import week_slots
+from makerspace.booking.forms import (
+    KIND_LABELS,
+    SLOT_LABELS,
+    STATUS_LABELS,
+    CancelForm,
+    booking_form,
+    duration_label,
+    durations,
+    holiday_name,
+    start_times,
+)
+from makerspace.booking.models import Booking, BookingStatus, Equipment
+from makerspace.branches.hours import local_moment, parse_clock, weekly_hours
+from makerspace.certifications.services import holds_certification
+from makerspace.core.safety import safe_next_path
+from makerspace.errors import DomainError
+from makerspace.extensions import db
 
 bp = Blueprint("booking", __name__)
+
+LABELS = {"kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS,
+          "slot_labels": SLOT_LABELS, "duration_label": duration_label,
+          "holiday_name": holiday_name}
+
+
+@bp.get("/equipment/<int:equipment_id>")
+def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
+    machine = services.equipment_by_id(equipment_id)
+    now = clock.now()
+    week = _week(machine, request.args.get("week"), now)
+    return render_template(
+        "booking/equipment.html", equipment=machine, branch=machine.branch, week=week,
+        days=week_slots(machine, week.first, now), outage=services.current_outage(machine, now),
+        certified=_certified(machine, now), **LABELS)
+
+
+@bp.route("/equipment/<int:equipment_id>/book", methods=["GET", "POST"])
+@login_required
+def book(equipment_id: int):  # type: ignore[no-untyped-def]
+    machine = services.equipment_by_id(equipment_id)
+    zone = ZoneInfo(machine.branch.timezone)
+    prefill = _prefill(machine, zone)
+    form = booking_form(machine, start_times(machine.slot_minutes, weekly_hours(machine.branch)),
+                        extra_time=prefill.get("start"), **prefill)
+    refusal = None
+    if form.validate_on_submit():
+        start = local_moment(form.date.data, parse_clock(form.start.data), zone)
+        end = start + timedelta(minutes=form.duration.data)
+        try:
+            booking = services.create_booking(user=current_user, equipment=machine,
+                                              start=start, end=end)
+        except DomainError as error:
+            db.session.rollback()
+            refusal = error
+        else:
+            db.session.commit()
+            flash(_("Your booking is confirmed."), "success")
+            return redirect(url_for("booking.show", booking_id=booking.id))
+    return render_template(
+        "booking/book.html", form=form, equipment=machine, branch=machine.branch,
+        refusal=refusal, suggestions=_suggestions(refusal),
+        certified=_certified(machine, clock.now()), **LABELS,
+    ), 422 if (refusal or form.errors) else 200
+
+
+@bp.get("/bookings/<int:booking_id>")
+@login_required
+def show(booking_id: int):  # type: ignore[no-untyped-def]
+    booking = services.booking_visible_to(booking_id, current_user)
+    branch = booking.equipment.branch
+    return render_template(
+        "booking/show.html", booking=booking, equipment=booking.equipment, branch=branch,
+        is_staff=manages_branch(current_user, branch), cancel_form=CancelForm(),
+        cancellable=_cancellable(booking, clock.now()), **LABELS)
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@login_required
+def cancel(booking_id: int):  # type: ignore[no-untyped-def]
+    booking = services.booking_visible_to(booking_id, current_user)
+    target = safe_next_path(request.form.get("next"),
+                            url_for("booking.show", booking_id=booking.id))
+    form = CancelForm()
+    if not form.validate_on_submit():
+        flash(_("The booking could not be cancelled. Please try again."), "error")
+        return redirect(target)
+    try:
+        services.cancel_booking(booking, by=current_user, reason=form.reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("The booking has been cancelled."), "success")
+    return redirect(target)
 
 
 @bp.get("/me/bookings")
 @login_required
 def my_bookings():  # type: ignore[no-untyped-def]
-    return render_template("booking/my_bookings.html")
+    now = clock.now()
+    upcoming = services.bookings_of(current_user, upcoming=True, now=now)
+    return render_template(
+        "booking/my_bookings.html", upcoming=upcoming,
+        past=services.bookings_of(current_user, upcoming=False, now=now),
+        cancellable={b.id for b in upcoming if _cancellable(b, now)}, cancel_form=CancelForm(),
+        **LABELS)
+
+
+# -- helpers for the views above ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Week:
+    first: date
+    previous: date | None
+    next: date | None
+
+
+def _week(equipment: Equipment, requested: str | None, now: datetime) -> Week:
+    """The Monday-to-Sunday week to show: this week at the earliest, and no later than the
+    week of the last bookable day."""
+    today = now.astimezone(ZoneInfo(equipment.branch.timezone)).date()
+    this_monday = today - timedelta(days=today.weekday())
+    last_day = today + timedelta(days=equipment.max_advance_days)
+    last_monday = last_day - timedelta(days=last_day.weekday())
+    try:
+        day = date.fromisoformat(requested or "")
+        first = day - timedelta(days=day.weekday())
+    except (ValueError, OverflowError):
+        first = this_monday
+    first = min(max(first, this_monday), last_monday)
+    week = timedelta(days=7)
+    return Week(first, first - week if first > this_monday else None,
+                first + week if first < last_monday else None)
+
+
+def _certified(equipment: Equipment, now: datetime) -> bool | None:
+    """Whether the person holds the machine's certification; None when it needs none or
+    nobody is logged in."""
+    needed = equipment.requires_certification
+    if needed is None or not current_user.is_authenticated:
+        return None
+    return holds_certification(current_user, needed, now)
+
+
+def _prefill(equipment: Equipment, zone: ZoneInfo) -> dict[str, Any]:
+    """Form values from ?start=<ISO moment>&minutes=N (links from the week view and from
+    suggestions); on POST only the posted start time, if it lies on the machine's grid."""
+    if request.method == "POST":
+        time = request.form.get("start", "")
+        return {"start": time} if _on_grid(time, equipment.slot_minutes) else {}
+    values: dict[str, Any] = {}
+    minutes = request.args.get("minutes", type=int)
+    values["duration"] = minutes if minutes in durations(equipment) else equipment.min_minutes
+    try:
+        moment = datetime.fromisoformat(request.args.get("start", ""))
+        local = moment.astimezone(zone) if moment.tzinfo else moment
+    except (ValueError, OverflowError):
+        return values
+    time = f"{local.hour:02d}:{local.minute:02d}"
+    if _on_grid(time, equipment.slot_minutes):
+        values.update(date=local.date(), start=time)
+    return values
+
+
+def _on_grid(time: str, step: int) -> bool:
+    try:
+        minutes = parse_clock(time)
+    except DomainError:
+        return False
+    return minutes < 24 * 60 and minutes % step == 0
+
+
+def _suggestions(refusal: DomainError | None) -> list[tuple[datetime, datetime, int]]:
+    """The service's nearest free periods as (start, end, minutes)."""
+    found = refusal.extra.get("suggestions") if refusal is not None else None
+    periods = [(datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"]))
+               for s in found or []]
+    return [(start, end, int((end - start).total_seconds() // 60)) for start, end in periods]
+
+
+def _cancellable(booking: Booking, now: datetime) -> bool:
+    """Whether to offer a cancel button (the service decides when it is pressed)."""
+    if manages_branch(current_user, booking.equipment.branch):
+        return booking.status in services.UPCOMING
+    return booking.status == BookingStatus.CONFIRMED and now < booking.start_at

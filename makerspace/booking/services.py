@@ -6,6 +6,7 @@ Functions here flush but never commit; the caller commits once.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,32 +42,37 @@ UPCOMING = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 # -- equipment ----------------------------------------------------------------------------
 
-def _check_rules(equipment: Equipment) -> None:
-    step = equipment.slot_minutes
+def _check_rules(rules: Any) -> None:
+    """Raise unless the rules fit together; `rules` has Equipment's attribute names."""
+    step = rules.slot_minutes
     if not 5 <= step <= 240:
         raise errors.InvalidEquipmentRules(_("The time step must be 5 to 240 minutes."))
-    if equipment.min_minutes < step or equipment.min_minutes % step:
+    if rules.min_minutes < step or rules.min_minutes % step:
         raise errors.InvalidEquipmentRules(
             _("The shortest booking must be a whole number of time steps."))
-    if equipment.max_minutes < equipment.min_minutes or equipment.max_minutes % step:
+    if rules.max_minutes < rules.min_minutes or rules.max_minutes % step or \
+            rules.max_minutes > 1440:
         raise errors.InvalidEquipmentRules(
-            _("The longest booking must be a whole number of time steps, "
-              "and no shorter than the shortest."))
-    if not 0 <= equipment.buffer_minutes <= 1440:
+            _("The longest booking must be a whole number of time steps, no shorter than the "
+              "shortest and at most 24 hours."))
+    if not 0 <= rules.buffer_minutes <= 1440:
         raise errors.InvalidEquipmentRules(_("The buffer must be 0 to 1440 minutes."))
-    if not 0 <= equipment.max_advance_days <= 365:
+    if not 0 <= rules.max_advance_days <= 365:
         raise errors.InvalidEquipmentRules(_("Bookable days ahead must be 0 to 365."))
-    if equipment.min_age is not None and not 0 <= equipment.min_age <= 100:
+    if rules.min_age is not None and not 0 <= rules.min_age <= 100:
         raise errors.InvalidEquipmentRules(_("The age limit must be 0 to 100."))
-    if not equipment.name.strip():
+    if not rules.name.strip():
         raise errors.InvalidEquipmentRules(_("A name is required."))
 
 
-def _apply(equipment: Equipment, fields: dict[str, Any]) -> None:
+def _checked_fields(current: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """The changes, converted and validated against the whole set of rules, before anything
+    is written to the machine (a refused change leaves it untouched)."""
+    changes = dict(fields)
     for name, value in fields.items():
         if name == "kind":
             try:
-                value = EquipmentKind(value)
+                changes[name] = EquipmentKind(value)
             except ValueError as error:
                 raise errors.InvalidEquipmentRules(_("Unknown kind of equipment.")) from error
         elif name == "requires_certification":
@@ -74,16 +80,21 @@ def _apply(equipment: Equipment, fields: dict[str, Any]) -> None:
                 raise TypeError("requires_certification must be a Certification or None")
         elif name not in RULE_FIELDS and name not in ("name", "description"):
             raise TypeError(f"unknown equipment field {name}")
-        setattr(equipment, name, value)
+    _check_rules(SimpleNamespace(**{**current, **changes}))
+    return changes
+
+
+EQUIPMENT_DEFAULTS: dict[str, Any] = {
+    "name": "", "kind": EquipmentKind.OTHER, "description": "", "slot_minutes": 30,
+    "min_minutes": 60, "max_minutes": 240, "buffer_minutes": 0, "max_advance_days": 14,
+    "min_age": None,
+}
 
 
 def create_equipment(branch: Branch, **fields: Any) -> Equipment:
     """Add a machine to a branch; unspecified rules take the defaults of PRODUCT.md."""
-    equipment = Equipment(branch=branch, name="", kind=EquipmentKind.OTHER, description="",
-                          slot_minutes=30, min_minutes=60, max_minutes=240, buffer_minutes=0,
-                          max_advance_days=14, min_age=None)
-    _apply(equipment, fields)
-    _check_rules(equipment)
+    equipment = Equipment(branch=branch, **{**EQUIPMENT_DEFAULTS,
+                                            **_checked_fields(EQUIPMENT_DEFAULTS, fields)})
     db.session.add(equipment)
     db.session.flush()
     return equipment
@@ -91,8 +102,9 @@ def create_equipment(branch: Branch, **fields: Any) -> Equipment:
 
 def update_equipment(equipment: Equipment, **fields: Any) -> Equipment:
     """Change a machine's description or rules; existing bookings keep their times."""
-    _apply(equipment, fields)
-    _check_rules(equipment)
+    current = {name: getattr(equipment, name) for name in EQUIPMENT_DEFAULTS}
+    for name, value in _checked_fields(current, fields).items():
+        setattr(equipment, name, value)
     db.session.flush()
     return equipment
 

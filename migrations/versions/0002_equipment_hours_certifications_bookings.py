@@ -77,7 +77,7 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('buffer_minutes >= 0 AND buffer_minutes <= 1440', name=op.f('ck_equipment_buffer_minutes')),
     sa.CheckConstraint('max_advance_days BETWEEN 0 AND 365', name=op.f('ck_equipment_max_advance_days')),
-    sa.CheckConstraint('max_minutes >= min_minutes AND max_minutes % slot_minutes = 0', name=op.f('ck_equipment_max_minutes')),
+    sa.CheckConstraint('max_minutes >= min_minutes AND max_minutes % slot_minutes = 0 AND max_minutes <= 1440', name=op.f('ck_equipment_max_minutes')),
     sa.CheckConstraint('min_age IS NULL OR min_age BETWEEN 0 AND 100', name=op.f('ck_equipment_min_age')),
     sa.CheckConstraint('min_minutes >= slot_minutes AND min_minutes % slot_minutes = 0', name=op.f('ck_equipment_min_minutes')),
     sa.CheckConstraint('slot_minutes BETWEEN 5 AND 240', name=op.f('ck_equipment_slot_minutes')),
