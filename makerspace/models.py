@@ -11,9 +11,12 @@ from makerspace.booking.models import (
 )
 from makerspace.branches.models import Branch, DateException, WeeklyHours
 from makerspace.certifications.models import Certification, UserCertification
+from makerspace.checkin.models import AuditAction, AuditEntry
+from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 
 __all__ = [
-    "ApiToken", "Booking", "BookingBlock", "BookingStatus", "Branch", "Certification",
+    "ApiToken", "AuditAction", "AuditEntry", "Event", "EventSeries", "EventStatus", "Signup",
+    "SignupStatus", "Booking", "BookingBlock", "BookingStatus", "Branch", "Certification",
     "DateException", "Equipment", "EquipmentKind", "EquipmentOutage", "Role", "User",
     "UserCertification", "WeeklyHours", "branch_staff",
 ]

@@ -56,9 +56,21 @@ def run_migrations_online():
     args = _configure_args()
     args.setdefault("process_revision_directives", skip_empty_revisions)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by dropping it; with foreign keys on, that drop would
+            # cascade into every table that refers to it (losing bookings, staff memberships).
+            # The pragma only works outside a transaction, hence the raw connection.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
         context.configure(connection=connection, target_metadata=target_db.metadata, **args)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
 
 
 if context.is_offline_mode():

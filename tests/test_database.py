@@ -56,3 +56,30 @@ def test_sqlite_has_foreign_keys_and_wal(app_ctx, backend):
         return
     assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
     assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_upgrading_keeps_existing_data(app_ctx):
+    """Rebuilding SQLite tables in batch mode must not cascade deletes into other tables."""
+    downgrade(revision="0002")
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    statements = [
+        ("INSERT INTO branches (id, slug, name, municipality, timezone, created_at, updated_at) "
+         "VALUES (1, 'x', 'X', 'X', 'Europe/Oslo', :t, :t)"),
+        ("INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at) "
+         "VALUES (1, 'a@example.no', 'A', 'x', 'librarian', :t, :t)"),
+        "INSERT INTO branch_staff (user_id, branch_id) VALUES (1, 1)",
+        ("INSERT INTO equipment (id, branch_id, name, kind, description, slot_minutes, "
+         "min_minutes, max_minutes, buffer_minutes, max_advance_days, created_at, updated_at) "
+         "VALUES (1, 1, 'P', 'other', '', 30, 60, 240, 0, 14, :t, :t)"),
+        ("INSERT INTO bookings (equipment_id, user_id, start_at, end_at, occupied_until, status, "
+         "created_at, updated_at, cancel_reason) VALUES (1, 1, :t, :end, :end, 'confirmed', "
+         ":t, :t, '')"),
+    ]
+    with db.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement), {"t": stamp, "end": stamp + timedelta(hours=1)})
+    upgrade()
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM branch_staff")).scalar() == 1
+        tokens = connection.execute(text("SELECT checkin_token FROM bookings")).scalars().all()
+    assert len(tokens) == 1 and len(tokens[0]) == 32

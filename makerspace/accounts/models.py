@@ -49,6 +49,8 @@ class User(UserMixin, db.Model):
     )
     # Preferred language (nb, nn, en); None: follow the browser.
     locale: Mapped[str | None] = mapped_column(String(5))
+    # Secret for the personal iCal feed URL; rotating it makes the old URL 404.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

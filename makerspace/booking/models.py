@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from makerspace.accounts.models import User
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
+from makerspace.checkin.codes import new_checkin_token
 from makerspace.database import UTCDateTime, utcnow
 from makerspace.extensions import db
 
@@ -134,6 +135,14 @@ class Booking(db.Model):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    # Opaque check-in code (base32, 160 random bits) shown as a QR code; no personal data.
+    checkin_token: Mapped[str] = mapped_column(String(32), unique=True,
+                                               default=new_checkin_token)
+    # Goes up on every change that calendar clients must see (iCal SEQUENCE).
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     equipment: Mapped[Equipment] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -30,6 +30,11 @@ class Branch(db.Model):
     )
     # Upcoming bookings one citizen may hold at this branch at a time.
     max_upcoming_bookings: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    # Check-in opens this many minutes before the start and closes this many after it.
+    checkin_opens_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    checkin_closes_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    # Secret for the staff iCal feed URL (with names); librarians can rotate it.
+    staff_calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,0 +1,131 @@
+"""Sessions: courses, workshops and open-workshop hours, with sign-ups and waitlists.
+
+Called `Event` in code: the word "session" belongs to Flask and SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from makerspace.accounts.models import User
+from makerspace.branches.models import Branch
+from makerspace.certifications.models import Certification
+from makerspace.checkin.codes import new_checkin_token
+from makerspace.database import UTCDateTime, utcnow
+from makerspace.extensions import db
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
+                values_callable=lambda members: [m.value for m in members])
+
+
+class EventStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class EventSeries(db.Model):
+    """A weekly series; its occurrences are ordinary events, each editable on its own."""
+
+    __tablename__ = "event_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"),
+                                           index=True)
+    rule: Mapped[str] = mapped_column(String(500))  # RFC 5545 RRULE, for the record
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="period"),
+        CheckConstraint("capacity >= 0", name="capacity"),
+        CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
+        Index("ix_events_branch_start", "branch_id", "start_at"),
+        Index("ix_events_start", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event_series.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    instructor: Mapped[str] = mapped_column(String(200), default="")
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(Integer)
+    # None: sign-up is open from creation / closes at the start.
+    signup_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signup_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    min_age: Mapped[int | None] = mapped_column(Integer)
+    requires_certification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certifications.id", ondelete="SET NULL"))
+    grants_certification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certifications.id", ondelete="SET NULL"))
+    status: Mapped[EventStatus] = mapped_column(_enum(EventStatus, "event_status"),
+                                                default=EventStatus.SCHEDULED)
+    cancel_reason: Mapped[str] = mapped_column(String(500), default="")
+    # Goes up on every change that calendar clients must see (iCal SEQUENCE).
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    branch: Mapped[Branch] = relationship()
+    series: Mapped[EventSeries | None] = relationship()
+    requires_certification: Mapped[Certification | None] = relationship(
+        foreign_keys=[requires_certification_id])
+    grants_certification: Mapped[Certification | None] = relationship(
+        foreign_keys=[grants_certification_id])
+
+    @property
+    def signup_deadline(self) -> datetime:
+        return self.signup_closes_at or self.start_at
+
+
+class SignupStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class Signup(db.Model):
+    __tablename__ = "signups"
+    __table_args__ = (
+        # One live sign-up per person and event; leaving and joining again is allowed.
+        Index("uq_signups_event_user_live", "event_id", "user_id", unique=True,
+              postgresql_where=text("status IN ('confirmed', 'waitlisted')"),
+              sqlite_where=text("status IN ('confirmed', 'waitlisted')")),
+        # Waitlist positions are unique within an event.
+        Index("uq_signups_event_position", "event_id", "position", unique=True,
+              postgresql_where=text("status = 'waitlisted'"),
+              sqlite_where=text("status = 'waitlisted'")),
+        CheckConstraint("(status = 'waitlisted') = (position IS NOT NULL)", name="position"),
+        Index("ix_signups_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[SignupStatus] = mapped_column(_enum(SignupStatus, "signup_status"))
+    position: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attendance_marked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checkin_token: Mapped[str] = mapped_column(String(32), unique=True,
+                                               default=new_checkin_token)
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
