@@ -103,11 +103,12 @@ class Signup(db.Model):
         Index("uq_signups_event_user_live", "event_id", "user_id", unique=True,
               postgresql_where=text("status IN ('confirmed', 'waitlisted')"),
               sqlite_where=text("status IN ('confirmed', 'waitlisted')")),
-        # Waitlist positions are unique within an event.
-        Index("uq_signups_event_position", "event_id", "position", unique=True,
+        # Waitlist order is unique within an event.
+        Index("uq_signups_event_queue_number", "event_id", "queue_number", unique=True,
               postgresql_where=text("status = 'waitlisted'"),
               sqlite_where=text("status = 'waitlisted'")),
-        CheckConstraint("(status = 'waitlisted') = (position IS NOT NULL)", name="position"),
+        CheckConstraint("(status = 'waitlisted') = (queue_number IS NOT NULL)",
+                        name="queue_number"),
         Index("ix_signups_user", "user_id"),
     )
 
@@ -115,7 +116,9 @@ class Signup(db.Model):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[SignupStatus] = mapped_column(_enum(SignupStatus, "signup_status"))
-    position: Mapped[int | None] = mapped_column(Integer)
+    # Order on the waitlist (first come, first served); the place in the queue is counted
+    # from it, so promotions never renumber rows.
+    queue_number: Mapped[int | None] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attendance_marked_by_id: Mapped[int | None] = mapped_column(

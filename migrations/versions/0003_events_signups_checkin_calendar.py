@@ -71,7 +71,7 @@ def upgrade():
     sa.Column('event_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('confirmed', 'waitlisted', 'cancelled', name='signup_status', native_enum=False, create_constraint=True, length=20), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=True),
+    sa.Column('queue_number', sa.Integer(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('attended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attendance_marked_by_id', sa.Integer(), nullable=True),
@@ -80,7 +80,7 @@ def upgrade():
     sa.Column('sequence', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("(status = 'waitlisted') = (position IS NOT NULL)", name=op.f('ck_signups_position')),
+    sa.CheckConstraint("(status = 'waitlisted') = (queue_number IS NOT NULL)", name=op.f('ck_signups_queue_number')),
     sa.ForeignKeyConstraint(['attendance_marked_by_id'], ['users.id'], name=op.f('fk_signups_attendance_marked_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_signups_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_signups_event_id_events'), ondelete='CASCADE'),
@@ -90,7 +90,7 @@ def upgrade():
     )
     with op.batch_alter_table('signups', schema=None) as batch_op:
         batch_op.create_index('ix_signups_user', ['user_id'], unique=False)
-        batch_op.create_index('uq_signups_event_position', ['event_id', 'position'], unique=True, postgresql_where=sa.text("status = 'waitlisted'"), sqlite_where=sa.text("status = 'waitlisted'"))
+        batch_op.create_index('uq_signups_event_queue_number', ['event_id', 'queue_number'], unique=True, postgresql_where=sa.text("status = 'waitlisted'"), sqlite_where=sa.text("status = 'waitlisted'"))
         batch_op.create_index('uq_signups_event_user_live', ['event_id', 'user_id'], unique=True, postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"), sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"))
 
     op.create_table('audit_entries',
@@ -179,7 +179,7 @@ def downgrade():
     op.drop_table('audit_entries')
     with op.batch_alter_table('signups', schema=None) as batch_op:
         batch_op.drop_index('uq_signups_event_user_live', postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"), sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"))
-        batch_op.drop_index('uq_signups_event_position', postgresql_where=sa.text("status = 'waitlisted'"), sqlite_where=sa.text("status = 'waitlisted'"))
+        batch_op.drop_index('uq_signups_event_queue_number', postgresql_where=sa.text("status = 'waitlisted'"), sqlite_where=sa.text("status = 'waitlisted'"))
         batch_op.drop_index('ix_signups_user')
 
     op.drop_table('signups')

@@ -1,0 +1,314 @@
+"""Courses and events: creating them, weekly series, sign-ups, waitlists and attendance.
+
+Capacity holds under concurrency because every sign-up change first locks the event's row
+(PostgreSQL `SELECT … FOR UPDATE`; SQLite write transactions are serialised by BEGIN IMMEDIATE),
+so counting seats and taking one happen as one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import WEEKLY, rrule
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select
+
+from makerspace import clock
+from makerspace.accounts.models import User
+from makerspace.auth import manages_branch
+from makerspace.branches.hours import hours_for_days
+from makerspace.branches.models import Branch
+from makerspace.certifications.models import Certification
+from makerspace.certifications.services import grant_certification, holds_certification
+from makerspace.checkin.models import AuditAction, AuditEntry
+from makerspace.events import errors
+from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
+from makerspace.extensions import db
+
+LIVE = (SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
+
+
+@dataclass(frozen=True)
+class EventCounts:
+    confirmed: int
+    waitlisted: int
+
+
+# -- events -------------------------------------------------------------------------------
+
+def _check_event(event: Event) -> None:
+    if not event.title.strip():
+        raise errors.InvalidEvent(_("A title is required."))
+    if event.end_at <= event.start_at:
+        raise errors.InvalidEvent(_("The end must be after the start."))
+    if event.capacity < 0 or event.capacity > 10_000:
+        raise errors.InvalidEvent(_("The capacity must be 0 to 10000."))
+    if event.min_age is not None and not 0 <= event.min_age <= 100:
+        raise errors.InvalidEvent(_("The age limit must be 0 to 100."))
+    if event.signup_opens_at and event.signup_opens_at >= event.signup_deadline:
+        raise errors.InvalidEvent(_("Sign-up must open before it closes."))
+
+
+EVENT_FIELDS = ("title", "description", "instructor", "start_at", "end_at", "capacity",
+                "signup_opens_at", "signup_closes_at", "min_age", "requires_certification",
+                "grants_certification")
+
+
+def create_event(*, branch: Branch, title: str, start: datetime, end: datetime, capacity: int,
+                 description: str = "", instructor: str = "",
+                 signup_opens_at: datetime | None = None,
+                 signup_closes_at: datetime | None = None, min_age: int | None = None,
+                 requires_certification: Certification | None = None,
+                 grants_certification: Certification | None = None,
+                 series: EventSeries | None = None) -> Event:
+    """A course, workshop or open-workshop session at a branch."""
+    event = Event(branch=branch, title=title.strip(), description=description.strip(),
+                  instructor=instructor.strip(), start_at=start, end_at=end, capacity=capacity,
+                  signup_opens_at=signup_opens_at, signup_closes_at=signup_closes_at,
+                  min_age=min_age, requires_certification=requires_certification,
+                  grants_certification=grants_certification, series=series)
+    _check_event(event)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def update_event(event: Event, **fields: object) -> Event:
+    """Change an event; a larger capacity promotes people from the waitlist."""
+    unknown = set(fields) - set(EVENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown event fields {unknown}")
+    locked = lock_event(event.id)
+    counts = event_counts([locked])[locked.id]
+    for name, value in fields.items():
+        setattr(locked, name, value.strip() if isinstance(value, str) else value)
+    _check_event(locked)
+    if locked.capacity < counts.confirmed:
+        raise errors.InvalidEvent(_("%(count)s people have a seat already; the capacity cannot "
+                                    "be lower.", count=counts.confirmed))
+    locked.sequence += 1
+    _promote(locked)
+    db.session.flush()
+    return locked
+
+
+def create_weekly_series(*, branch: Branch, title: str, first_day: date, starts: time,
+                         ends: time, until: date, capacity: int, skip_closed_days: bool = True,
+                         **fields: object) -> list[Event]:
+    """Materialise a weekly series (e.g. every Tuesday 17:00–19:00 until a date) as events,
+    skipping days the branch is closed; each occurrence can then be edited on its own."""
+    if until < first_day or (until - first_day).days > 366:
+        raise errors.InvalidEvent(_("A series must end after it starts, within a year."))
+    zone = ZoneInfo(branch.timezone)
+    rule = rrule(WEEKLY, dtstart=datetime.combine(first_day, starts),
+                 until=datetime.combine(until, starts))
+    days = {d.day: d for d in hours_for_days(branch, first_day, (until - first_day).days + 1)}
+    series = EventSeries(branch_id=branch.id, rule=str(rule).splitlines()[-1])
+    db.session.add(series)
+    events = []
+    for occurrence in rule:
+        hours = days[occurrence.date()]
+        if skip_closed_days and hours.closed:
+            continue
+        start = occurrence.replace(tzinfo=zone)
+        end = datetime.combine(occurrence.date(), ends, tzinfo=zone)
+        events.append(create_event(branch=branch, title=title, start=start, end=end,
+                                   capacity=capacity, series=series, **fields))  # type: ignore[arg-type]
+    return events
+
+
+def cancel_event(event: Event, *, reason: str) -> Event:
+    """Cancel an event; its sign-ups stay, so everyone can be told."""
+    if event.status == EventStatus.CANCELLED:
+        raise errors.EventCancelled()
+    event.status = EventStatus.CANCELLED
+    event.cancel_reason = reason.strip()
+    event.sequence += 1
+    db.session.flush()
+    return event
+
+
+def lock_event(event_id: int) -> Event:
+    """The event, its row locked until the transaction ends (PostgreSQL)."""
+    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update()
+                              .execution_options(populate_existing=True))
+    if event is None:
+        raise errors.EventNotFound()
+    return event
+
+
+def event_by_id(event_id: int) -> Event:
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise errors.EventNotFound()
+    return event
+
+
+def event_counts(events: Iterable[Event]) -> dict[int, EventCounts]:
+    """Confirmed and waitlisted sign-ups per event, in one query."""
+    ids = [e.id for e in events]
+    counts = {event_id: EventCounts(0, 0) for event_id in ids}
+    if not ids:
+        return counts
+    rows = db.session.execute(
+        select(Signup.event_id,
+               func.sum(case((Signup.status == SignupStatus.CONFIRMED, 1), else_=0)),
+               func.sum(case((Signup.status == SignupStatus.WAITLISTED, 1), else_=0)))
+        .where(Signup.event_id.in_(ids)).group_by(Signup.event_id))
+    for event_id, confirmed, waitlisted in rows:
+        counts[event_id] = EventCounts(int(confirmed or 0), int(waitlisted or 0))
+    return counts
+
+
+def list_events(*, branch: Branch | None = None, start: datetime, end: datetime | None = None,
+                include_cancelled: bool = True, limit: int = 500) -> list[Event]:
+    """Events that end after `start` (and begin before `end`), soonest first."""
+    query = select(Event).where(Event.end_at > start)
+    if end is not None:
+        query = query.where(Event.start_at < end)
+    if branch is not None:
+        query = query.where(Event.branch_id == branch.id)
+    if not include_cancelled:
+        query = query.where(Event.status == EventStatus.SCHEDULED)
+    return list(db.session.scalars(query.order_by(Event.start_at, Event.id).limit(limit)))
+
+
+def upcoming_events_granting(certification: Certification, now: datetime,
+                             limit: int = 5) -> list[Event]:
+    """Where to get a certification: upcoming, scheduled events that grant it."""
+    return list(db.session.scalars(
+        select(Event).where(Event.grants_certification_id == certification.id,
+                            Event.status == EventStatus.SCHEDULED, Event.start_at > now)
+        .order_by(Event.start_at).limit(limit)))
+
+
+# -- sign-ups -----------------------------------------------------------------------------
+
+def sign_up(*, event: Event, user: User, by: User | None = None) -> Signup:
+    """Take a seat while there is one, else a place on the waitlist."""
+    now = clock.now()
+    locked = lock_event(event.id)
+    if locked.status == EventStatus.CANCELLED:
+        raise errors.EventCancelled()
+    if now >= locked.signup_deadline or (locked.signup_opens_at and now < locked.signup_opens_at):
+        raise errors.SignupClosed()
+    if locked.min_age is not None and (user.birth_year is None or
+                                       locked.start_at.year - user.birth_year < locked.min_age):
+        raise errors.EventTooYoung(_("This is for people who turn %(age)s this year or are "
+                                     "older.", age=locked.min_age))
+    needed = locked.requires_certification
+    if needed is not None and not holds_certification(user, needed, locked.start_at):
+        raise errors.EventNotCertified(_("This needs the certification “%(name)s”.",
+                                         name=needed.name), certification=needed.slug)
+    if db.session.scalar(select(Signup.id).where(Signup.event_id == locked.id,
+                                                 Signup.user_id == user.id,
+                                                 Signup.status.in_(LIVE))) is not None:
+        raise errors.AlreadySignedUp()
+    counts = event_counts([locked])[locked.id]
+    signup = Signup(event=locked, user=user, created_by_id=(by or user).id)
+    if counts.confirmed < locked.capacity:
+        signup.status = SignupStatus.CONFIRMED
+    else:
+        signup.status = SignupStatus.WAITLISTED
+        signup.queue_number = (db.session.scalar(
+            select(func.max(Signup.queue_number)).where(Signup.event_id == locked.id)) or 0) + 1
+    db.session.add(signup)
+    db.session.flush()
+    return signup
+
+
+def waitlist_position(signup: Signup) -> int | None:
+    """1 for the first in the queue; None unless waitlisted."""
+    if signup.status != SignupStatus.WAITLISTED:
+        return None
+    return db.session.scalar(select(func.count(Signup.id)).where(
+        Signup.event_id == signup.event_id, Signup.status == SignupStatus.WAITLISTED,
+        Signup.queue_number <= signup.queue_number))
+
+
+def _promote(event: Event) -> list[Signup]:
+    """Fill free seats from the waitlist, first come first served (event row locked)."""
+    free = event.capacity - event_counts([event])[event.id].confirmed
+    if free <= 0:
+        return []
+    promoted = list(db.session.scalars(
+        select(Signup).where(Signup.event_id == event.id,
+                             Signup.status == SignupStatus.WAITLISTED)
+        .order_by(Signup.queue_number).limit(free)))
+    for signup in promoted:
+        signup.status = SignupStatus.CONFIRMED
+        signup.queue_number = None
+        signup.sequence += 1
+    db.session.flush()
+    return promoted
+
+
+def signup_visible_to(signup_id: int, user: User) -> Signup:
+    """The sign-up if `user` owns it or is staff of its branch; otherwise not found."""
+    signup = db.session.get(Signup, signup_id)
+    if signup is None or not (signup.user_id == user.id
+                              or manages_branch(user, signup.event.branch)):
+        raise errors.SignupNotFound()
+    return signup
+
+
+def leave(signup: Signup, *, by: User) -> list[Signup]:
+    """Give up a seat or a waitlist place; a freed seat goes to the first on the waitlist in the
+    same transaction. Returns the promoted sign-ups (to be told)."""
+    if signup.user_id != by.id and not manages_branch(by, signup.event.branch):
+        raise errors.SignupNotFound()
+    event = lock_event(signup.event_id)
+    db.session.refresh(signup)
+    if signup.status not in LIVE:
+        raise errors.SignupNotFound()
+    signup.status = SignupStatus.CANCELLED
+    signup.queue_number = None
+    signup.cancelled_at = clock.now()
+    signup.sequence += 1
+    db.session.flush()
+    return _promote(event)
+
+
+def mark_attendance(signup: Signup, *, by: User) -> Signup:
+    """Staff mark who came, from the check-in window's opening on; attending a certifying event
+    grants its certification (with expiry when the certification has a validity)."""
+    event = signup.event
+    if not manages_branch(by, event.branch):
+        raise errors.SignupNotFound()
+    if signup.status != SignupStatus.CONFIRMED:
+        raise errors.NotConfirmed()
+    now = clock.now()
+    opens = event.start_at - timedelta(minutes=event.branch.checkin_opens_minutes)
+    if now < opens:
+        raise errors.AttendanceTooEarly(opens_at=opens.isoformat())
+    if signup.attended_at is None:
+        signup.attended_at = now
+        signup.attendance_marked_by_id = by.id
+        db.session.add(AuditEntry(action=AuditAction.ATTENDED, actor_id=by.id,
+                                  subject_user_id=signup.user_id, signup_id=signup.id))
+        if event.grants_certification is not None:
+            grant_certification(user=signup.user, certification=event.grants_certification,
+                                granted_by=by, note=event.title, at=now)
+    db.session.flush()
+    return signup
+
+
+def signups_of(user: User, *, now: datetime, upcoming: bool = True) -> list[Signup]:
+    """A person's sign-ups: upcoming events first, or past ones latest first."""
+    query = select(Signup).join(Event).where(Signup.user_id == user.id)
+    if upcoming:
+        query = query.where(Event.end_at > now, Signup.status.in_(LIVE)).order_by(Event.start_at)
+    else:
+        query = query.where((Event.end_at <= now) | Signup.status.notin_(LIVE)).order_by(
+            Event.start_at.desc())
+    return list(db.session.scalars(query.limit(200)))
+
+
+def attendees(event: Event) -> list[Signup]:
+    """Everyone signed up (confirmed first, then the waitlist in order), for staff."""
+    return list(db.session.scalars(
+        select(Signup).where(Signup.event_id == event.id, Signup.status.in_(LIVE))
+        .order_by(Signup.status, Signup.queue_number, Signup.created_at)))
