@@ -80,7 +80,10 @@ def _register_blueprints(app: Flask) -> None:
     from makerspace.api.routes import bp as api_bp
     from makerspace.booking.routes import bp as booking_bp
     from makerspace.branches.routes import bp as branches_bp
+    from makerspace.calendar.routes import bp as calendar_bp
+    from makerspace.checkin.routes import bp as checkin_bp
     from makerspace.core.routes import bp as core_bp
+    from makerspace.events.routes import bp as events_bp
     from makerspace.staff.routes import bp as staff_bp
 
     app.register_blueprint(core_bp)
@@ -88,8 +91,14 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(branches_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(staff_bp)
-    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
+    app.register_blueprint(events_bp)
+    app.register_blueprint(checkin_bp)
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(api_bp)
+    # The API authenticates with bearer tokens, never with cookies: no CSRF there.
+    for name, blueprint in app.blueprints.items():
+        if name == "api" or name.startswith("api."):
+            csrf.exempt(blueprint)
 
 
 def _register_request_hooks(app: Flask) -> None:

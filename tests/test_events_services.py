@@ -27,8 +27,8 @@ from makerspace.events.services import (
     leave,
     mark_attendance,
     sign_up,
-    update_event,
     upcoming_events_granting,
+    update_event,
     waitlist_position,
 )
 from makerspace.extensions import db

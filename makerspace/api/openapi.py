@@ -179,6 +179,59 @@ SCHEMAS: dict[str, Any] = {
             "user_email": {"type": "string", "description": "Staff booking for a citizen"},
         },
     },
+    "Event": {
+        "type": "object",
+        "required": ["id", "branch", "title", "start", "end", "capacity", "seats_left",
+                     "waitlist_length", "grants_certification"],
+        "properties": {
+            "id": {"type": "integer"}, "branch": {"type": "string"},
+            "title": {"type": "string"}, "description": {"type": "string"},
+            "instructor": {"type": "string"},
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+            "capacity": {"type": "integer"}, "seats_left": {"type": "integer"},
+            "waitlist_length": {"type": "integer"},
+            "status": {"type": "string", "enum": ["scheduled", "cancelled"]},
+            "min_age": {"type": ["integer", "null"]},
+            "signup_opens": {"type": ["string", "null"], "format": "date-time"},
+            "signup_closes": {"type": "string", "format": "date-time"},
+            "grants_certification": {"type": ["string", "null"]},
+            "requires_certification": {"type": ["string", "null"]},
+        },
+    },
+    "NewEvent": {
+        "type": "object",
+        "required": ["title", "start", "end", "capacity"],
+        "properties": {
+            "title": {"type": "string"}, "start": {"type": "string"}, "end": {"type": "string"},
+            "capacity": {"type": "integer"}, "description": {"type": "string"},
+            "instructor": {"type": "string"}, "min_age": {"type": "integer"},
+            "signup_opens": {"type": "string"}, "signup_closes": {"type": "string"},
+            "grants_certification": {"type": "string"},
+            "requires_certification": {"type": "string"},
+        },
+    },
+    "Signup": {
+        "type": "object",
+        "required": ["id", "event_id", "status", "position"],
+        "properties": {
+            "id": {"type": "integer"}, "event_id": {"type": "integer"},
+            "status": {"type": "string", "enum": ["confirmed", "waitlisted", "cancelled"]},
+            "position": {"type": ["integer", "null"],
+                         "description": "Place on the waitlist (1 = next); null otherwise"},
+            "attended_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "HeldCertification": {
+        "type": "object",
+        "required": ["certification", "name", "granted_at", "expires_at", "valid"],
+        "properties": {
+            "certification": {"type": "string"}, "name": {"type": "string"},
+            "granted_at": {"type": "string", "format": "date-time"},
+            "expires_at": {"type": ["string", "null"], "format": "date-time"},
+            "valid": {"type": "boolean"},
+        },
+    },
     "Booking": {
         "type": "object",
         "required": ["id", "equipment_id", "start", "end", "status"],
@@ -367,6 +420,96 @@ PATHS: dict[str, Any] = {
             "responses": {"200": _json(_ref("Me"), "The caller"), "401": UNAUTHORIZED},
         }
     },
+    "/events": {
+        "get": {
+            "summary": "Events (courses, workshops, open hours), soonest first (public)",
+            "operationId": "listEvents",
+            "parameters": [
+                {"name": "branch", "in": "query", "schema": {"type": "string"}},
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
+                 "description": "Events that end on or after this day; default today"},
+            ],
+            "responses": {"200": _json({"type": "array", "items": _ref("Event")}, "Events"),
+                          "404": NOT_FOUND, "422": INVALID},
+        }
+    },
+    "/branches/{slug}/events": {
+        "parameters": [_path_param("slug")],
+        "post": {
+            "summary": "Create an event (admin or the branch's librarians)",
+            "operationId": "createEvent",
+            "security": BEARER,
+            "requestBody": _body(_ref("NewEvent")),
+            "responses": {"201": _json(_ref("Event"), "Created"), "401": UNAUTHORIZED,
+                          "403": FORBIDDEN, "404": NOT_FOUND, "422": INVALID},
+        },
+    },
+    "/events/{event_id}": {
+        "parameters": [_path_param("event_id", "integer")],
+        "get": {
+            "summary": "One event (public)",
+            "operationId": "getEvent",
+            "responses": {"200": _json(_ref("Event"), "The event"), "404": NOT_FOUND},
+        },
+    },
+    "/events/{event_id}/signups": {
+        "parameters": [_path_param("event_id", "integer")],
+        "post": {
+            "summary": "Sign up (yourself, or as branch staff for `user_email`)",
+            "operationId": "signUp",
+            "security": BEARER,
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"user_email": {"type": "string"}}}}}},
+            "responses": {
+                "201": _json(_ref("Signup"), "Confirmed, or waitlisted with a position"),
+                "401": UNAUTHORIZED,
+                "403": _problem("`not_certified`, `too_young`, or `forbidden`"),
+                "404": NOT_FOUND,
+                "409": _problem("`already_signed_up`, `cancelled`"),
+                "422": _problem("`signup_closed`, `unknown_user`"),
+            },
+        },
+    },
+    "/signups/{signup_id}": {
+        "parameters": [_path_param("signup_id", "integer")],
+        "delete": {
+            "summary": "Leave (the owner or branch staff); the first on the waitlist moves up",
+            "operationId": "leaveSignup",
+            "security": BEARER,
+            "responses": {"200": _json(_ref("Signup"), "Cancelled"), "401": UNAUTHORIZED,
+                          "404": NOT_FOUND},
+        },
+    },
+    "/signups/{signup_id}/attendance": {
+        "parameters": [_path_param("signup_id", "integer")],
+        "post": {
+            "summary": "Mark as attended (branch staff); grants the event's certification",
+            "operationId": "markAttendance",
+            "security": BEARER,
+            "responses": {"200": _json(_ref("Signup"), "Marked"), "401": UNAUTHORIZED,
+                          "404": NOT_FOUND,
+                          "409": _problem("`too_early` (before the check-in window opens), "
+                                          "`not_confirmed`")},
+        },
+    },
+    "/me/signups": {
+        "get": {
+            "summary": "The caller's sign-ups: upcoming first, then past and cancelled",
+            "operationId": "listMySignups",
+            "security": BEARER,
+            "responses": {"200": _json({"type": "array", "items": _ref("Signup")}, "Sign-ups"),
+                          "401": UNAUTHORIZED},
+        }
+    },
+    "/me/certifications": {
+        "get": {
+            "summary": "The certifications the caller holds or held",
+            "operationId": "listMyCertifications",
+            "security": BEARER,
+            "responses": {"200": _json({"type": "array", "items": _ref("HeldCertification")},
+                                       "Certifications"), "401": UNAUTHORIZED},
+        }
+    },
     "/me/bookings": {
         "get": {
             "summary": "The caller's bookings: upcoming first, then past",
@@ -377,6 +520,14 @@ PATHS: dict[str, Any] = {
         }
     },
 }
+
+
+def _area_paths() -> dict[str, Any]:
+    """Paths described next to the areas that serve them (check-in, calendars)."""
+    from makerspace.calendar.openapi import PATHS as CALENDAR_PATHS
+    from makerspace.checkin.openapi import PATHS as CHECKIN_PATHS
+
+    return {**CHECKIN_PATHS, **CALENDAR_PATHS}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -394,7 +545,7 @@ def openapi_document() -> dict[str, Any]:
             ),
         },
         "servers": [{"url": "/api/v1"}],
-        "paths": copy.deepcopy(PATHS),
+        "paths": copy.deepcopy({**PATHS, **_area_paths()}),
         "components": {
             "schemas": copy.deepcopy(SCHEMAS),
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},

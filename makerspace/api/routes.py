@@ -19,9 +19,12 @@ from makerspace.api.serializers import (
     branch_json,
     certification_json,
     equipment_json,
+    event_json,
     grant_json,
+    held_certification_json,
     interval_json,
     me_json,
+    signup_json,
 )
 from makerspace.auth import manages_branch
 from makerspace.booking import services as booking
@@ -30,12 +33,18 @@ from makerspace.booking.models import Equipment
 from makerspace.branches import hours
 from makerspace.branches.models import Branch
 from makerspace.branches.services import all_branches, branch_by_slug, create_branch
+from makerspace.calendar.api import bp as calendar_api_bp
 from makerspace.certifications import services as certifications
+from makerspace.checkin.api import bp as checkin_api_bp
 from makerspace.errors import Forbidden, InvalidInput
+from makerspace.events import services as events
+from makerspace.events.models import Event, Signup
 from makerspace.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(load_api_user)
+bp.register_blueprint(checkin_api_bp)
+bp.register_blueprint(calendar_api_bp)
 
 
 class UnknownUser(InvalidInput):
@@ -237,6 +246,113 @@ def cancel_booking_view(booking_id: int):  # type: ignore[no-untyped-def]
     booking.cancel_booking(found, by=api_user(), reason=str(reason))
     db.session.commit()
     return jsonify(booking_json(found))
+
+
+# -- events -------------------------------------------------------------------------------
+
+def _events_out(found: list[Event]) -> list[dict]:
+    counts = events.event_counts(found)
+    return [event_json(event, counts[event.id]) for event in found]
+
+
+def _signup_out(signup: Signup) -> dict:
+    return signup_json(signup, events.waitlist_position(signup))
+
+
+def _optional_certification(body: dict, name: str):  # type: ignore[no-untyped-def]
+    slug = field(body, name, str, required=False)
+    return certifications.certification_by_slug(slug) if slug else None
+
+
+@bp.get("/events")
+def list_events():  # type: ignore[no-untyped-def]
+    branch = branch_by_slug(request.args["branch"]) if request.args.get("branch") else None
+    zone = ZoneInfo(branch.timezone if branch else "Europe/Oslo")
+    first = query_date("from", clock.now().astimezone(zone).date())
+    start = hours.local_moment(first, 0, zone)
+    return jsonify(_events_out(events.list_events(branch=branch, start=start)))
+
+
+@bp.post("/branches/<slug>/events")
+@token_required
+def create_event_view(slug: str):  # type: ignore[no-untyped-def]
+    branch = branch_by_slug(slug)
+    _require_manages(branch)
+    body = json_body()
+    zone = branch.timezone
+    opens, closes = (field(body, name, str, required=False)
+                     for name in ("signup_opens", "signup_closes"))
+    event = events.create_event(
+        branch=branch, title=field(body, "title", str),
+        start=parse_moment(field(body, "start", str), zone, "start"),
+        end=parse_moment(field(body, "end", str), zone, "end"),
+        capacity=field(body, "capacity", int),
+        description=field(body, "description", str, required=False, default=""),
+        instructor=field(body, "instructor", str, required=False, default=""),
+        min_age=field(body, "min_age", int, required=False),
+        signup_opens_at=parse_moment(opens, zone, "signup_opens") if opens else None,
+        signup_closes_at=parse_moment(closes, zone, "signup_closes") if closes else None,
+        grants_certification=_optional_certification(body, "grants_certification"),
+        requires_certification=_optional_certification(body, "requires_certification"))
+    db.session.commit()
+    return jsonify(_events_out([event])[0]), 201
+
+
+@bp.get("/events/<int:event_id>")
+def get_event(event_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(_events_out([events.event_by_id(event_id)])[0])
+
+
+@bp.post("/events/<int:event_id>/signups")
+@token_required
+def sign_up_view(event_id: int):  # type: ignore[no-untyped-def]
+    event = events.event_by_id(event_id)
+    body = request.get_json(silent=True) if request.data else {}
+    if not isinstance(body, dict):
+        raise InvalidInput(_("The request body must be a JSON object."))
+    user, by = api_user(), None
+    email = field(body, "user_email", str, required=False)
+    if email and email.strip().lower() != user.email:
+        by = _require_manages(event.branch)
+        user = _user_by_email(email)
+    signup = events.sign_up(event=event, user=user, by=by)
+    db.session.commit()
+    return jsonify(_signup_out(signup)), 201
+
+
+@bp.delete("/signups/<int:signup_id>")
+@token_required
+def leave_view(signup_id: int):  # type: ignore[no-untyped-def]
+    signup = events.signup_visible_to(signup_id, api_user())
+    events.leave(signup, by=api_user())
+    db.session.commit()
+    return jsonify(_signup_out(signup))
+
+
+@bp.post("/signups/<int:signup_id>/attendance")
+@token_required
+def attendance_view(signup_id: int):  # type: ignore[no-untyped-def]
+    signup = events.signup_visible_to(signup_id, api_user())
+    events.mark_attendance(signup, by=api_user())
+    db.session.commit()
+    return jsonify(_signup_out(signup))
+
+
+@bp.get("/me/signups")
+@token_required
+def my_signups():  # type: ignore[no-untyped-def]
+    now = clock.now()
+    found = events.signups_of(api_user(), now=now) + events.signups_of(api_user(), now=now,
+                                                                       upcoming=False)
+    return jsonify([_signup_out(s) for s in found])
+
+
+@bp.get("/me/certifications")
+@token_required
+def my_certifications():  # type: ignore[no-untyped-def]
+    now = clock.now()
+    return jsonify([held_certification_json(h, now)
+                    for h in certifications.certifications_of(api_user())])
 
 
 @bp.get("/me")

@@ -10,6 +10,8 @@ from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.hours import Interval
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification, UserCertification
+from makerspace.events.models import Event, Signup
+from makerspace.events.services import EventCounts
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -83,4 +85,47 @@ def grant_json(held: UserCertification) -> dict[str, Any]:
         "granted_at": iso(held.granted_at),
         "expires_at": iso(held.expires_at),
         "note": held.note,
+    }
+
+
+def event_json(event: Event, counts: EventCounts) -> dict[str, Any]:
+    granted = event.grants_certification
+    required = event.requires_certification
+    return {
+        "id": event.id,
+        "branch": event.branch.slug,
+        "title": event.title,
+        "description": event.description,
+        "instructor": event.instructor,
+        "start": iso(event.start_at),
+        "end": iso(event.end_at),
+        "capacity": event.capacity,
+        "seats_left": max(event.capacity - counts.confirmed, 0),
+        "waitlist_length": counts.waitlisted,
+        "status": event.status.value,
+        "min_age": event.min_age,
+        "signup_opens": iso(event.signup_opens_at),
+        "signup_closes": iso(event.signup_deadline),
+        "grants_certification": granted.slug if granted else None,
+        "requires_certification": required.slug if required else None,
+    }
+
+
+def signup_json(signup: Signup, position: int | None) -> dict[str, Any]:
+    return {
+        "id": signup.id,
+        "event_id": signup.event_id,
+        "status": signup.status.value,
+        "position": position,
+        "attended_at": iso(signup.attended_at),
+    }
+
+
+def held_certification_json(held: UserCertification, at: datetime) -> dict[str, Any]:
+    return {
+        "certification": held.certification.slug,
+        "name": held.certification.name,
+        "granted_at": iso(held.granted_at),
+        "expires_at": iso(held.expires_at),
+        "valid": held.valid_at(at),
     }

@@ -1,0 +1,7 @@
+"""OpenAPI paths served by the checkin area (merged into /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PATHS: dict[str, Any] = {}
