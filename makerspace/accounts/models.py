@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Column, Enum, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from makerspace.branches.models import Branch
+from makerspace.branches.models import Branch, new_feed_token
 from makerspace.database import UTCDateTime, utcnow
 from makerspace.extensions import db
 
@@ -50,7 +50,8 @@ class User(UserMixin, db.Model):
     # Preferred language (nb, nn, en); None: follow the browser.
     locale: Mapped[str | None] = mapped_column(String(5))
     # Secret for the personal iCal feed URL; rotating it makes the old URL 404.
-    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    calendar_token: Mapped[str] = mapped_column(String(64), unique=True,
+                                                default=new_feed_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

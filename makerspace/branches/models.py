@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, true
@@ -11,6 +12,11 @@ from makerspace.database import UTCDateTime, utcnow
 from makerspace.extensions import db
 
 DEFAULT_TIMEZONE = "Europe/Oslo"
+
+
+def new_feed_token() -> str:
+    """A secret for a calendar feed URL (256 random bits)."""
+    return secrets.token_urlsafe(32)
 
 
 class Branch(db.Model):
@@ -34,7 +40,8 @@ class Branch(db.Model):
     checkin_opens_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     checkin_closes_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     # Secret for the staff iCal feed URL (with names); librarians can rotate it.
-    staff_calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    staff_calendar_token: Mapped[str] = mapped_column(String(64), unique=True,
+                                                      default=new_feed_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

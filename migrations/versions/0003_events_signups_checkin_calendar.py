@@ -138,10 +138,20 @@ def upgrade():
         batch_op.add_column(sa.Column('checkin_opens_minutes', sa.Integer(), server_default='15', nullable=False))
         batch_op.add_column(sa.Column('checkin_closes_minutes', sa.Integer(), server_default='15', nullable=False))
         batch_op.add_column(sa.Column('staff_calendar_token', sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_branches_staff_calendar_token'), ['staff_calendar_token'])
-
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('calendar_token', sa.String(length=64), nullable=True))
+
+    # Every existing branch and person gets a feed secret before the columns become required.
+    for table, column in (("branches", "staff_calendar_token"), ("users", "calendar_token")):
+        for (row_id,) in connection.execute(sa.text(f"SELECT id FROM {table}")).all():
+            connection.execute(sa.text(f"UPDATE {table} SET {column} = :token WHERE id = :id"),
+                               {"token": secrets.token_urlsafe(32), "id": row_id})
+
+    with op.batch_alter_table('branches', schema=None) as batch_op:
+        batch_op.alter_column('staff_calendar_token', existing_type=sa.String(length=64), nullable=False)
+        batch_op.create_unique_constraint(batch_op.f('uq_branches_staff_calendar_token'), ['staff_calendar_token'])
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.alter_column('calendar_token', existing_type=sa.String(length=64), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_users_calendar_token'), ['calendar_token'])
 
     # ### end Alembic commands ###
