@@ -32,7 +32,15 @@ run: $(VENV)/.installed compile-translations
 	$(FLASK) seed-demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: $(VENV)/.installed-test compile-translations
+# The test suite also parses feeds with Mozilla's ical.js (Node); without npm those tests skip.
+NPM := $(shell command -v npm 2>/dev/null)
+JS_DEPS := $(if $(NPM),tests/js/node_modules/.installed)
+
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: $(VENV)/.installed-test compile-translations $(JS_DEPS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test

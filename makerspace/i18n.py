@@ -59,6 +59,8 @@ def register_template_helpers(app) -> None:  # type: ignore[no-untyped-def]
     app.add_template_filter(local_date, "localdate")
     app.add_template_filter(local_time, "localtime")
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    app.add_template_filter(
+        lambda path: current_app.config["BASE_URL"].rstrip("/") + path, "external")
 
     @app.context_processor
     def locale_context() -> dict[str, str]:

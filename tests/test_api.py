@@ -50,8 +50,10 @@ def test_me_needs_a_valid_token(client, make_user, make_token, make_branch):
     token = make_token(user)
     response = client.get("/api/v1/me", headers=bearer(token))
     assert response.status_code == 200
-    assert response.get_json() == {"email": "lib@example.no", "name": "Lib",
-                                   "role": "librarian", "branches": ["levanger"]}
+    body = response.get_json()
+    assert body.pop("calendar_url").startswith("http://127.0.0.1:5000/calendar/me/")
+    assert body == {"email": "lib@example.no", "name": "Lib", "role": "librarian",
+                    "branches": ["levanger"]}
 
 
 def test_a_browser_session_is_not_an_api_credential(client, login, make_user):

@@ -248,8 +248,11 @@ SCHEMAS: dict[str, Any] = {
     },
     "Me": {
         "type": "object",
-        "required": ["email", "name", "role", "branches"],
+        "required": ["email", "name", "role", "branches", "calendar_url"],
         "properties": {
+            "calendar_url": {"type": "string", "format": "uri",
+                             "description": "Secret iCal feed of the caller's bookings and "
+                                            "sign-ups"},
             "email": {"type": "string", "format": "email"},
             "name": {"type": "string"},
             "role": {"type": "string", "enum": ["citizen", "librarian", "admin"]},

@@ -34,6 +34,7 @@ from makerspace.branches import hours
 from makerspace.branches.models import Branch
 from makerspace.branches.services import all_branches, branch_by_slug, create_branch
 from makerspace.calendar.api import bp as calendar_api_bp
+from makerspace.calendar.services import personal_feed_url
 from makerspace.certifications import services as certifications
 from makerspace.checkin.api import bp as checkin_api_bp
 from makerspace.errors import Forbidden, InvalidInput
@@ -358,7 +359,7 @@ def my_certifications():  # type: ignore[no-untyped-def]
 @bp.get("/me")
 @token_required
 def me():  # type: ignore[no-untyped-def]
-    return jsonify(me_json(api_user()))
+    return jsonify({**me_json(api_user()), "calendar_url": personal_feed_url(api_user())})
 
 
 @bp.get("/me/bookings")

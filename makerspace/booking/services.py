@@ -297,6 +297,7 @@ def _suggestions(equipment: Equipment, start: datetime, end: datetime, now: date
 
 def _mark_cancelled(booking: Booking, *, by: User, reason: str) -> None:
     booking.status = BookingStatus.CANCELLED
+    booking.sequence += 1  # calendar clients must see the change
     booking.cancelled_at = clock.now()
     booking.cancelled_by_id = by.id
     booking.cancel_reason = reason

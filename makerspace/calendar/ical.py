@@ -1,0 +1,86 @@
+"""iCalendar (RFC 5545) feeds as bytes: pure functions, data in, bytes out, no queries.
+
+All times are written in UTC (`…Z`), so no VTIMEZONE is needed and every client (Google,
+Outlook, Apple, Thunderbird) places an event at the same instant on both sides of a DST change.
+Nothing here depends on the clock: DTSTAMP and LAST-MODIFIED come from the item itself, so an
+unchanged feed is the same bytes and its ETag keeps matching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from icalendar import Calendar, Event, vDuration
+
+PRODID = "-//Folkeverksted//Trøndelag makerspaces//NO"
+UID_DOMAIN = "folkeverksted"
+
+
+@dataclass(frozen=True)
+class CalendarItem:
+    uid: str
+    start: datetime
+    end: datetime
+    summary: str
+    updated: datetime
+    sequence: int = 0
+    cancelled: bool = False
+    tentative: bool = False  # e.g. on the waitlist
+    description: str = ""
+    location: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class CalendarMeta:
+    uid: str  # a fixed identity for the calendar itself (RFC 7986)
+    name: str
+    description: str = ""
+    refresh: timedelta = timedelta(hours=1)
+
+
+def item_uid(kind: str, item_id: int) -> str:
+    """Stable for the life of an item, whatever changes about it."""
+    return f"{kind}-{item_id}@{UID_DOMAIN}"
+
+
+def _vevent(item: CalendarItem) -> Event:
+    event = Event()
+    event.add("uid", item.uid)
+    event.add("dtstamp", item.updated)
+    event.add("last-modified", item.updated)
+    event.add("sequence", item.sequence)
+    event.add("dtstart", item.start)
+    event.add("dtend", item.end)
+    event.add("summary", item.summary)
+    event.add("status", "CANCELLED" if item.cancelled else
+              "TENTATIVE" if item.tentative else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if item.cancelled else "OPAQUE")
+    if item.description:
+        event.add("description", item.description)
+    if item.location:
+        event.add("location", item.location)
+    if item.url:
+        event.add("url", item.url)
+    return event
+
+
+def build_calendar(meta: CalendarMeta, items: Iterable[CalendarItem]) -> bytes:
+    """A whole VCALENDAR: subscribable, no METHOD (Outlook would treat it as an invitation)."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("uid", meta.uid)
+    calendar.add("name", meta.name)
+    calendar.add("x-wr-calname", meta.name)
+    if meta.description:
+        calendar.add("description", meta.description)
+        calendar.add("x-wr-caldesc", meta.description)
+    calendar.add("refresh-interval", vDuration(meta.refresh), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(meta.refresh))
+    for item in sorted(items, key=lambda i: (i.start, i.uid)):
+        calendar.add_component(_vevent(item))
+    return calendar.to_ical()

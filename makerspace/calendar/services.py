@@ -1,0 +1,236 @@
+"""What goes into each calendar feed, and a cheap fingerprint to answer 304 without building.
+
+Feeds cover 30 days back and 180 ahead. Cancelled items stay for 30 days after the change as
+STATUS:CANCELLED, so subscribed clients remove them instead of keeping a stale copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+
+from makerspace.accounts.models import User
+from makerspace.booking.models import ACTIVE_STATUSES, Booking, BookingStatus, Equipment
+from makerspace.branches.models import Branch, new_feed_token
+from makerspace.calendar.ical import CalendarItem, CalendarMeta, item_uid
+from makerspace.core.urls import absolute_url
+from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
+from makerspace.extensions import db
+
+WINDOW_BACK = timedelta(days=30)
+WINDOW_AHEAD = timedelta(days=180)
+CANCELLED_KEPT = timedelta(days=30)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed's identity and content; `fingerprint` is one small query, `items` the rest."""
+
+    meta: CalendarMeta
+    fingerprint_queries: list[Select]
+    items: Callable[[], list[CalendarItem]]
+    private: bool = False
+
+    def fingerprint(self, *, now: datetime, locale: str) -> tuple[str, datetime]:
+        """(ETag, Last-Modified): changes whenever an item in the feed changes."""
+        parts = [self.meta.uid, locale, now.date().isoformat()]
+        latest = EPOCH
+        for query in self.fingerprint_queries:
+            count, newest = db.session.execute(query).one()
+            parts.append(f"{count}:{newest}")
+            if newest is not None:
+                latest = max(latest, _aware(newest))
+        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+        return f'"{digest}"', latest
+
+
+def _base_url() -> str:
+    return current_app.config["BASE_URL"].rstrip("/")
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _window(now: datetime) -> tuple[datetime, datetime]:
+    return now - WINDOW_BACK, now + WINDOW_AHEAD
+
+
+# -- events -------------------------------------------------------------------------------
+
+def _events_query(now: datetime, branch: Branch | None):  # type: ignore[no-untyped-def]
+    start, end = _window(now)
+    query = select(Event).where(Event.end_at > start, Event.start_at < end, or_(
+        Event.status == EventStatus.SCHEDULED, Event.updated_at > now - CANCELLED_KEPT))
+    return query.where(Event.branch_id == branch.id) if branch is not None else query
+
+
+def _event_item(event: Event) -> CalendarItem:
+    lines = [event.description]
+    if event.instructor:
+        lines.append(_("Instructor: %(name)s", name=event.instructor))
+    return CalendarItem(
+        uid=item_uid("event", event.id), start=event.start_at, end=event.end_at,
+        summary=event.title, updated=event.updated_at, sequence=event.sequence,
+        cancelled=event.status == EventStatus.CANCELLED,
+        description="\n\n".join(line for line in lines if line), location=event.branch.name,
+        url=_base_url() + f"/events/{event.id}")
+
+
+def public_events_feed(now: datetime, branch: Branch | None = None) -> Feed:
+    query = _events_query(now, branch)
+    name = (_("Folkeverksted – courses at %(branch)s", branch=branch.name) if branch
+            else _("Folkeverksted – courses in Trøndelag"))
+    uid = f"events-{branch.slug if branch else 'all'}@folkeverksted"
+    return Feed(
+        meta=CalendarMeta(uid=uid, name=name),
+        fingerprint_queries=[_fingerprint(query, Event)],
+        items=lambda: [_event_item(e) for e in db.session.scalars(
+            query.order_by(Event.start_at))])
+
+
+def _fingerprint(query: Select, model: type) -> Select:
+    inner = query.with_only_columns(model.id, model.updated_at).subquery()  # type: ignore[attr-defined]
+    return select(func.count(inner.c.id), func.max(inner.c.updated_at))
+
+
+# -- bookings -----------------------------------------------------------------------------
+
+def _bookings_query(now: datetime):  # type: ignore[no-untyped-def]
+    start, end = _window(now)
+    return select(Booking).where(
+        Booking.occupied_until > start, Booking.start_at < end,
+        or_(Booking.status.in_(ACTIVE_STATUSES), Booking.updated_at > now - CANCELLED_KEPT))
+
+
+def _booking_cancelled(booking: Booking) -> bool:
+    return booking.status in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
+
+
+def equipment_feed(now: datetime, equipment: Equipment) -> Feed:
+    """A machine's occupancy for the public: "Booked" blocks (with the buffer), nothing else."""
+    query = _bookings_query(now).where(Booking.equipment_id == equipment.id)
+
+    def items() -> list[CalendarItem]:
+        return [CalendarItem(
+            uid=item_uid("booking", b.id), start=b.start_at, end=b.occupied_until,
+            summary=_("Booked"), updated=b.updated_at, sequence=b.sequence,
+            cancelled=_booking_cancelled(b), location=equipment.branch.name,
+            url=absolute_url("booking.equipment", equipment_id=equipment.id))
+            for b in db.session.scalars(query.order_by(Booking.start_at))]
+
+    return Feed(meta=CalendarMeta(uid=f"equipment-{equipment.id}@folkeverksted",
+                                  name=f"{equipment.name} – {equipment.branch.name}"),
+                fingerprint_queries=[_fingerprint(query, Booking)], items=items)
+
+
+def _booking_item(booking: Booking, summary: str) -> CalendarItem:
+    return CalendarItem(
+        uid=item_uid("booking", booking.id), start=booking.start_at, end=booking.end_at,
+        summary=summary, updated=booking.updated_at, sequence=booking.sequence,
+        cancelled=_booking_cancelled(booking), location=booking.equipment.branch.name,
+        description=booking.cancel_reason or "",
+        url=absolute_url("booking.show", booking_id=booking.id))
+
+
+def staff_feed(now: datetime, branch: Branch) -> Feed:
+    """Every booking (with the citizen's name) and event at a branch, for its staff."""
+    bookings = _bookings_query(now).join(Equipment).where(Equipment.branch_id == branch.id)
+    events = _events_query(now, branch)
+
+    def items() -> list[CalendarItem]:
+        found = [_booking_item(b, f"{b.equipment.name}: {b.user.name}")
+                 for b in db.session.scalars(bookings)]
+        return found + [_event_item(e) for e in db.session.scalars(events)]
+
+    return Feed(meta=CalendarMeta(uid=f"staff-{branch.slug}@folkeverksted",
+                                  name=_("Folkeverksted – staff calendar, %(branch)s",
+                                         branch=branch.name)),
+                fingerprint_queries=[_fingerprint(bookings, Booking), _fingerprint(events, Event)],
+                items=items, private=True)
+
+
+# -- a person's own -----------------------------------------------------------------------
+
+def _signup_item(signup: Signup) -> CalendarItem:
+    event = signup.event
+    item = _event_item(event)
+    waitlisted = signup.status == SignupStatus.WAITLISTED
+    return CalendarItem(
+        uid=item_uid("signup", signup.id), start=event.start_at, end=event.end_at,
+        summary=_("Waitlist: %(title)s", title=event.title) if waitlisted else event.title,
+        updated=max(signup.updated_at, event.updated_at),
+        sequence=signup.sequence + event.sequence,
+        cancelled=item.cancelled or signup.status == SignupStatus.CANCELLED,
+        tentative=waitlisted, description=item.description, location=item.location,
+        url=item.url)
+
+
+def personal_feed(now: datetime, user: User) -> Feed:
+    start, end = _window(now)
+    bookings = _bookings_query(now).where(Booking.user_id == user.id)
+    signups = select(Signup).join(Event).where(
+        Signup.user_id == user.id, Event.end_at > start, Event.start_at < end,
+        or_(Signup.status != SignupStatus.CANCELLED, Signup.updated_at > now - CANCELLED_KEPT))
+    event_changes = signups.with_only_columns(func.count(Event.id), func.max(Event.updated_at))
+
+    def items() -> list[CalendarItem]:
+        return ([_booking_item(b, b.equipment.name) for b in db.session.scalars(bookings)]
+                + [_signup_item(s) for s in db.session.scalars(signups)])
+
+    return Feed(meta=CalendarMeta(uid=f"person-{user.id}@folkeverksted",
+                                  name=_("Folkeverksted – my bookings and courses")),
+                fingerprint_queries=[_fingerprint(bookings, Booking),
+                                     _fingerprint(signups, Signup), event_changes],
+                items=items, private=True)
+
+
+def single_booking(booking: Booking) -> tuple[CalendarMeta, list[CalendarItem]]:
+    return (CalendarMeta(uid=f"booking-{booking.id}-file@folkeverksted",
+                         name=booking.equipment.name),
+            [_booking_item(booking, booking.equipment.name)])
+
+
+def single_signup(signup: Signup) -> tuple[CalendarMeta, list[CalendarItem]]:
+    return (CalendarMeta(uid=f"signup-{signup.id}-file@folkeverksted",
+                         name=signup.event.title), [_signup_item(signup)])
+
+
+# -- secrets ------------------------------------------------------------------------------
+
+def user_by_feed_token(token: str) -> User | None:
+    return db.session.scalar(select(User).where(User.calendar_token == token))
+
+
+def branch_by_feed_token(token: str) -> Branch | None:
+    return db.session.scalar(select(Branch).where(Branch.staff_calendar_token == token))
+
+
+def rotate_personal_token(user: User) -> str:
+    """A new secret: the old feed URL stops working at once."""
+    user.calendar_token = new_feed_token()
+    db.session.flush()
+    return user.calendar_token
+
+
+def rotate_staff_token(branch: Branch) -> str:
+    branch.staff_calendar_token = new_feed_token()
+    db.session.flush()
+    return branch.staff_calendar_token
+
+
+def personal_feed_url(user: User) -> str:
+    return absolute_url("calendar.personal_feed", token=user.calendar_token)
+
+
+def staff_feed_url(branch: Branch) -> str:
+    return absolute_url("calendar.staff_feed", token=branch.staff_calendar_token)
+
+
