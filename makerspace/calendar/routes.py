@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from flask import (
     Blueprint,
     Response,
@@ -31,6 +33,22 @@ from makerspace.i18n import select_locale
 bp = Blueprint("calendar", __name__)
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
+# Built feeds by ETag: clients that never send If-None-Match (Google Calendar) still get the
+# same bytes without a rebuild while nothing changed. Small, per app and process.
+BUILT_FEEDS_KEPT = 64
+
+
+def _built(etag: str, build) -> bytes:  # type: ignore[no-untyped-def]
+    cache: OrderedDict[str, bytes] = current_app.extensions.setdefault("built_feeds",
+                                                                       OrderedDict())
+    if etag in cache:
+        cache.move_to_end(etag)
+        return cache[etag]
+    body = build()
+    cache[etag] = body
+    while len(cache) > BUILT_FEEDS_KEPT:
+        cache.popitem(last=False)
+    return body
 
 
 def _feed_locale() -> str:
@@ -57,7 +75,7 @@ def _serve(make_feed, filename: str):  # type: ignore[no-untyped-def]
                 and modified.replace(microsecond=0) <= request.if_modified_since):
             response.status_code = 304
             return response
-        response.set_data(build_calendar(feed.meta, feed.items()))
+        response.set_data(_built(etag, lambda: build_calendar(feed.meta, feed.items())))
     response.content_type = CALENDAR_TYPE
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import WEEKLY, rrule
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload
 
 from makerspace import clock
 from makerspace.accounts.models import User
@@ -27,6 +28,7 @@ from makerspace.checkin.models import AuditAction, AuditEntry
 from makerspace.events import errors
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
+from makerspace.i18n import local_datetime
 
 LIVE = (SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
 
@@ -264,6 +266,10 @@ def leave(signup: Signup, *, by: User) -> list[Signup]:
     db.session.refresh(signup)
     if signup.status not in LIVE:
         raise errors.SignupNotFound()
+    if signup.attended_at is not None:
+        raise errors.NotConfirmed(_("You have attended already."))
+    if clock.now() >= event.start_at and not manages_branch(by, event.branch):
+        raise errors.SignupClosed(_("It has started; ask the library staff."))
     signup.status = SignupStatus.CANCELLED
     signup.queue_number = None
     signup.cancelled_at = clock.now()
@@ -283,7 +289,10 @@ def mark_attendance(signup: Signup, *, by: User) -> Signup:
     now = clock.now()
     opens = event.start_at - timedelta(minutes=event.branch.checkin_opens_minutes)
     if now < opens:
-        raise errors.AttendanceTooEarly(opens_at=opens.isoformat())
+        raise errors.AttendanceTooEarly(
+            _("Attendance can be marked from %(time)s.",
+              time=local_datetime(opens, event.branch.timezone, "short")),
+            opens_at=opens.isoformat())
     if signup.attended_at is None:
         signup.attended_at = now
         signup.attendance_marked_by_id = by.id
@@ -298,7 +307,8 @@ def mark_attendance(signup: Signup, *, by: User) -> Signup:
 
 def signups_of(user: User, *, now: datetime, upcoming: bool = True) -> list[Signup]:
     """A person's sign-ups: upcoming events first, or past ones latest first."""
-    query = select(Signup).join(Event).where(Signup.user_id == user.id)
+    query = select(Signup).join(Event).where(Signup.user_id == user.id).options(
+        joinedload(Signup.event).joinedload(Event.branch))
     if upcoming:
         query = query.where(Event.end_at > now, Signup.status.in_(LIVE)).order_by(Event.start_at)
     else:
@@ -311,4 +321,11 @@ def attendees(event: Event) -> list[Signup]:
     """Everyone signed up (confirmed first, then the waitlist in order), for staff."""
     return list(db.session.scalars(
         select(Signup).where(Signup.event_id == event.id, Signup.status.in_(LIVE))
-        .order_by(Signup.status, Signup.queue_number, Signup.created_at)))
+        .order_by(case((Signup.status == SignupStatus.CONFIRMED, 0), else_=1),
+                  Signup.queue_number, Signup.created_at)))
+
+
+def signup_for(event: Event, user: User) -> Signup | None:
+    """The person's live sign-up for the event, if any."""
+    return db.session.scalar(select(Signup).where(
+        Signup.event_id == event.id, Signup.user_id == user.id, Signup.status.in_(LIVE)))
