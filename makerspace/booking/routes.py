@@ -31,6 +31,7 @@ from makerspace.branches.hours import local_moment, parse_clock, weekly_hours
 from makerspace.certifications.services import holds_certification
 from makerspace.core.safety import safe_next_path
 from makerspace.errors import DomainError
+from makerspace.events.services import upcoming_events_granting
 from makerspace.extensions import db
 
 bp = Blueprint("booking", __name__)
@@ -48,7 +49,7 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "booking/equipment.html", equipment=machine, branch=machine.branch, week=week,
         days=week_slots(machine, week.first, now), outage=services.current_outage(machine, now),
-        certified=_certified(machine, now), **LABELS)
+        certified=_certified(machine, now), granting=_granting(machine, now), **LABELS)
 
 
 @bp.route("/equipment/<int:equipment_id>/book", methods=["GET", "POST"])
@@ -76,7 +77,8 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "booking/book.html", form=form, equipment=machine, branch=machine.branch,
         refusal=refusal, suggestions=_suggestions(refusal),
-        certified=_certified(machine, clock.now()), **LABELS,
+        certified=_certified(machine, clock.now()), granting=_granting(machine, clock.now()),
+        **LABELS,
     ), 422 if (refusal or form.errors) else 200
 
 
@@ -158,6 +160,12 @@ def _certified(equipment: Equipment, now: datetime) -> bool | None:
     if needed is None or not current_user.is_authenticated:
         return None
     return holds_certification(current_user, needed, now)
+
+
+def _granting(equipment: Equipment, now: datetime) -> list[Any]:
+    """Upcoming courses that grant the certification the machine needs."""
+    needed = equipment.requires_certification
+    return upcoming_events_granting(needed, now) if needed is not None else []
 
 
 def _prefill(equipment: Equipment, zone: ZoneInfo) -> dict[str, Any]:

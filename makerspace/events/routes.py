@@ -1,7 +1,318 @@
-"""Pages for courses and events."""
+"""Pages for courses and events: the list, one event, signing up and leaving, My courses,
+and the staff pages that run them (create, series, edit, cancel, attendance).
+
+Staff pages answer 404 to anyone who does not manage the event's branch. Views validate, call
+one service, commit once and redirect; a refusal from a service is shown, never a 500.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+
+from makerspace import clock
+from makerspace.accounts.models import User
+from makerspace.auth import manages_branch, staff_required
+from makerspace.booking.services import bookings_of
+from makerspace.branches.models import Branch
+from makerspace.branches.services import all_branches, branch_by_slug
+from makerspace.certifications.models import Certification
+from makerspace.certifications.services import (
+    all_certifications,
+    certification_by_slug,
+    certifications_of,
+)
+from makerspace.core.safety import safe_next_path
+from makerspace.errors import DomainError
+from makerspace.events import services
+from makerspace.events.forms import (
+    SIGNUP_LABELS,
+    CancelEventForm,
+    EmptyForm,
+    EventFilterForm,
+    EventForm,
+    SeriesForm,
+)
+from makerspace.events.models import Event, Signup, SignupStatus
+from makerspace.extensions import db
+from makerspace.staff.forms import day_bounds
 
 bp = Blueprint("events", __name__)
+
+LIST_LIMIT = 200
+
+
+# -- citizens -----------------------------------------------------------------------------
+
+@bp.get("/events")
+def index():  # type: ignore[no-untyped-def]
+    branches = all_branches()
+    form = EventFilterForm(formdata=request.args)
+    form.set_branches(branches)
+    now = clock.now()
+    branch = next((b for b in branches if b.slug == form.branch.data), None)
+    start = now
+    if form.validate() and form.start.data:
+        zone = branch.timezone if branch else current_app.config["BABEL_DEFAULT_TIMEZONE"]
+        start = max(now, day_bounds(form.start.data, zone)[0])
+    events = services.list_events(branch=branch, start=start, limit=LIST_LIMIT)
+    return render_template("events/index.html", form=form, events=events, branch=branch,
+                           counts=services.event_counts(events), now=now)
+
+
+@bp.get("/events/<int:event_id>")
+def show(event_id: int):  # type: ignore[no-untyped-def]
+    event = services.event_by_id(event_id)
+    now = clock.now()
+    signup = _my_signup(event, now)
+    return render_template(
+        "events/show.html", event=event, branch=event.branch, now=now, signup=signup,
+        counts=services.event_counts([event])[event.id], form=EmptyForm(),
+        position=services.waitlist_position(signup) if signup else None,
+        is_staff=manages_branch(current_user, event.branch), signup_labels=SIGNUP_LABELS)
+
+
+@bp.post("/events/<int:event_id>/signup")
+@login_required
+def signup(event_id: int):  # type: ignore[no-untyped-def]
+    event = services.event_by_id(event_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            mine = services.sign_up(event=event, user=current_user)
+        except DomainError as error:
+            flash(_refused(error), "error")
+        else:
+            db.session.commit()
+            if mine.status == SignupStatus.CONFIRMED:
+                flash(_("You are signed up. Welcome!"), "success")
+            else:
+                flash(_("It is full, so you are on the waitlist as number %(position)s. You get "
+                        "the seat if someone leaves.",
+                        position=services.waitlist_position(mine)), "info")
+    return redirect(url_for("events.show", event_id=event_id))
+
+
+@bp.post("/events/<int:event_id>/leave")
+@login_required
+def leave(event_id: int):  # type: ignore[no-untyped-def]
+    event = services.event_by_id(event_id)
+    target = safe_next_path(request.form.get("next"), url_for("events.show", event_id=event_id))
+    mine = _my_signup(event, clock.now())
+    if not EmptyForm().validate_on_submit() or mine is None or mine.status not in services.LIVE:
+        flash(_("You are not signed up for this."), "error")
+        return redirect(target)
+    try:
+        services.leave(mine, by=current_user)
+    except DomainError as error:
+        flash(_refused(error), "error")
+    else:
+        db.session.commit()
+        flash(_("You are no longer signed up."), "success")
+    return redirect(target)
+
+
+@bp.get("/me/events")
+@login_required
+def mine():  # type: ignore[no-untyped-def]
+    now = clock.now()
+    upcoming = services.signups_of(current_user, now=now, upcoming=True)
+    return render_template(
+        "events/mine.html", upcoming=upcoming, now=now, form=EmptyForm(),
+        positions={s.id: services.waitlist_position(s) for s in upcoming},
+        past=services.signups_of(current_user, now=now, upcoming=False),
+        held=certifications_of(current_user), signup_labels=SIGNUP_LABELS)
+
+
+# -- staff --------------------------------------------------------------------------------
+
+@bp.get("/staff/<slug>/events")
+@staff_required
+def staff_list(slug: str):  # type: ignore[no-untyped-def]
+    branch = _managed_branch(slug)
+    events = services.list_events(branch=branch, start=clock.now(), limit=LIST_LIMIT)
+    return render_template("events/staff_list.html", branch=branch, events=events,
+                           counts=services.event_counts(events))
+
+
+@bp.route("/staff/<slug>/events/new", methods=["GET", "POST"])
+@staff_required
+def new(slug: str):  # type: ignore[no-untyped-def]
+    branch = _managed_branch(slug)
+    form = EventForm()
+    form.set_certifications(all_certifications())
+    problem = None
+    if form.validate_on_submit():
+        try:
+            fields = form.event_fields(branch.timezone)
+            event = services.create_event(
+                branch=branch, start=fields.pop("start_at"), end=fields.pop("end_at"),
+                **fields, **_certifications(form))
+        except DomainError as error:
+            problem = _refused(error)
+        else:
+            db.session.commit()
+            flash(_("“%(title)s” has been created.", title=event.title), "success")
+            return redirect(url_for("events.show", event_id=event.id))
+    return _page("events/new.html", form, problem, branch=branch)
+
+
+@bp.route("/staff/<slug>/events/series", methods=["GET", "POST"])
+@staff_required
+def series(slug: str):  # type: ignore[no-untyped-def]
+    branch = _managed_branch(slug)
+    form = SeriesForm()
+    form.set_certifications(all_certifications())
+    problem = None
+    if form.validate_on_submit():
+        try:
+            events = services.create_weekly_series(branch=branch, **form.series_fields(),
+                                                   **_certifications(form))
+        except DomainError as error:
+            problem = _refused(error)
+        else:
+            db.session.commit()
+            flash(ngettext("%(num)d session has been created.",
+                           "%(num)d sessions have been created.", len(events)), "success")
+            return redirect(url_for("events.staff_list", slug=slug))
+    return _page("events/series.html", form, problem, branch=branch)
+
+
+@bp.route("/staff/events/<int:event_id>/edit", methods=["GET", "POST"])
+@staff_required
+def edit(event_id: int):  # type: ignore[no-untyped-def]
+    event = _managed_event(event_id)
+    form = EventForm() if request.method == "POST" else EventForm.for_event(event)
+    form.set_certifications(all_certifications())
+    problem = None
+    if form.validate_on_submit():
+        try:
+            services.update_event(event, **form.event_fields(event.branch.timezone),
+                                  **_certifications(form))
+        except DomainError as error:
+            problem = _refused(error)
+        else:
+            db.session.commit()
+            flash(_("The course has been saved."), "success")
+            return redirect(url_for("events.edit", event_id=event_id))
+    return _page("events/edit.html", form, problem, event=event, branch=event.branch,
+                 counts=services.event_counts([event])[event.id],
+                 cancel_form=CancelEventForm(formdata=None))
+
+
+@bp.post("/staff/events/<int:event_id>/cancel")
+@staff_required
+def cancel(event_id: int):  # type: ignore[no-untyped-def]
+    event = _managed_event(event_id)
+    form = CancelEventForm()
+    if not form.validate_on_submit():
+        flash(_("Please give a reason for cancelling; everyone signed up will see it."), "error")
+        return redirect(url_for("events.edit", event_id=event_id, _anchor="cancel"))
+    try:
+        services.cancel_event(event, reason=form.reason.data)
+    except DomainError as error:
+        flash(_refused(error), "error")
+    else:
+        db.session.commit()
+        flash(_("The course has been cancelled."), "success")
+    return redirect(url_for("events.attendees", event_id=event_id))
+
+
+@bp.get("/staff/events/<int:event_id>/attendees")
+@staff_required
+def attendees(event_id: int):  # type: ignore[no-untyped-def]
+    event = _managed_event(event_id)
+    people = services.attendees(event)
+    return render_template(
+        "events/attendees.html", event=event, branch=event.branch, form=EmptyForm(),
+        confirmed=[s for s in people if s.status == SignupStatus.CONFIRMED],
+        waitlist=[s for s in people if s.status == SignupStatus.WAITLISTED])
+
+
+@bp.post("/staff/events/<int:event_id>/attendance/<int:signup_id>")
+@staff_required
+def attendance(event_id: int, signup_id: int):  # type: ignore[no-untyped-def]
+    event = _managed_event(event_id)
+    signup = services.signup_visible_to(signup_id, current_user)
+    if signup.event_id != event.id:
+        abort(404)
+    name = signup.user.name
+    try:
+        services.mark_attendance(signup, by=current_user)
+    except DomainError as error:
+        flash(_refused(error), "error")
+    else:
+        db.session.commit()
+        flash(_("%(name)s is marked as attended.", name=name), "success")
+    return redirect(url_for("events.attendees", event_id=event_id, _anchor=f"signup-{signup_id}"))
+
+
+@bp.get("/staff/people/<int:user_id>/certifications")
+@staff_required
+def person_certifications(user_id: int):  # type: ignore[no-untyped-def]
+    person = db.get_or_404(User, user_id)
+    if not _knows_person(person):
+        abort(404)
+    return render_template("events/person_certifications.html", person=person,
+                           held=certifications_of(person), now=clock.now())
+
+
+# -- helpers for the views above ----------------------------------------------------------
+
+def _refused(error: DomainError) -> str:
+    """Undo what the failed service call changed in the session, and say why."""
+    db.session.rollback()
+    return str(error.message)
+
+
+def _page(template: str, form: Any, problem: str | None = None, **context: Any):  # type: ignore[no-untyped-def]
+    status = 422 if form.errors or problem else 200
+    return render_template(template, form=form, problem=problem, **context), status
+
+
+def _managed_branch(slug: str) -> Branch:
+    branch = branch_by_slug(slug)  # UnknownBranch is a 404
+    if not manages_branch(current_user, branch):
+        abort(404)
+    return branch
+
+
+def _managed_event(event_id: int) -> Event:
+    event = services.event_by_id(event_id)  # EventNotFound is a 404
+    if not manages_branch(current_user, event.branch):
+        abort(404)
+    return event
+
+
+def _certification(slug: str | None) -> Certification | None:
+    return certification_by_slug(slug) if slug else None
+
+
+def _certifications(form: EventForm | SeriesForm) -> dict[str, Certification | None]:
+    return {"requires_certification": _certification(form.requires_certification.data),
+            "grants_certification": _certification(form.grants_certification.data)}
+
+
+def _my_signup(event: Event, now: datetime) -> Signup | None:
+    """The logged-in person's live sign-up for the event (the service lists them by person)."""
+    if not current_user.is_authenticated:
+        return None
+    mine = services.signups_of(current_user, now=now, upcoming=event.end_at > now)
+    return next((s for s in mine if s.event_id == event.id and s.status in services.LIVE), None)
+
+
+def _knows_person(person: User) -> bool:
+    """Staff see a citizen's name only if the citizen signed up or booked at a branch they
+    manage (admins see everyone)."""
+    if current_user.is_admin or person.id == current_user.id:
+        return True
+    now = clock.now()
+    branches = [s.event.branch for upcoming in (True, False)
+                for s in services.signups_of(person, now=now, upcoming=upcoming)]
+    branches += [b.equipment.branch for upcoming in (True, False)
+                 for b in bookings_of(person, upcoming=upcoming, now=now)]
+    return any(manages_branch(current_user, branch) for branch in branches)

@@ -1,0 +1,194 @@
+"""Forms for the course and event pages, and the labels they show."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from makerspace.branches.hours import parse_clock
+from makerspace.certifications.models import Certification
+from makerspace.core.forms import EmptyForm
+from makerspace.events.models import Event, SignupStatus
+from makerspace.staff.forms import clock_text, local_to_utc
+
+__all__ = ["EmptyForm", "EventFilterForm", "EventForm", "SeriesForm", "CancelEventForm",
+           "SIGNUP_LABELS"]
+
+SIGNUP_LABELS = {
+    SignupStatus.CONFIRMED: _l("Confirmed"),
+    SignupStatus.WAITLISTED: _l("On the waitlist"),
+    SignupStatus.CANCELLED: _l("Left"),
+}
+
+EARLIEST, LATEST = date(2000, 1, 1), date(9000, 1, 1)  # beyond these, time arithmetic overflows
+_TIME_INPUT = {"type": "time", "inputmode": "numeric"}
+_NUMBER_INPUT = {"inputmode": "numeric"}
+
+
+def _sane_date(form: Any, field: DateField) -> None:
+    if field.data is not None and not EARLIEST <= field.data <= LATEST:
+        raise ValidationError(_("Choose a date in the coming years."))
+
+
+def _sane_moment(form: Any, field: DateTimeLocalField) -> None:
+    if field.data is not None and not EARLIEST <= field.data.date() <= LATEST:
+        raise ValidationError(_("Choose a date in the coming years."))
+
+
+def _time_of_day(form: Any, field: StringField) -> None:
+    """For series: a time on the day itself (24:00 is not a start or end of a weekly slot)."""
+    if (field.data or "").strip() == "24:00":
+        raise ValidationError(_("Choose a time between 00:00 and 23:59."))
+
+
+def _local(moment: datetime | None, timezone: str) -> datetime | None:
+    """A UTC moment as a naive wall-clock time at the branch (for datetime-local inputs)."""
+    return moment.astimezone(ZoneInfo(timezone)).replace(tzinfo=None) if moment else None
+
+
+def _utc(wall: datetime | None, timezone: str) -> datetime | None:
+    if wall is None:
+        return None
+    return local_to_utc(wall.date(), wall.strftime("%H:%M"), timezone)
+
+
+class EventFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    branch = SelectField(_l("Library"), choices=[], validate_choice=False)
+    start = DateField(_l("From date"), name="from", validators=[Optional(), _sane_date])
+
+    def set_branches(self, branches: list[Any]) -> None:
+        self.branch.choices = [SelectChoice("", _("All libraries"))] + [
+            SelectChoice(b.slug, b.name) for b in branches]
+
+
+class _CertificationChoices:
+    requires_certification: SelectField
+    grants_certification: SelectField
+
+    def set_certifications(self, certifications: list[Certification]) -> None:
+        choices = [SelectChoice(c.slug, c.name) for c in certifications]
+        self.requires_certification.choices = [SelectChoice("", _("None")), *choices]
+        self.grants_certification.choices = [SelectChoice("", _("None")), *choices]
+
+
+class EventForm(_CertificationChoices, FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    instructor = StringField(_l("Instructor (optional)"), validators=[Length(max=200)])
+    day = DateField(_l("Date"), validators=[InputRequired(), _sane_date])
+    start_time = StringField(_l("Start time"), validators=[clock_text()], render_kw=_TIME_INPUT)
+    end_time = StringField(_l("End time"), validators=[clock_text()], render_kw=_TIME_INPUT)
+    capacity = IntegerField(_l("Seats"), validators=[InputRequired(), NumberRange(0, 10_000)],
+                            render_kw=_NUMBER_INPUT)
+    min_age = IntegerField(
+        _l("Age limit (optional)"), validators=[Optional(), NumberRange(0, 100)],
+        description=_l("People may sign up from the year they turn this age."),
+        render_kw=_NUMBER_INPUT)
+    signup_opens_at = DateTimeLocalField(
+        _l("Sign-up opens (optional)"), validators=[Optional(), _sane_moment],
+        description=_l("Leave empty to open sign-up at once."))
+    signup_closes_at = DateTimeLocalField(
+        _l("Sign-up closes (optional)"), validators=[Optional(), _sane_moment],
+        description=_l("Leave empty to close sign-up at the start."))
+    requires_certification = SelectField(
+        _l("Certification needed to join"), choices=[],
+        description=_l("Only people who hold it may sign up."))
+    grants_certification = SelectField(
+        _l("Certification granted on attendance"), choices=[],
+        description=_l("Everyone marked as attended receives it."))
+
+    @classmethod
+    def for_event(cls, event: Event) -> EventForm:
+        """A form filled in from an event, in the branch's local time."""
+        tz = event.branch.timezone
+        zone = ZoneInfo(tz)
+        start, end = event.start_at.astimezone(zone), event.end_at.astimezone(zone)
+        return cls(
+            title=event.title, description=event.description, instructor=event.instructor,
+            day=start.date(), start_time=start.strftime("%H:%M"),
+            end_time=end.strftime("%H:%M"), capacity=event.capacity, min_age=event.min_age,
+            signup_opens_at=_local(event.signup_opens_at, tz),
+            signup_closes_at=_local(event.signup_closes_at, tz),
+            requires_certification=(event.requires_certification.slug
+                                    if event.requires_certification else ""),
+            grants_certification=(event.grants_certification.slug
+                                  if event.grants_certification else ""))
+
+    def event_fields(self, timezone: str) -> dict[str, Any]:
+        """The fields for update_event (certifications aside); raises InvalidHours."""
+        return {
+            "title": self.title.data, "description": self.description.data or "",
+            "instructor": self.instructor.data or "",
+            "start_at": local_to_utc(self.day.data, self.start_time.data, timezone),
+            "end_at": local_to_utc(self.day.data, self.end_time.data, timezone),
+            "capacity": self.capacity.data, "min_age": self.min_age.data,
+            "signup_opens_at": _utc(self.signup_opens_at.data, timezone),
+            "signup_closes_at": _utc(self.signup_closes_at.data, timezone),
+        }
+
+
+class SeriesForm(_CertificationChoices, FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    instructor = StringField(_l("Instructor (optional)"), validators=[Length(max=200)])
+    first_day = DateField(_l("First day"), validators=[InputRequired(), _sane_date],
+                          description=_l("The series repeats on this weekday."))
+    start_time = StringField(_l("Start time"), validators=[clock_text(), _time_of_day],
+                             render_kw=_TIME_INPUT)
+    end_time = StringField(_l("End time"), validators=[clock_text(), _time_of_day],
+                           render_kw=_TIME_INPUT)
+    until = DateField(_l("Last day"), validators=[InputRequired(), _sane_date],
+                      description=_l("At most a year after the first day."))
+    capacity = IntegerField(_l("Seats"), validators=[InputRequired(), NumberRange(0, 10_000)],
+                            render_kw=_NUMBER_INPUT)
+    min_age = IntegerField(_l("Age limit (optional)"), validators=[Optional(), NumberRange(0, 100)],
+                           render_kw=_NUMBER_INPUT)
+    skip_closed_days = BooleanField(_l("Skip days the library is closed"), default=True)
+    requires_certification = SelectField(_l("Certification needed to join"), choices=[])
+    grants_certification = SelectField(_l("Certification granted on attendance"), choices=[])
+
+    @staticmethod
+    def _clock(text: str) -> time:
+        minutes = parse_clock(text)
+        return time(minutes // 60, minutes % 60)
+
+    def series_fields(self) -> dict[str, Any]:
+        """The arguments for create_weekly_series (certifications aside)."""
+        return {
+            "title": self.title.data, "description": self.description.data or "",
+            "instructor": self.instructor.data or "", "first_day": self.first_day.data,
+            "starts": self._clock(self.start_time.data), "ends": self._clock(self.end_time.data),
+            "until": self.until.data, "capacity": self.capacity.data,
+            "min_age": self.min_age.data, "skip_closed_days": self.skip_closed_days.data,
+        }
+
+
+class CancelEventForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)],
+                         description=_l("Everyone signed up will see it."))
