@@ -13,10 +13,11 @@ from makerspace.branches.models import Branch, DateException, WeeklyHours
 from makerspace.certifications.models import Certification, UserCertification
 from makerspace.checkin.models import AuditAction, AuditEntry
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
+from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Event", "EventSeries", "EventStatus", "Signup",
-    "SignupStatus", "Booking", "BookingBlock", "BookingStatus", "Branch", "Certification",
+    "SignupStatus", "OutboxAttachment", "OutboxMessage", "OutboxStatus", "Booking", "BookingBlock", "BookingStatus", "Branch", "Certification",
     "DateException", "Equipment", "EquipmentKind", "EquipmentOutage", "Role", "User",
     "UserCertification", "WeeklyHours", "branch_staff",
 ]

@@ -52,6 +52,9 @@ class User(UserMixin, db.Model):
     # Secret for the personal iCal feed URL; rotating it makes the old URL 404.
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True,
                                                 default=new_feed_token)
+    # None until the person follows the link in the verification e-mail; accounts made by
+    # staff or on the command line are verified when made.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

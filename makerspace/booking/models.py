@@ -143,6 +143,8 @@ class Booking(db.Model):
                                                default=new_checkin_token)
     # Goes up on every change that calendar clients must see (iCal SEQUENCE).
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the reminder e-mail was queued (once per booking).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     equipment: Mapped[Equipment] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -127,6 +127,7 @@ class Signup(db.Model):
     checkin_token: Mapped[str] = mapped_column(String(32), unique=True,
                                                default=new_checkin_token)
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
