@@ -21,6 +21,13 @@ def manages_branch(user: User | Any, branch: Branch) -> bool:
     return user.role == Role.LIBRARIAN and any(b.id == branch.id for b in user.branches)
 
 
+def managed_or_404(branch: Branch) -> Branch:
+    """The branch, if the current user manages it; otherwise the page does not exist."""
+    if not manages_branch(current_user, branch):
+        abort(404)
+    return branch
+
+
 def staff_required(view: Any) -> Any:
     """A page for librarians and admins only; others get 404 (they need not know it exists)."""
 

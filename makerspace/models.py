@@ -16,8 +16,8 @@ from makerspace.events.models import Event, EventSeries, EventStatus, Signup, Si
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 
 __all__ = [
-    "ApiToken", "AuditAction", "AuditEntry", "Event", "EventSeries", "EventStatus", "Signup",
-    "SignupStatus", "OutboxAttachment", "OutboxMessage", "OutboxStatus", "Booking", "BookingBlock", "BookingStatus", "Branch", "Certification",
-    "DateException", "Equipment", "EquipmentKind", "EquipmentOutage", "Role", "User",
-    "UserCertification", "WeeklyHours", "branch_staff",
+    "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
+    "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
+    "Event", "EventSeries", "EventStatus", "OutboxAttachment", "OutboxMessage", "OutboxStatus",
+    "Role", "Signup", "SignupStatus", "User", "UserCertification", "WeeklyHours", "branch_staff",
 ]

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 
 from makerspace import clock
 from makerspace.accounts.models import User
-from makerspace.auth import manages_branch, staff_required
+from makerspace.auth import managed_or_404, manages_branch, staff_required
 from makerspace.booking.services import bookings_of
 from makerspace.branches.models import Branch
 from makerspace.branches.services import all_branches, branch_by_slug
@@ -275,16 +275,12 @@ def _page(template: str, form: Any, problem: str | None = None, **context: Any):
 
 
 def _managed_branch(slug: str) -> Branch:
-    branch = branch_by_slug(slug)  # UnknownBranch is a 404
-    if not manages_branch(current_user, branch):
-        abort(404)
-    return branch
+    return managed_or_404(branch_by_slug(slug))  # an unknown branch is a 404 too
 
 
 def _managed_event(event_id: int) -> Event:
     event = services.event_by_id(event_id)  # EventNotFound is a 404
-    if not manages_branch(current_user, event.branch):
-        abort(404)
+    managed_or_404(event.branch)
     return event
 
 

@@ -17,7 +17,7 @@ from wtforms import SelectChoice
 
 from makerspace import clock
 from makerspace.accounts.services import find_user_by_email
-from makerspace.auth import admin_required, manages_branch, staff_required
+from makerspace.auth import admin_required, managed_or_404, manages_branch, staff_required
 from makerspace.booking import services as booking_services
 from makerspace.booking.models import Booking, BookingStatus, Equipment
 from makerspace.branches import hours as branch_hours
@@ -67,16 +67,12 @@ CANCELLABLE = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 # -- helpers ------------------------------------------------------------------------------
 
 def _managed_branch(slug: str) -> Branch:
-    branch = branch_by_slug(slug)  # UnknownBranch is a 404
-    if not manages_branch(current_user, branch):
-        abort(404)
-    return branch
+    return managed_or_404(branch_by_slug(slug))  # an unknown branch is a 404 too
 
 
 def _managed_equipment(equipment_id: int) -> Equipment:
     equipment = booking_services.equipment_by_id(equipment_id)  # EquipmentNotFound is a 404
-    if not manages_branch(current_user, equipment.branch):
-        abort(404)
+    managed_or_404(equipment.branch)
     return equipment
 
 
