@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from makerspace.checkin.routes import bp as checkin_bp
     from makerspace.core.routes import bp as core_bp
     from makerspace.events.routes import bp as events_bp
+    from makerspace.mail.routes import bp as mail_bp
     from makerspace.staff.routes import bp as staff_bp
 
     app.register_blueprint(core_bp)
@@ -94,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(events_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(mail_bp)
     app.register_blueprint(api_bp)
     # The API authenticates with bearer tokens, never with cookies: no CSRF there.
     for name, blueprint in app.blueprints.items():

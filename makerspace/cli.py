@@ -68,6 +68,46 @@ def create_token_command(email: str, name: str) -> None:
     click.echo(raw)
 
 
+@click.command("tick")
+@with_appcontext
+@click.option("--full", is_flag=True,
+              help="Look through all bookings, not only the last TICK_LOOKBACK_DAYS (7) days.")
+def tick_command(full: bool) -> None:
+    """Mark no-shows (freeing the machine), complete ended bookings, block repeat no-shows;
+    queue reminders and send the e-mail that is due.
+
+    Safe to run every minute (cron or a systemd timer): one transaction, and a second run
+    finds nothing left to do.
+    """
+    from makerspace.checkin.services import sweep_bookings
+    from makerspace.mail.messages import booking_block_started, queue_reminders
+    from makerspace.mail.sender import send_due
+
+    report = sweep_bookings(full=full)
+    for block in report.blocks:
+        booking_block_started(block)
+    reminders = queue_reminders()
+    db.session.commit()
+    click.echo(f"tick: {len(report.no_shows)} no-show(s), {len(report.completed)} completed, "
+               f"{len(report.blocks)} block(s), {reminders} reminder(s).")
+    click.echo(send_due().summary())
+
+
+@click.command("send-mail")
+@with_appcontext
+@click.option("--limit", default=100, show_default=True, help="Send at most this many.")
+def send_mail_command(limit: int) -> None:
+    """Send the e-mail in the outbox that is due, then exit (`tick` does this too).
+
+    Without MAIL_SERVER nothing is sent and the messages stay in the outbox (/admin/outbox).
+    Safe to run from several places at once: each message is delivered once.
+    """
+    from makerspace.mail.sender import send_due
+
+    click.echo(send_due(limit=limit).summary())
+
+
 def register_commands(app: Flask) -> None:
-    for command in (seed_demo_command, create_user_command, create_token_command):
+    for command in (seed_demo_command, create_user_command, create_token_command,
+                    tick_command, send_mail_command):
         app.cli.add_command(command)

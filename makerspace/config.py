@@ -30,11 +30,18 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_MIN_LENGTH": 10,
     # Werkzeug's password hash method; tests use a cheap one to stay fast.
     "PASSWORD_HASH_METHOD": "scrypt",
+    # No-shows: this many within the window block new bookings for BLOCK_DAYS.
+    "NO_SHOW_LIMIT": 3,
+    "NO_SHOW_WINDOW_DAYS": 90,
+    "BLOCK_DAYS": 30,
+    # How far back `flask tick` looks for bookings to close (`tick --full` looks at all).
+    "TICK_LOOKBACK_DAYS": 7,
 }
 
 # Read from the environment as booleans / integers instead of strings.
 _BOOLEAN = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"}
-_INTEGER = {"MAIL_PORT", "PASSWORD_MIN_LENGTH"}
+_INTEGER = {"MAIL_PORT", "PASSWORD_MIN_LENGTH", "NO_SHOW_LIMIT", "NO_SHOW_WINDOW_DAYS",
+            "BLOCK_DAYS", "TICK_LOOKBACK_DAYS"}
 # Names that may come from the environment even without a default here.
 _EXTRA_ENV_PREFIXES = ("MAIL_",)
 

@@ -9,7 +9,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from makerspace.accounts import services
-from makerspace.accounts.forms import LoginForm, ProfileForm, RegisterForm, TokenForm
+from makerspace.accounts.forms import (
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+    TokenForm,
+)
 from makerspace.core.forms import EmptyForm
 from makerspace.core.safety import safe_next_path
 from makerspace.errors import DomainError
@@ -37,6 +44,8 @@ def register():  # type: ignore[no-untyped-def]
             db.session.commit()
             login_user(user)
             flash(_("Welcome! Your account has been created."), "success")
+            flash(_("We have sent you an e-mail. Follow the link in it to confirm your address "
+                    "before your first booking."), "info")
             return redirect(url_for("core.index"))
     return render_template("accounts/register.html", form=form), 422 if form.errors else 200
 
@@ -99,6 +108,67 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
         db.session.commit()
         flash(_("The token has been revoked."), "success")
     return redirect(url_for("accounts.profile", _anchor="tokens"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():  # type: ignore[no-untyped-def]
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        # The same answer whether or not the address has an account.
+        flash(_("If an account has this address, we have sent it a link to choose a new "
+                "password. Check your e-mail."), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):  # type: ignore[no-untyped-def]
+    try:
+        services.check_reset_token(token)
+    except DomainError as error:
+        return render_template("accounts/reset_invalid.html", message=error.message), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, new_password=form.password.data)
+        except DomainError as error:
+            form.password.errors.append(str(error.message))
+        else:
+            db.session.commit()
+            flash(_("Your password has been changed. Log in with the new password."), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form, token=token), \
+        422 if form.errors else 200
+
+
+@bp.get("/verify/<token>")
+def verify_email(token: str):  # type: ignore[no-untyped-def]
+    # A GET that writes: the link comes from an e-mail. It is idempotent and the token is the
+    # permission, so a mail scanner opening it first does no harm.
+    try:
+        services.verify_email(token)
+    except DomainError as error:
+        db.session.rollback()
+        return render_template("accounts/verify.html", message=error.message,
+                               form=EmptyForm()), 400
+    db.session.commit()
+    flash(_("Thank you! Your e-mail address is confirmed."), "success")
+    return redirect(url_for("core.index"))
+
+
+@bp.post("/verify/resend")
+@login_required
+def resend_verification():  # type: ignore[no-untyped-def]
+    if EmptyForm().validate_on_submit():
+        if current_user.email_verified_at is not None:
+            flash(_("Your e-mail address is confirmed already."), "info")
+        else:
+            services.resend_verification(current_user)
+            db.session.commit()
+            flash(_("We have sent a new link to %(email)s.", email=current_user.email), "info")
+    return redirect(safe_next_path(request.form.get("next"), url_for("core.index")))
 
 
 def _current_locale() -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -93,7 +94,7 @@ def register_citizen(
     _check_password_strength(password)
     _check_birth_year(birth_year)
     _check_locale(locale)
-    return _add_user(
+    user = _add_user(
         User(
             email=normalise_email(email),
             name=name.strip(),
@@ -103,6 +104,8 @@ def register_citizen(
             locale=locale,
         )
     )
+    _notify().email_verification(user)
+    return user
 
 
 def create_user(
@@ -209,3 +212,63 @@ def revoke_api_token(user: User, token_id: int) -> None:
         raise NotFound()
     db.session.delete(token)
     db.session.flush()
+
+
+# -- e-mail verification and password reset (links from makerspace.mail.tokens) ------------
+
+# Asking again within this time sends no second e-mail (a double click, a script).
+MAIL_REPEAT_PAUSE = timedelta(minutes=2)
+
+
+def _notify():  # type: ignore[no-untyped-def]
+    # Imported late: the mail messages import the booking and event areas.
+    from makerspace.mail import messages
+
+    return messages
+
+
+def resend_verification(user: User) -> bool:
+    """Queue a new verification e-mail unless the address is verified or one just went."""
+    from makerspace.mail.services import recently_queued
+
+    if user.email_verified_at is not None or recently_queued(user, "email_verification",
+                                                             MAIL_REPEAT_PAUSE):
+        return False
+    _notify().email_verification(user)
+    return True
+
+
+def verify_email(token: str) -> User:
+    """Mark the address of the link's owner verified (again is fine); raises InvalidLink."""
+    from makerspace.mail.tokens import user_for_verification_token
+
+    user = user_for_verification_token(token)
+    if user.email_verified_at is None:
+        user.email_verified_at = clock.now()
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link if an account has this address; says nothing either way."""
+    from makerspace.mail.services import recently_queued
+
+    user = find_user_by_email(email)
+    if user is not None and not recently_queued(user, "password_reset", MAIL_REPEAT_PAUSE):
+        _notify().password_reset(user)
+
+
+def check_reset_token(token: str) -> User:
+    """The person a reset link is for; raises InvalidLink / ExpiredLink."""
+    from makerspace.mail.tokens import user_for_reset_token
+
+    return user_for_reset_token(token)
+
+
+def reset_password(token: str, *, new_password: str) -> User:
+    """Set a new password through a reset link; the link dies with the old password. Getting
+    the link proves the address, so it counts as verified too."""
+    user = check_reset_token(token)
+    change_password(user, new_password=new_password)
+    if user.email_verified_at is None:
+        user.email_verified_at = clock.now()
+    return user

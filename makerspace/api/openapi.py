@@ -220,6 +220,8 @@ SCHEMAS: dict[str, Any] = {
             "position": {"type": ["integer", "null"],
                          "description": "Place on the waitlist (1 = next); null otherwise"},
             "attended_at": {"type": ["string", "null"], "format": "date-time"},
+            "checkin_url": {"type": "string", "format": "uri",
+                            "description": "What the QR code holds: <base>/C/<TOKEN>"},
         },
     },
     "HeldCertification": {
@@ -244,6 +246,8 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string", "enum": ["confirmed", "checked_in", "completed",
                                                   "cancelled", "no_show"]},
             "cancel_reason": {"type": ["string", "null"]},
+            "checkin_url": {"type": "string", "format": "uri",
+                            "description": "What the QR code holds: <base>/C/<TOKEN>"},
         },
     },
     "Me": {

@@ -10,6 +10,7 @@ from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.hours import Interval
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification, UserCertification
+from makerspace.checkin.services import checkin_link
 from makerspace.events.models import Event, Signup
 from makerspace.events.services import EventCounts
 
@@ -70,6 +71,7 @@ def booking_json(booking: Booking) -> dict[str, Any]:
         "end": iso(booking.end_at),
         "status": booking.status.value,
         "cancel_reason": booking.cancel_reason or None,
+        "checkin_url": checkin_link(booking.checkin_token),
     }
 
 
@@ -118,6 +120,7 @@ def signup_json(signup: Signup, position: int | None) -> dict[str, Any]:
         "status": signup.status.value,
         "position": position,
         "attended_at": iso(signup.attended_at),
+        "checkin_url": checkin_link(signup.checkin_token),
     }
 
 

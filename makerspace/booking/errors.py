@@ -71,6 +71,12 @@ class Blocked(BookingRefused):
     title = _l("You may not make new bookings at the moment.")
 
 
+class EmailNotVerified(BookingRefused):
+    code = "email_not_verified"
+    status = 403
+    title = _l("Please confirm your e-mail address before your first booking.")
+
+
 class BookingConflict(BookingRefused):
     code = "conflict"
     status = 409

@@ -116,6 +116,8 @@ class Booking(db.Model):
         CheckConstraint("occupied_until >= end_at", name="occupied_until"),
         Index("ix_bookings_equipment_occupied", "equipment_id", "occupied_until"),
         Index("ix_bookings_user_start", "user_id", "start_at"),
+        # the no-show sweep and reminders: open bookings by start
+        Index("ix_bookings_status_start", "status", "start_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

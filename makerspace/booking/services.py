@@ -34,6 +34,7 @@ from makerspace.certifications.models import Certification
 from makerspace.certifications.services import holds_certification
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime
+from makerspace.mail import messages as notify
 
 RULE_FIELDS = ("slot_minutes", "min_minutes", "max_minutes", "buffer_minutes",
                "max_advance_days", "min_age")
@@ -133,6 +134,7 @@ def take_out_of_service(equipment: Equipment, *, start: datetime, end: datetime 
     for booking in cancelled:
         _mark_cancelled(booking, by=by, reason=reason.strip())
     db.session.flush()
+    notify.bookings_cancelled_out_of_service(outage, cancelled)
     return outage, cancelled
 
 
@@ -261,6 +263,10 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
     function, guarantees that two active bookings never overlap."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
+    if user.email_verified_at is None and (booked_by is None or booked_by.id == user.id):
+        raise errors.EmailNotVerified(_(
+            "Please confirm your e-mail address first: follow the link in the e-mail we sent "
+            "you when you registered. No e-mail? Ask for a new link at the top of the page."))
     now = clock.now()
     _lock_user(user)
     try:
@@ -283,6 +289,7 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
             raise
         raise errors.BookingConflict(
             suggestions=_suggestions(equipment, start, end, now)) from error
+    notify.booking_confirmed(booking)
     return booking
 
 
@@ -318,6 +325,8 @@ def cancel_booking(booking: Booking, *, by: User, reason: str = "") -> Booking:
         raise errors.ReasonRequired()
     _mark_cancelled(booking, by=by, reason=reason.strip())
     db.session.flush()
+    if booking.user_id != by.id:
+        notify.booking_cancelled_by_staff(booking)
     return booking
 
 

@@ -1,7 +1,188 @@
-"""Pages of the checkin area."""
+"""Pages of the checkin area: QR images, the scan station, `/c/<token>`, and booking blocks.
+
+Views are thin: the rules live in `checkin.services`; a view calls one service, commits once.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from makerspace import clock
+from makerspace.auth import manages_branch, staff_required
+from makerspace.booking.services import active_block, booking_visible_to
+from makerspace.branches.models import Branch
+from makerspace.branches.services import branch_by_slug
+from makerspace.checkin import services
+from makerspace.checkin.codes import token_from_scan
+from makerspace.checkin.forms import ScanForm
+from makerspace.checkin.qr import qr_png, qr_svg
+from makerspace.core.forms import EmptyForm
+from makerspace.errors import DomainError
+from makerspace.events.services import signup_visible_to
+from makerspace.extensions import db
+from makerspace.i18n import local_time
 
 bp = Blueprint("checkin", __name__)
+
+QR_MAX_AGE = 3600  # the token never changes; the image may be kept a while, privately
+
+
+def qr_image(token: str, kind: str) -> Response:
+    """The QR code of a check-in token as PNG or SVG (shared with the API)."""
+    data = services.qr_data(token)
+    response = (Response(qr_png(data), mimetype="image/png") if kind == "png"
+                else Response(qr_svg(data), mimetype="image/svg+xml"))
+    response.headers["Cache-Control"] = f"private, max-age={QR_MAX_AGE}"
+    return response
+
+
+def _private(response: Response) -> Response:
+    """Pages with personal data: never stored by shared caches or listed by search engines."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+# -- QR images ----------------------------------------------------------------------------
+
+@bp.get("/bookings/<int:booking_id>/qr.png")
+@login_required
+def booking_qr_png(booking_id: int):  # type: ignore[no-untyped-def]
+    return qr_image(booking_visible_to(booking_id, current_user).checkin_token, "png")
+
+
+@bp.get("/bookings/<int:booking_id>/qr.svg")
+@login_required
+def booking_qr_svg(booking_id: int):  # type: ignore[no-untyped-def]
+    return qr_image(booking_visible_to(booking_id, current_user).checkin_token, "svg")
+
+
+@bp.get("/signups/<int:signup_id>/qr.png")
+@login_required
+def signup_qr_png(signup_id: int):  # type: ignore[no-untyped-def]
+    return qr_image(signup_visible_to(signup_id, current_user).checkin_token, "png")
+
+
+@bp.get("/signups/<int:signup_id>/qr.svg")
+@login_required
+def signup_qr_svg(signup_id: int):  # type: ignore[no-untyped-def]
+    return qr_image(signup_visible_to(signup_id, current_user).checkin_token, "svg")
+
+
+# -- the scan station ---------------------------------------------------------------------
+
+def _managed_branch(slug: str) -> Branch:
+    branch = branch_by_slug(slug)  # UnknownBranch is a 404
+    if not manages_branch(current_user, branch):
+        abort(404)
+    return branch
+
+
+@bp.route("/staff/<slug>/scan", methods=["GET", "POST"])
+@staff_required
+def scan(slug: str):  # type: ignore[no-untyped-def]
+    branch = _managed_branch(slug)
+    form = ScanForm()
+    result = refusal = None
+    if form.validate_on_submit():
+        try:
+            result = services.check_in(form.code.data, by=current_user, branch=branch)
+        except DomainError as error:
+            db.session.rollback()
+            refusal = error
+        else:
+            db.session.commit()
+        form = ScanForm(formdata=None)  # an empty input, focused, for the next scan
+    response = make_response(render_template(
+        "checkin/scan.html", branch=branch, form=form, result=result, refusal=refusal),
+        422 if refusal or form.errors else 200)
+    return _private(response)
+
+
+# -- /c/<token>: what a phone camera opens ------------------------------------------------
+
+def _canonical(token: str) -> str:
+    return token_from_scan(token) or token
+
+
+# "/c/" is registered last so that url_for() builds the lower-case form.
+@bp.get("/C/<token>")
+@bp.get("/c/<token>")
+def code(token: str):  # type: ignore[no-untyped-def]
+    subject = services.find_scanned(token)
+    view, context = "neutral", {}
+    if subject is not None and current_user.is_authenticated:
+        if manages_branch(current_user, subject.branch):
+            view = "staff"
+            context = {"form": EmptyForm(), "window": services.checkin_window(
+                subject.branch, subject.start)}
+        elif subject.user.id == current_user.id:
+            view = "owner"
+            context = {"block": active_block(current_user, clock.now())}
+    if view == "neutral":
+        subject = None  # the same page whether or not the code exists
+    return _private(make_response(render_template(
+        f"checkin/code_{view}.html", subject=subject, token=_canonical(token), **context)))
+
+
+@bp.post("/C/<token>")
+@bp.post("/c/<token>")
+@login_required
+def code_check_in(token: str):  # type: ignore[no-untyped-def]
+    if not current_user.is_staff:
+        abort(404)
+    target = url_for("checkin.code", token=_canonical(token))
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form had expired. Please try again."), "error")
+        return redirect(target)
+    try:
+        result = services.check_in(token, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(target)
+    db.session.commit()
+    if result.already:
+        flash(_("Already checked in at %(time)s.", time=local_time(
+            result.checked_in_at, result.subject.branch.timezone)), "warning")
+    else:
+        flash(_("Checked in: %(name)s, %(what)s.", name=result.subject.user.name,
+                what=result.subject.what), "success")
+    return redirect(target)
+
+
+# -- blocks -------------------------------------------------------------------------------
+
+@bp.get("/staff/people/<int:user_id>/blocks")
+@staff_required
+def blocks(user_id: int):  # type: ignore[no-untyped-def]
+    person = services.person_by_id(user_id)
+    now = clock.now()
+    return _private(make_response(render_template(
+        "checkin/blocks.html", person=person, blocks=services.blocks_of(person), now=now,
+        no_shows=services.recent_no_shows(person, now), in_force=services.block_in_force,
+        form=EmptyForm())))
+
+
+@bp.post("/staff/people/<int:user_id>/blocks/<int:block_id>/lift")
+@staff_required
+def lift(user_id: int, block_id: int):  # type: ignore[no-untyped-def]
+    block = services.block_of(services.person_by_id(user_id), block_id)
+    if EmptyForm().validate_on_submit():
+        services.lift_block(block, by=current_user)
+        db.session.commit()
+        flash(_("The block has been lifted."), "success")
+    else:
+        flash(_("The form had expired. Please try again."), "error")
+    return redirect(url_for("checkin.blocks", user_id=user_id))

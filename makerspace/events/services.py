@@ -29,6 +29,7 @@ from makerspace.events import errors
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime
+from makerspace.mail import messages as notify
 
 LIVE = (SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
 
@@ -130,6 +131,7 @@ def cancel_event(event: Event, *, reason: str) -> Event:
     event.cancel_reason = reason.strip()
     event.sequence += 1
     db.session.flush()
+    notify.event_cancelled(event)
     return event
 
 
@@ -219,6 +221,7 @@ def sign_up(*, event: Event, user: User, by: User | None = None) -> Signup:
             select(func.max(Signup.queue_number)).where(Signup.event_id == locked.id)) or 0) + 1
     db.session.add(signup)
     db.session.flush()
+    notify.signed_up(signup)
     return signup
 
 
@@ -245,6 +248,7 @@ def _promote(event: Event) -> list[Signup]:
         signup.queue_number = None
         signup.sequence += 1
     db.session.flush()
+    notify.signups_promoted(promoted)
     return promoted
 
 

@@ -1,0 +1,450 @@
+"""Check-in rules: reading a scanned code, the check-in window, no-shows and booking blocks.
+
+Functions here flush but never commit; the caller (a view, the API, the `tick` command)
+commits once. A scan is one lookup through the unique index on `checkin_token` (bookings
+first, then sign-ups); the no-show sweep reads bookings through the
+(equipment_id, occupied_until) index, bounded on both sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from makerspace import clock
+from makerspace.accounts.models import User
+from makerspace.auth import manages_branch
+from makerspace.booking.models import (
+    MAX_OCCUPIED_SPAN,
+    Booking,
+    BookingBlock,
+    BookingStatus,
+    Equipment,
+)
+from makerspace.booking.services import active_block
+from makerspace.branches.models import Branch
+from makerspace.checkin.codes import token_from_scan
+from makerspace.checkin.models import AuditAction, AuditEntry
+from makerspace.checkin.qr import checkin_url, qr_payload
+from makerspace.errors import DomainError, Forbidden, NotFound
+from makerspace.events.models import EventStatus, Signup, SignupStatus
+from makerspace.events.services import mark_attendance
+from makerspace.extensions import db
+from makerspace.i18n import local_datetime, local_time
+
+# Defaults of the no-show policy (PRODUCT.md); each can be set in the app config.
+NO_SHOW_LIMIT = 3
+NO_SHOW_WINDOW_DAYS = 90
+BLOCK_DAYS = 30
+# How far back the every-minute sweep looks for bookings it has not handled yet (a cron that
+# stopped for less than this catches up by itself; `tick --full` looks at all history).
+TICK_LOOKBACK_DAYS = 7
+
+
+def _setting(name: str, default: int) -> int:
+    return int(current_app.config.get(name, default))
+
+
+# -- refusals -----------------------------------------------------------------------------
+
+class CheckinRefused(DomainError):
+    """Base of the reasons a scan does not check anyone in."""
+
+    status = 409
+
+
+class InvalidCode(CheckinRefused):
+    code = "invalid_code"
+    status = 400
+    title = _l("This is not a valid check-in code.")
+
+
+class WrongBranch(CheckinRefused):
+    code = "wrong_branch"
+    status = 403
+    title = _l("This code is for another library.")
+
+
+class CheckinCancelled(CheckinRefused):
+    code = "cancelled"
+    title = _l("This booking or sign-up has been cancelled.")
+
+
+class TooEarly(CheckinRefused):
+    code = "too_early"
+    title = _l("It is too early to check in.")
+
+
+class TooLate(CheckinRefused):
+    code = "too_late"
+    title = _l("It is too late to check in.")
+
+
+class NotConfirmed(CheckinRefused):
+    code = "not_confirmed"
+    title = _l("This person is on the waitlist and has no seat.")
+
+
+class BlockNotFound(NotFound):
+    code = "not_found"
+    title = _l("There is no such block.")
+
+
+class PersonNotFound(NotFound):
+    code = "not_found"
+    title = _l("There is no such person.")
+
+
+# -- what a code stands for ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Subject:
+    """A booking or a sign-up, seen through what check-in needs of it."""
+
+    item: Booking | Signup
+
+    @property
+    def kind(self) -> str:
+        return "booking" if isinstance(self.item, Booking) else "signup"
+
+    @property
+    def booking(self) -> Booking | None:
+        return self.item if isinstance(self.item, Booking) else None
+
+    @property
+    def signup(self) -> Signup | None:
+        return self.item if isinstance(self.item, Signup) else None
+
+    @property
+    def branch(self) -> Branch:
+        if isinstance(self.item, Booking):
+            return self.item.equipment.branch
+        return self.item.event.branch
+
+    @property
+    def start(self) -> datetime:
+        return self.item.start_at if isinstance(self.item, Booking) else self.item.event.start_at
+
+    @property
+    def end(self) -> datetime:
+        return self.item.end_at if isinstance(self.item, Booking) else self.item.event.end_at
+
+    @property
+    def what(self) -> str:
+        """The machine's name or the event's title."""
+        if isinstance(self.item, Booking):
+            return self.item.equipment.name
+        return self.item.event.title
+
+    @property
+    def user(self) -> User:
+        return self.item.user
+
+    @property
+    def checked_in_at(self) -> datetime | None:
+        if isinstance(self.item, Booking):
+            return self.item.checked_in_at
+        return self.item.attended_at
+
+    @property
+    def is_checked_in(self) -> bool:
+        if isinstance(self.item, Booking):
+            return self.item.status in (BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
+        return self.item.attended_at is not None
+
+    @property
+    def is_cancelled(self) -> bool:
+        if isinstance(self.item, Booking):
+            return self.item.status == BookingStatus.CANCELLED
+        return (self.item.status == SignupStatus.CANCELLED
+                or self.item.event.status == EventStatus.CANCELLED)
+
+    @property
+    def token(self) -> str:
+        return self.item.checkin_token
+
+
+def find_by_token(token: str, *, lock: bool = False) -> Subject | None:
+    """The booking or sign-up with this token (one unique-index lookup each), or None."""
+    query = select(Booking).where(Booking.checkin_token == token)
+    booking = db.session.scalar(query.with_for_update() if lock else query)
+    if booking is not None:
+        return Subject(booking)
+    query = select(Signup).where(Signup.checkin_token == token)
+    signup = db.session.scalar(query.with_for_update() if lock else query)
+    return Subject(signup) if signup is not None else None
+
+
+def find_scanned(scanned: str) -> Subject | None:
+    """What a scanned or typed text points to, or None (read-only; for the /c/ page)."""
+    token = token_from_scan(scanned)
+    return find_by_token(token) if token is not None else None
+
+
+def checkin_link(token: str) -> str:
+    """The absolute check-in URL of a token (`<BASE_URL>/c/<token>`), for JSON and pages."""
+    return checkin_url(current_app.config["BASE_URL"], token)
+
+
+def qr_data(token: str) -> str:
+    """What the QR code of a token holds (the check-in URL, upper-cased for alphanumeric mode)."""
+    return qr_payload(current_app.config["BASE_URL"], token)
+
+
+# -- checking in --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """The answer to a scan that found its booking or sign-up at the right place and time."""
+
+    result: str  # "checked_in" or "already_checked_in"
+    subject: Subject
+    checked_in_at: datetime | None
+
+    @property
+    def already(self) -> bool:
+        return self.result == "already_checked_in"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API's JSON shape (a public contract)."""
+        subject = self.subject
+        return {
+            "result": self.result,
+            "kind": subject.kind,
+            "id": subject.item.id,
+            "name": subject.user.name,
+            "what": subject.what,
+            "start": subject.start.isoformat(),
+            "end": subject.end.isoformat(),
+            "checked_in_at": self.checked_in_at.isoformat() if self.checked_in_at else None,
+        }
+
+
+def checkin_window(branch: Branch, start: datetime) -> tuple[datetime, datetime]:
+    """[opens, closes): from `checkin_opens_minutes` before the start until
+    `checkin_closes_minutes` after it; the no-show sweep takes over when it closes."""
+    return (start - timedelta(minutes=branch.checkin_opens_minutes),
+            start + timedelta(minutes=branch.checkin_closes_minutes))
+
+
+def _moment_text(moment: datetime, zone: str, now: datetime) -> str:
+    """A time of day when it is today in the branch's zone, else date and time."""
+    tz = ZoneInfo(zone)
+    if moment.astimezone(tz).date() == now.astimezone(tz).date():
+        return local_time(moment, zone)
+    return local_datetime(moment, zone, "short")
+
+
+def _check_place(subject: Subject, *, by: User, branch: Branch | None) -> None:
+    here = subject.branch
+    allowed = (manages_branch(by, here) if branch is None
+               else here.id == branch.id and manages_branch(by, branch))
+    if not allowed:
+        # Only the branch's name: staff elsewhere see no personal data.
+        raise WrongBranch(_("This code is for %(branch)s.", branch=here.name), branch=here.slug)
+
+
+def _too_late(subject: Subject, now: datetime) -> TooLate:
+    branch = subject.branch
+    closes = checkin_window(branch, subject.start)[1]
+    return TooLate(_("Too late: check-in closed at %(time)s.",
+                     time=_moment_text(closes, branch.timezone, now)),
+                   closed_at=closes.isoformat())
+
+
+def _check_time(subject: Subject, now: datetime) -> None:
+    branch = subject.branch
+    opens, closes = checkin_window(branch, subject.start)
+    if now < opens:
+        raise TooEarly(_("Too early: check-in opens at %(time)s.",
+                         time=_moment_text(opens, branch.timezone, now)),
+                       opens_at=opens.isoformat())
+    if now >= closes:
+        raise _too_late(subject, now)
+
+
+def check_in(scanned: str, *, by: User, branch: Branch | None = None) -> CheckinResult:
+    """Check in whoever the scanned text (a URL, mangled or not, or a bare token) points to.
+
+    `branch`: the scan station's branch (the code must be for it); None for the API and the
+    /c/ page, where any branch `by` manages will do. Scanning twice is harmless.
+    """
+    token = token_from_scan(scanned or "")
+    subject = find_by_token(token, lock=True) if token is not None else None
+    if subject is None:
+        raise InvalidCode()
+    _check_place(subject, by=by, branch=branch)
+    if subject.is_cancelled:
+        raise CheckinCancelled()
+    if subject.is_checked_in:
+        return CheckinResult("already_checked_in", subject, subject.checked_in_at)
+    now = clock.now()
+    booking, signup = subject.booking, subject.signup
+    if booking is not None and booking.status == BookingStatus.NO_SHOW:
+        raise _too_late(subject, now)  # the sweep found the window closed
+    if signup is not None and signup.status != SignupStatus.CONFIRMED:
+        raise NotConfirmed()
+    _check_time(subject, now)
+    if booking is not None:
+        booking.status = BookingStatus.CHECKED_IN
+        booking.checked_in_at = now
+        booking.checked_in_by_id = by.id
+        db.session.add(AuditEntry(at=now, action=AuditAction.CHECKED_IN, actor_id=by.id,
+                                  subject_user_id=booking.user_id, booking_id=booking.id,
+                                  detail=f"branch {subject.branch.slug}"))
+        db.session.flush()
+    elif signup is not None:
+        mark_attendance(signup, by=by)  # audited there (ATTENDED); grants a certification
+    return CheckinResult("checked_in", subject, subject.checked_in_at)
+
+
+# -- the every-minute sweep: no-shows, completed bookings, blocks ------------------------
+
+@dataclass
+class TickReport:
+    no_shows: list[Booking] = field(default_factory=list)
+    completed: list[Booking] = field(default_factory=list)
+    blocks: list[BookingBlock] = field(default_factory=list)
+
+
+def _open_bookings(now: datetime, *, full: bool) -> list[tuple[Booking, int]]:
+    """Bookings that have started and are still confirmed or checked in, with their branch's
+    `checkin_closes_minutes`. Every started booking has occupied_until <= now + 2 days
+    (MAX_OCCUPIED_SPAN), which bounds the index range from above; the lookback bounds it from
+    below, so a sweep reads about a week of bookings whatever the history."""
+    closes_after = dict(db.session.execute(
+        select(Equipment.id, Branch.checkin_closes_minutes).join(Branch)).all())
+    if not closes_after:
+        return []
+    query = select(Booking).where(
+        Booking.equipment_id.in_(list(closes_after)),
+        Booking.occupied_until <= now + MAX_OCCUPIED_SPAN,
+        Booking.start_at <= now,
+        Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)))
+    if not full:
+        lookback = timedelta(days=_setting("TICK_LOOKBACK_DAYS", TICK_LOOKBACK_DAYS))
+        query = query.where(Booking.occupied_until > now - lookback)
+    # A booking being checked in right now is skipped (PostgreSQL) and seen next minute.
+    query = query.order_by(Booking.id).with_for_update(skip_locked=True)
+    return [(b, closes_after[b.equipment_id]) for b in db.session.scalars(query)]
+
+
+def sweep_bookings(now: datetime | None = None, *, full: bool = False) -> TickReport:
+    """Mark confirmed bookings whose check-in window has closed as no-shows (which frees the
+    rest of the slot: a no-show holds no machine), checked-in bookings that have ended as
+    completed, and block people with too many no-shows. Idempotent: run it every minute."""
+    now = now or clock.now()
+    report = TickReport()
+    for booking, closes_minutes in _open_bookings(now, full=full):
+        if booking.status == BookingStatus.CONFIRMED:
+            if booking.start_at + timedelta(minutes=closes_minutes) <= now:
+                booking.status = BookingStatus.NO_SHOW
+                booking.sequence += 1
+                db.session.add(AuditEntry(at=now, action=AuditAction.NO_SHOW, actor_id=None,
+                                          subject_user_id=booking.user_id,
+                                          booking_id=booking.id))
+                report.no_shows.append(booking)
+        elif booking.end_at <= now:
+            booking.status = BookingStatus.COMPLETED
+            report.completed.append(booking)
+    db.session.flush()
+    report.blocks = block_repeat_no_shows({b.user_id for b in report.no_shows}, now)
+    return report
+
+
+def no_shows_counted(user_id: int, now: datetime) -> int:
+    """No-shows within the window that count towards a block: those since the start of the
+    person's latest block are not counted again after it ends or is lifted."""
+    since = now - timedelta(days=_setting("NO_SHOW_WINDOW_DAYS", NO_SHOW_WINDOW_DAYS))
+    latest = db.session.scalar(select(func.max(BookingBlock.starts_at))
+                               .where(BookingBlock.user_id == user_id))
+    if latest is not None and latest > since:
+        since = latest
+    return db.session.scalar(select(func.count(Booking.id)).where(
+        Booking.user_id == user_id, Booking.start_at >= since, Booking.start_at <= now,
+        Booking.status == BookingStatus.NO_SHOW)) or 0
+
+
+def block_repeat_no_shows(user_ids: set[int], now: datetime) -> list[BookingBlock]:
+    """Block, for BLOCK_DAYS, each of these people who has NO_SHOW_LIMIT no-shows within
+    NO_SHOW_WINDOW_DAYS and no block in force."""
+    limit = _setting("NO_SHOW_LIMIT", NO_SHOW_LIMIT)
+    days = _setting("NO_SHOW_WINDOW_DAYS", NO_SHOW_WINDOW_DAYS)
+    blocks = []
+    for user_id in sorted(user_ids):
+        # Row lock: two sweeps at once cannot both block the same person.
+        user = db.session.execute(select(User).where(User.id == user_id)
+                                  .with_for_update()).scalar_one()
+        if active_block(user, now) is not None:
+            continue
+        count = no_shows_counted(user_id, now)
+        if count < limit:
+            continue
+        # Stored text: written in the default language (the sweep has no request).
+        reason = _("%(count)s bookings without turning up within %(days)s days.",
+                   count=count, days=days)
+        block = BookingBlock(user_id=user_id, starts_at=now,
+                             ends_at=now + timedelta(days=_setting("BLOCK_DAYS", BLOCK_DAYS)),
+                             reason=reason, created_by_id=None)
+        db.session.add(block)
+        db.session.flush()
+        db.session.add(AuditEntry(at=now, action=AuditAction.BLOCKED, actor_id=None,
+                                  subject_user_id=user_id, detail=f"block {block.id}: {reason}"))
+        blocks.append(block)
+    db.session.flush()
+    return blocks
+
+
+# -- blocks, for staff and for the person -------------------------------------------------
+
+def person_by_id(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise PersonNotFound()
+    return user
+
+
+def blocks_of(user: User) -> list[BookingBlock]:
+    """A person's blocks, latest first."""
+    return list(db.session.scalars(select(BookingBlock).where(BookingBlock.user_id == user.id)
+                                   .order_by(BookingBlock.starts_at.desc())))
+
+
+def block_of(user: User, block_id: int) -> BookingBlock:
+    block = db.session.get(BookingBlock, block_id)
+    if block is None or block.user_id != user.id:
+        raise BlockNotFound()
+    return block
+
+
+def recent_no_shows(user: User, now: datetime) -> list[Booking]:
+    """The person's no-shows within the counting window, latest first."""
+    since = now - timedelta(days=_setting("NO_SHOW_WINDOW_DAYS", NO_SHOW_WINDOW_DAYS))
+    return list(db.session.scalars(select(Booking).where(
+        Booking.user_id == user.id, Booking.start_at >= since, Booking.start_at <= now,
+        Booking.status == BookingStatus.NO_SHOW).order_by(Booking.start_at.desc())))
+
+
+def block_in_force(block: BookingBlock, now: datetime) -> bool:
+    return block.lifted_at is None and block.starts_at <= now < block.ends_at
+
+
+def lift_block(block: BookingBlock, *, by: User) -> BookingBlock:
+    """Staff end a block now (audited); lifting one that is no longer in force does nothing."""
+    if not by.is_staff:
+        raise Forbidden()
+    now = clock.now()
+    if block_in_force(block, now):
+        block.lifted_at = now
+        block.lifted_by_id = by.id
+        db.session.add(AuditEntry(at=now, action=AuditAction.BLOCK_LIFTED, actor_id=by.id,
+                                  subject_user_id=block.user_id, detail=f"block {block.id}"))
+        db.session.flush()
+    return block

@@ -1,0 +1,230 @@
+"""Every e-mail the system writes, in one place: one function per occasion.
+
+Services call these in their own transaction (`notify.booking_confirmed(booking)`); each one
+queues an outbox message in the recipient's language and never sends or commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from makerspace import clock
+from makerspace.accounts.models import User
+from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
+from makerspace.calendar.ical import build_calendar
+from makerspace.calendar.services import single_booking, single_signup
+from makerspace.checkin.qr import checkin_url, qr_payload, qr_png
+from makerspace.core.urls import absolute_url
+from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
+from makerspace.extensions import db
+from makerspace.mail.models import OutboxMessage
+from makerspace.mail.services import (
+    Attachment,
+    queue_message,
+    recipient_context,
+    recipient_locale,
+)
+
+QR_CONTENT_ID = "checkin-qr@folkeverksted"
+REMINDER_HOURS = 24
+# Something booked this shortly before the reminder run gets no reminder: the confirmation
+# has only just arrived.
+REMINDER_SKIP_IF_BOOKED_WITHIN = timedelta(hours=1)
+
+
+def _base_url() -> str:
+    return current_app.config["BASE_URL"]
+
+
+def _checkin_parts(token: str, ics: bytes, ics_name: str) -> tuple[list[Attachment], dict]:
+    """The QR code inline (the same payload as the QR on the booking page) and the .ics file."""
+    attachments = [
+        Attachment("checkin-qr.png", "image/png", qr_png(qr_payload(_base_url(), token)),
+                   content_id=QR_CONTENT_ID),
+        Attachment(ics_name, "text/calendar", ics),
+    ]
+    return attachments, {"qr_cid": QR_CONTENT_ID, "checkin_link": checkin_url(_base_url(), token)}
+
+
+def _booking_context(booking: Booking) -> dict:
+    equipment = booking.equipment
+    return {"booking": booking, "equipment": equipment, "branch": equipment.branch,
+            "tz": equipment.branch.timezone,
+            "link": absolute_url("booking.show", booking_id=booking.id),
+            "equipment_link": absolute_url("booking.equipment", equipment_id=equipment.id)}
+
+
+def _signup_context(signup: Signup) -> dict:
+    event = signup.event
+    return {"signup": signup, "event": event, "branch": event.branch,
+            "tz": event.branch.timezone,
+            "link": absolute_url("events.show", event_id=event.id)}
+
+
+# -- bookings -----------------------------------------------------------------------------
+
+def booking_confirmed(booking: Booking) -> OutboxMessage:
+    """The booking is made: times, a link, the QR code to show at the desk, the .ics file."""
+    db.session.flush()  # ids and timestamps for the link and the calendar file
+    with recipient_context(recipient_locale(booking.user)):
+        ics = build_calendar(*single_booking(booking))
+        attachments, extra = _checkin_parts(booking.checkin_token, ics,
+                                            f"booking-{booking.id}.ics")
+        return queue_message(
+            kind="booking_confirmed", user=booking.user, attachments=attachments,
+            subject=_l("Booking confirmed: %(name)s", name=booking.equipment.name),
+            context={**_booking_context(booking), **extra})
+
+
+def booking_cancelled_by_staff(booking: Booking) -> OutboxMessage:
+    """The library cancelled someone's booking; the reason goes with it."""
+    return queue_message(
+        kind="booking_cancelled_by_staff", user=booking.user,
+        subject=_l("Your booking of %(name)s has been cancelled", name=booking.equipment.name),
+        context=_booking_context(booking))
+
+
+def bookings_cancelled_out_of_service(outage: EquipmentOutage,
+                                      bookings: Iterable[Booking]) -> list[OutboxMessage]:
+    """The machine went out of service: everyone whose booking fell in the period hears why."""
+    return [queue_message(
+        kind="booking_out_of_service", user=booking.user,
+        subject=_l("%(name)s is out of service: your booking is cancelled",
+                   name=booking.equipment.name),
+        context={**_booking_context(booking), "outage": outage})
+        for booking in bookings]
+
+
+def booking_block_started(block: BookingBlock) -> OutboxMessage:
+    """The person may not book for a while (repeated no-shows); for the check-in code to call."""
+    return queue_message(
+        kind="no_show_block", user=block.user,
+        subject=_l("You cannot make new bookings for a while"),
+        context={"block": block, "tz": current_app.config["BABEL_DEFAULT_TIMEZONE"],
+                 "link": absolute_url("booking.my_bookings")})
+
+
+# -- sign-ups -----------------------------------------------------------------------------
+
+def signup_confirmed(signup: Signup) -> OutboxMessage:
+    """A seat on a course: a link, the QR code for the desk, the .ics file."""
+    return _signup_with_seat(signup, "signup_confirmed",
+                             _l("You are signed up: %(title)s", title=signup.event.title))
+
+
+def signup_promoted(signup: Signup) -> OutboxMessage:
+    """Someone left and the person got a seat from the waitlist."""
+    return _signup_with_seat(signup, "signup_promoted",
+                             _l("You got a seat: %(title)s", title=signup.event.title))
+
+
+def _signup_with_seat(signup: Signup, kind: str, subject: object) -> OutboxMessage:
+    db.session.flush()
+    with recipient_context(recipient_locale(signup.user)):
+        ics = build_calendar(*single_signup(signup))
+        attachments, extra = _checkin_parts(signup.checkin_token, ics, f"course-{signup.id}.ics")
+        return queue_message(kind=kind, user=signup.user, subject=subject,
+                             attachments=attachments,
+                             context={**_signup_context(signup), **extra})
+
+
+def signup_waitlisted(signup: Signup) -> OutboxMessage:
+    """The course is full: the person is on the waitlist, at this place."""
+    from makerspace.events.services import waitlist_position  # events.services imports us
+
+    db.session.flush()
+    return queue_message(
+        kind="signup_waitlisted", user=signup.user,
+        subject=_l("You are on the waitlist: %(title)s", title=signup.event.title),
+        context={**_signup_context(signup), "position": waitlist_position(signup)})
+
+
+def signed_up(signup: Signup) -> OutboxMessage:
+    """Confirmation or waitlist place, whichever the sign-up got."""
+    if signup.status == SignupStatus.WAITLISTED:
+        return signup_waitlisted(signup)
+    return signup_confirmed(signup)
+
+
+def signups_promoted(signups: Iterable[Signup]) -> list[OutboxMessage]:
+    return [signup_promoted(signup) for signup in signups]
+
+
+def event_cancelled(event: Event) -> list[OutboxMessage]:
+    """Everyone with a seat or a waitlist place hears that the course is cancelled."""
+    signups = list(db.session.scalars(select(Signup).where(
+        Signup.event_id == event.id,
+        Signup.status.in_((SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)))
+        .order_by(Signup.id)))
+    return [queue_message(
+        kind="event_cancelled", user=signup.user,
+        subject=_l("Cancelled: %(title)s", title=event.title),
+        context=_signup_context(signup)) for signup in signups]
+
+
+# -- reminders ----------------------------------------------------------------------------
+
+def queue_reminders(now: datetime | None = None) -> int:
+    """Remind people of bookings and course seats that start within REMINDER_HOURS and have
+    not been reminded; marks them reminded (rows locked, so two runs never remind twice).
+    Returns how many reminders were queued."""
+    now = now or clock.now()
+    hours = int(current_app.config.get("REMINDER_HOURS", REMINDER_HOURS))
+    until = now + timedelta(hours=hours)
+    fresh = now - REMINDER_SKIP_IF_BOOKED_WITHIN
+    queued = 0
+    bookings = list(db.session.scalars(select(Booking).where(
+        Booking.status == BookingStatus.CONFIRMED, Booking.reminded_at.is_(None),
+        Booking.start_at > now, Booking.start_at <= until)
+        .order_by(Booking.id).with_for_update(skip_locked=True)))
+    for booking in bookings:
+        booking.reminded_at = now
+        if booking.created_at <= fresh:
+            queue_message(kind="reminder_booking", user=booking.user,
+                          subject=_l("Reminder: %(name)s", name=booking.equipment.name),
+                          context=_booking_context(booking))
+            queued += 1
+    signups = list(db.session.scalars(select(Signup).join(Event).where(
+        Signup.status == SignupStatus.CONFIRMED, Signup.reminded_at.is_(None),
+        Event.status == EventStatus.SCHEDULED, Event.start_at > now, Event.start_at <= until)
+        .order_by(Signup.id).with_for_update(of=Signup, skip_locked=True)))
+    for signup in signups:
+        signup.reminded_at = now
+        if signup.created_at <= fresh:
+            queue_message(kind="reminder_signup", user=signup.user,
+                          subject=_l("Reminder: %(title)s", title=signup.event.title),
+                          context=_signup_context(signup))
+            queued += 1
+    db.session.flush()
+    return queued
+
+
+# -- accounts -----------------------------------------------------------------------------
+
+def password_reset(user: User) -> OutboxMessage:
+    """A signed, expiring, single-use link to choose a new password."""
+    from makerspace.mail.tokens import password_reset_token, reset_max_age
+
+    with recipient_context(recipient_locale(user)):
+        link = absolute_url("accounts.reset_password", token=password_reset_token(user))
+        return queue_message(kind="password_reset", user=user,
+                             subject=_l("Choose a new password for Folkeverksted"),
+                             context={"link": link,
+                                      "hours": int(reset_max_age().total_seconds() // 3600)})
+
+
+def email_verification(user: User) -> OutboxMessage:
+    """A signed link that confirms the address (needed before the first booking)."""
+    from makerspace.mail.tokens import verification_max_age, verification_token
+
+    with recipient_context(recipient_locale(user)):
+        link = absolute_url("accounts.verify_email", token=verification_token(user))
+        return queue_message(kind="email_verification", user=user,
+                             subject=_l("Confirm your e-mail address for Folkeverksted"),
+                             context={"link": link,
+                                      "days": verification_max_age().days})

@@ -1,0 +1,60 @@
+"""The outbox for county admins: what was sent, what waits, what failed, and "Retry now"."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from makerspace import clock
+from makerspace.auth import admin_required
+from makerspace.core.forms import EmptyForm
+from makerspace.extensions import db
+from makerspace.mail import services
+from makerspace.mail.models import OutboxStatus
+
+bp = Blueprint("mail", __name__)
+
+STATUS_NAMES = {OutboxStatus.PENDING: _l("Waiting"), OutboxStatus.SENT: _l("Sent"),
+                OutboxStatus.FAILED: _l("Failed")}
+
+
+@bp.get("/admin/outbox")
+@admin_required
+def outbox():  # type: ignore[no-untyped-def]
+    status = request.args.get("status")
+    if status is not None and status not in {s.value for s in OutboxStatus}:
+        abort(404)
+    messages = services.list_messages(status=OutboxStatus(status) if status else None)
+    return render_template("admin/outbox.html", messages=messages, status=status,
+                           counts=services.status_counts(), status_names=STATUS_NAMES,
+                           configured=services.mail_configured(), form=EmptyForm())
+
+
+@bp.get("/admin/outbox/<int:message_id>")
+@admin_required
+def message(message_id: int):  # type: ignore[no-untyped-def]
+    return render_template("admin/outbox.html", message=services.message_by_id(message_id),
+                           status_names=STATUS_NAMES, configured=services.mail_configured(),
+                           form=EmptyForm())
+
+
+@bp.get("/admin/outbox/<int:message_id>/files/<int:attachment_id>")
+@admin_required
+def attachment(message_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
+    found = services.attachment_of(services.message_by_id(message_id), attachment_id)
+    response = Response(found.content, mimetype=found.content_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/admin/outbox/<int:message_id>/retry")
+@admin_required
+def retry(message_id: int):  # type: ignore[no-untyped-def]
+    found = services.message_by_id(message_id)
+    if EmptyForm().validate_on_submit():
+        services.retry_message(found, clock.now())
+        db.session.commit()
+        flash(_("The message will be sent on the next run of the sender."), "success")
+    return redirect(url_for("mail.message", message_id=message_id))
