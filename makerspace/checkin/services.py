@@ -39,17 +39,11 @@ from makerspace.events.services import mark_attendance
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime, local_time
 
-# Defaults of the no-show policy (PRODUCT.md); each can be set in the app config.
-NO_SHOW_LIMIT = 3
-NO_SHOW_WINDOW_DAYS = 90
-BLOCK_DAYS = 30
-# How far back the every-minute sweep looks for bookings it has not handled yet (a cron that
-# stopped for less than this catches up by itself; `tick --full` looks at all history).
-TICK_LOOKBACK_DAYS = 7
 
-
-def _setting(name: str, default: int) -> int:
-    return int(current_app.config.get(name, default))
+def _setting(name: str) -> int:
+    """The no-show policy (NO_SHOW_LIMIT, NO_SHOW_WINDOW_DAYS, BLOCK_DAYS) and the sweep's
+    TICK_LOOKBACK_DAYS; defaults from PRODUCT.md are in makerspace/config.py."""
+    return int(current_app.config[name])
 
 
 # -- refusals -----------------------------------------------------------------------------
@@ -329,7 +323,7 @@ def _open_bookings(now: datetime, *, full: bool) -> list[tuple[Booking, int]]:
         Booking.start_at <= now,
         Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)))
     if not full:
-        lookback = timedelta(days=_setting("TICK_LOOKBACK_DAYS", TICK_LOOKBACK_DAYS))
+        lookback = timedelta(days=_setting("TICK_LOOKBACK_DAYS"))
         query = query.where(Booking.occupied_until > now - lookback)
     # A booking being checked in right now is skipped (PostgreSQL) and seen next minute.
     query = query.order_by(Booking.id).with_for_update(skip_locked=True)
@@ -362,7 +356,7 @@ def sweep_bookings(now: datetime | None = None, *, full: bool = False) -> TickRe
 def no_shows_counted(user_id: int, now: datetime) -> int:
     """No-shows within the window that count towards a block: those since the start of the
     person's latest block are not counted again after it ends or is lifted."""
-    since = now - timedelta(days=_setting("NO_SHOW_WINDOW_DAYS", NO_SHOW_WINDOW_DAYS))
+    since = now - timedelta(days=_setting("NO_SHOW_WINDOW_DAYS"))
     latest = db.session.scalar(select(func.max(BookingBlock.starts_at))
                                .where(BookingBlock.user_id == user_id))
     if latest is not None and latest > since:
@@ -375,8 +369,8 @@ def no_shows_counted(user_id: int, now: datetime) -> int:
 def block_repeat_no_shows(user_ids: set[int], now: datetime) -> list[BookingBlock]:
     """Block, for BLOCK_DAYS, each of these people who has NO_SHOW_LIMIT no-shows within
     NO_SHOW_WINDOW_DAYS and no block in force."""
-    limit = _setting("NO_SHOW_LIMIT", NO_SHOW_LIMIT)
-    days = _setting("NO_SHOW_WINDOW_DAYS", NO_SHOW_WINDOW_DAYS)
+    limit = _setting("NO_SHOW_LIMIT")
+    days = _setting("NO_SHOW_WINDOW_DAYS")
     blocks = []
     for user_id in sorted(user_ids):
         # Row lock: two sweeps at once cannot both block the same person.
@@ -391,7 +385,7 @@ def block_repeat_no_shows(user_ids: set[int], now: datetime) -> list[BookingBloc
         reason = _("%(count)s bookings without turning up within %(days)s days.",
                    count=count, days=days)
         block = BookingBlock(user_id=user_id, starts_at=now,
-                             ends_at=now + timedelta(days=_setting("BLOCK_DAYS", BLOCK_DAYS)),
+                             ends_at=now + timedelta(days=_setting("BLOCK_DAYS")),
                              reason=reason, created_by_id=None)
         db.session.add(block)
         db.session.flush()
@@ -426,7 +420,7 @@ def block_of(user: User, block_id: int) -> BookingBlock:
 
 def recent_no_shows(user: User, now: datetime) -> list[Booking]:
     """The person's no-shows within the counting window, latest first."""
-    since = now - timedelta(days=_setting("NO_SHOW_WINDOW_DAYS", NO_SHOW_WINDOW_DAYS))
+    since = now - timedelta(days=_setting("NO_SHOW_WINDOW_DAYS"))
     return list(db.session.scalars(select(Booking).where(
         Booking.user_id == user.id, Booking.start_at >= since, Booking.start_at <= now,
         Booking.status == BookingStatus.NO_SHOW).order_by(Booking.start_at.desc())))
