@@ -42,7 +42,8 @@ BOOKING_RULES = _problem(
 )
 BOOKING_FORBIDDEN = _problem(
     "`not_certified` (with `certification`: the slug needed), `too_young`, `blocked` (with "
-    "`until`), or `forbidden` (booking for someone else without being staff of the branch)."
+    "`until`), `email_not_verified` (follow the link in the verification e-mail first), or "
+    "`forbidden` (booking for someone else without being staff of the branch)."
 )
 BOOKING_CONFLICT = _problem(
     "`conflict`: the machine is taken then (with `suggestions`); "

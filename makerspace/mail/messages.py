@@ -37,6 +37,11 @@ REMINDER_HOURS = 24
 REMINDER_SKIP_IF_BOOKED_WITHIN = timedelta(hours=1)
 
 
+def _for(user: User):  # type: ignore[no-untyped-def]
+    """Build links and text in the recipient's language, also outside a request."""
+    return recipient_context(recipient_locale(user))
+
+
 def _base_url() -> str:
     return current_app.config["BASE_URL"]
 
@@ -71,7 +76,7 @@ def _signup_context(signup: Signup) -> dict:
 def booking_confirmed(booking: Booking) -> OutboxMessage:
     """The booking is made: times, a link, the QR code to show at the desk, the .ics file."""
     db.session.flush()  # ids and timestamps for the link and the calendar file
-    with recipient_context(recipient_locale(booking.user)):
+    with _for(booking.user):
         ics = build_calendar(*single_booking(booking))
         attachments, extra = _checkin_parts(booking.checkin_token, ics,
                                             f"booking-{booking.id}.ics")
@@ -83,30 +88,36 @@ def booking_confirmed(booking: Booking) -> OutboxMessage:
 
 def booking_cancelled_by_staff(booking: Booking) -> OutboxMessage:
     """The library cancelled someone's booking; the reason goes with it."""
-    return queue_message(
-        kind="booking_cancelled_by_staff", user=booking.user,
-        subject=_l("Your booking of %(name)s has been cancelled", name=booking.equipment.name),
-        context=_booking_context(booking))
+    with _for(booking.user):
+        return queue_message(
+            kind="booking_cancelled_by_staff", user=booking.user,
+            subject=_l("Your booking of %(name)s has been cancelled",
+                       name=booking.equipment.name),
+            context=_booking_context(booking))
 
 
 def bookings_cancelled_out_of_service(outage: EquipmentOutage,
                                       bookings: Iterable[Booking]) -> list[OutboxMessage]:
     """The machine went out of service: everyone whose booking fell in the period hears why."""
-    return [queue_message(
-        kind="booking_out_of_service", user=booking.user,
-        subject=_l("%(name)s is out of service: your booking is cancelled",
-                   name=booking.equipment.name),
-        context={**_booking_context(booking), "outage": outage})
-        for booking in bookings]
+    queued = []
+    for booking in bookings:
+        with _for(booking.user):
+            queued.append(queue_message(
+                kind="booking_out_of_service", user=booking.user,
+                subject=_l("%(name)s is out of service: your booking is cancelled",
+                           name=booking.equipment.name),
+                context={**_booking_context(booking), "outage": outage}))
+    return queued
 
 
 def booking_block_started(block: BookingBlock) -> OutboxMessage:
     """The person may not book for a while (repeated no-shows); for the check-in code to call."""
-    return queue_message(
-        kind="no_show_block", user=block.user,
-        subject=_l("You cannot make new bookings for a while"),
-        context={"block": block, "tz": current_app.config["BABEL_DEFAULT_TIMEZONE"],
-                 "link": absolute_url("booking.my_bookings")})
+    with _for(block.user):
+        return queue_message(
+            kind="no_show_block", user=block.user,
+            subject=_l("You cannot make new bookings for a while"),
+            context={"block": block, "tz": current_app.config["BABEL_DEFAULT_TIMEZONE"],
+                     "link": absolute_url("booking.my_bookings")})
 
 
 # -- sign-ups -----------------------------------------------------------------------------
@@ -125,7 +136,7 @@ def signup_promoted(signup: Signup) -> OutboxMessage:
 
 def _signup_with_seat(signup: Signup, kind: str, subject: object) -> OutboxMessage:
     db.session.flush()
-    with recipient_context(recipient_locale(signup.user)):
+    with _for(signup.user):
         ics = build_calendar(*single_signup(signup))
         attachments, extra = _checkin_parts(signup.checkin_token, ics, f"course-{signup.id}.ics")
         return queue_message(kind=kind, user=signup.user, subject=subject,
@@ -138,10 +149,11 @@ def signup_waitlisted(signup: Signup) -> OutboxMessage:
     from makerspace.events.services import waitlist_position  # events.services imports us
 
     db.session.flush()
-    return queue_message(
-        kind="signup_waitlisted", user=signup.user,
-        subject=_l("You are on the waitlist: %(title)s", title=signup.event.title),
-        context={**_signup_context(signup), "position": waitlist_position(signup)})
+    with _for(signup.user):
+        return queue_message(
+            kind="signup_waitlisted", user=signup.user,
+            subject=_l("You are on the waitlist: %(title)s", title=signup.event.title),
+            context={**_signup_context(signup), "position": waitlist_position(signup)})
 
 
 def signed_up(signup: Signup) -> OutboxMessage:
@@ -161,10 +173,14 @@ def event_cancelled(event: Event) -> list[OutboxMessage]:
         Signup.event_id == event.id,
         Signup.status.in_((SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)))
         .order_by(Signup.id)))
-    return [queue_message(
-        kind="event_cancelled", user=signup.user,
-        subject=_l("Cancelled: %(title)s", title=event.title),
-        context=_signup_context(signup)) for signup in signups]
+    queued = []
+    for signup in signups:
+        with _for(signup.user):
+            queued.append(queue_message(
+                kind="event_cancelled", user=signup.user,
+                subject=_l("Cancelled: %(title)s", title=event.title),
+                context=_signup_context(signup)))
+    return queued
 
 
 # -- reminders ----------------------------------------------------------------------------
@@ -185,9 +201,10 @@ def queue_reminders(now: datetime | None = None) -> int:
     for booking in bookings:
         booking.reminded_at = now
         if booking.created_at <= fresh:
-            queue_message(kind="reminder_booking", user=booking.user,
-                          subject=_l("Reminder: %(name)s", name=booking.equipment.name),
-                          context=_booking_context(booking))
+            with _for(booking.user):
+                queue_message(kind="reminder_booking", user=booking.user,
+                              subject=_l("Reminder: %(name)s", name=booking.equipment.name),
+                              context=_booking_context(booking))
             queued += 1
     signups = list(db.session.scalars(select(Signup).join(Event).where(
         Signup.status == SignupStatus.CONFIRMED, Signup.reminded_at.is_(None),
@@ -196,9 +213,10 @@ def queue_reminders(now: datetime | None = None) -> int:
     for signup in signups:
         signup.reminded_at = now
         if signup.created_at <= fresh:
-            queue_message(kind="reminder_signup", user=signup.user,
-                          subject=_l("Reminder: %(title)s", title=signup.event.title),
-                          context=_signup_context(signup))
+            with _for(signup.user):
+                queue_message(kind="reminder_signup", user=signup.user,
+                              subject=_l("Reminder: %(title)s", title=signup.event.title),
+                              context=_signup_context(signup))
             queued += 1
     db.session.flush()
     return queued
@@ -210,7 +228,7 @@ def password_reset(user: User) -> OutboxMessage:
     """A signed, expiring, single-use link to choose a new password."""
     from makerspace.mail.tokens import password_reset_token, reset_max_age
 
-    with recipient_context(recipient_locale(user)):
+    with _for(user):
         link = absolute_url("accounts.reset_password", token=password_reset_token(user))
         return queue_message(kind="password_reset", user=user,
                              subject=_l("Choose a new password for Folkeverksted"),
@@ -222,7 +240,7 @@ def email_verification(user: User) -> OutboxMessage:
     """A signed link that confirms the address (needed before the first booking)."""
     from makerspace.mail.tokens import verification_max_age, verification_token
 
-    with recipient_context(recipient_locale(user)):
+    with _for(user):
         link = absolute_url("accounts.verify_email", token=verification_token(user))
         return queue_message(kind="email_verification", user=user,
                              subject=_l("Confirm your e-mail address for Folkeverksted"),

@@ -88,7 +88,6 @@ def build_mime(message: OutboxMessage, *, sender: str, now: datetime) -> EmailMe
     # Stable across retries, so a receiving server that saw it once can drop a duplicate.
     mime["Message-ID"] = (f"<outbox-{message.id}.{int(message.created_at.timestamp())}"
                           f"@{domain}>")
-    mime["Content-Language"] = message.locale
     mime["Auto-Submitted"] = "auto-generated"
     mime.set_content(message.text_body)
     mime.add_alternative(message.html_body, subtype="html")
@@ -106,6 +105,7 @@ def build_mime(message: OutboxMessage, *, sender: str, now: datetime) -> EmailMe
         params = {"charset": "utf-8"} if maintype == "text" else None
         mime.add_attachment(attachment.content, maintype, subtype,
                             filename=attachment.filename, params=params)
+    mime["Content-Language"] = message.locale  # after the body: set_content drops Content-*
     return mime
 
 

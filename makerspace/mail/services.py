@@ -86,10 +86,12 @@ def queue_message(*, kind: str, subject: Any, context: Mapping[str, Any] | None 
         subject_text = " ".join(str(subject).split())[:300]
         text_body = render_template(f"mail/{kind}.txt", **values)
         html_body = render_template(f"mail/{kind}.html", subject=subject_text, **values)
+    now = clock.now()
     message = OutboxMessage(
-        kind=kind, to_email=email, to_name=name, locale=language, subject=subject_text,
+        created_at=now, kind=kind, to_email=email, to_name=name, locale=language,
+        subject=subject_text,
         text_body=text_body, html_body=html_body, status=OutboxStatus.PENDING, attempts=0,
-        next_attempt_at=clock.now(), user_id=user.id if user is not None else None,
+        next_attempt_at=now, user_id=user.id if user is not None else None,
         attachments=[OutboxAttachment(filename=a.filename, content_type=a.content_type,
                                       content_id=a.content_id, content=a.content)
                      for a in attachments])
