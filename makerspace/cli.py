@@ -80,12 +80,10 @@ def tick_command(full: bool) -> None:
     finds nothing left to do.
     """
     from makerspace.checkin.services import sweep_bookings
-    from makerspace.mail.messages import booking_block_started, queue_reminders
+    from makerspace.mail.messages import queue_reminders
     from makerspace.mail.sender import send_due
 
-    report = sweep_bookings(full=full)
-    for block in report.blocks:
-        booking_block_started(block)
+    report = sweep_bookings(full=full)  # tells the newly blocked, in the same transaction
     reminders = queue_reminders()
     db.session.commit()
     click.echo(f"tick: {len(report.no_shows)} no-show(s), {len(report.completed)} completed, "

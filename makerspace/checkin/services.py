@@ -38,6 +38,7 @@ from makerspace.events.models import EventStatus, Signup, SignupStatus
 from makerspace.events.services import mark_attendance
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime, local_time
+from makerspace.mail import messages as notify
 
 
 def _setting(name: str) -> int:
@@ -391,6 +392,7 @@ def block_repeat_no_shows(user_ids: set[int], now: datetime) -> list[BookingBloc
         db.session.flush()
         db.session.add(AuditEntry(at=now, action=AuditAction.BLOCKED, actor_id=None,
                                   subject_user_id=user_id, detail=f"block {block.id}: {reason}"))
+        notify.booking_block_started(block)
         blocks.append(block)
     db.session.flush()
     return blocks
