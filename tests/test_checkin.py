@@ -20,6 +20,7 @@ from makerspace.checkin.models import AuditAction, AuditEntry
 from makerspace.events.models import Signup, SignupStatus
 from makerspace.events.services import cancel_event, create_event, sign_up
 from makerspace.extensions import db
+from makerspace.mail.models import OutboxMessage
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday 09:00 in Oslo
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 10:00 in Oslo: check-in 09:45–10:15
@@ -360,6 +361,9 @@ def test_the_third_no_show_within_90_days_blocks_and_staff_can_lift_it(app_ctx, 
     assert block.reason
     [entry] = audit(AuditAction.BLOCKED)
     assert (entry.actor_id, entry.subject_user_id) == (None, world.citizen.id)
+    [told] = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "no_show_block")).all()
+    assert told.user_id == world.citizen.id  # queued in the same transaction as the block
 
     citizen, printer = get(User, world.citizen), get(Equipment, world.printer)
     start = START + timedelta(days=41)
