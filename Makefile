@@ -32,7 +32,8 @@ run: $(VENV)/.installed compile-translations
 	$(FLASK) seed-demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-# The test suite also parses feeds with Mozilla's ical.js (Node); without npm those tests skip.
+# The test suite also parses feeds with Mozilla's ical.js and checks pages with axe-core (Node
+# packages in tests/js); without npm those tests skip.
 NPM := $(shell command -v npm 2>/dev/null)
 JS_DEPS := $(if $(NPM),tests/js/node_modules/.installed)
 

@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     # Where this site is reachable from outside; used for links in feeds, QR codes and e-mail.
     "BASE_URL": "http://127.0.0.1:5000",
+    # Shown on the accessibility statement (/accessibility) as where to report a problem,
+    # e.g. an e-mail address of the county's Folkeverksted contact; None shows no address.
+    "ACCESSIBILITY_CONTACT": None,
     # Minimum password length for new accounts.
     "PASSWORD_MIN_LENGTH": 10,
     # Werkzeug's password hash method; tests use a cheap one to stay fast.

@@ -24,6 +24,13 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("core/index.html", branches=branches)
 
 
+@bp.get("/accessibility")
+def accessibility():  # type: ignore[no-untyped-def]
+    """The accessibility statement (tilgjengelighetserklæring), linked from every page."""
+    return render_template("core/accessibility.html",
+                           contact=current_app.config.get("ACCESSIBILITY_CONTACT"))
+
+
 @bp.post("/language")
 def set_language():  # type: ignore[no-untyped-def]
     form = LanguageForm()
