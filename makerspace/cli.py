@@ -24,7 +24,8 @@ def seed_demo_command(if_empty: bool) -> None:
     created = seed_demo()
     db.session.commit()
     click.echo(f"Demo data ready: {created['branches']} branches, {created['users']} accounts, "
-               f"{created['equipment']} machines and {created['bookings']} bookings added.")
+               f"{created['equipment']} machines, {created['bookings']} bookings and "
+               f"{created['events']} courses added.")
 
 
 @click.command("create-user")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,8 @@ from makerspace.branches.hours import opening_intervals, set_weekly_hours
 from makerspace.branches.models import Branch, WeeklyHours
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import create_certification
+from makerspace.events.models import Event
+from makerspace.events.services import create_event, create_weekly_series
 from makerspace.extensions import db
 
 DEMO_PASSWORD = "folkeverksted"  # noqa: S105  (demo accounts; listed in the README)
@@ -125,6 +127,7 @@ def seed_demo() -> dict[str, int]:
     db.session.flush()
     created["equipment"] = _seed_equipment()
     created["bookings"] = _seed_bookings()
+    created["events"] = _seed_events()
     return created
 
 
@@ -150,6 +153,47 @@ def _seed_equipment() -> int:
                 fields["requires_certification"] = _laser_course()
             create_equipment(branch, **fields)
             added += 1
+    return added
+
+
+# (title, weekday (0 = Monday), start, end, capacity, min age, description)
+COURSES = [
+    ("Introduksjon til 3D-printing", 1, time(17), time(19), 8, None,
+     "Fra idé til utskrift: vi modellerer i Tinkercad og skriver ut på Prusa-printerne."),
+    ("Åpent verksted for ungdom (13+)", 0, time(16), time(19), 12, 13,
+     "Kom og lag noe! Ansatte og frivillige hjelper deg i gang med maskinene."),
+    ("Digitaliser familiebildene", 3, time(12), time(14), 6, None,
+     "Lær å skanne lysbilder, negativer og papirbilder på digitaliseringsstasjonen."),
+]
+
+
+def _seed_events() -> int:
+    """A handful of courses per branch with machines, and the laser course in Trondheim."""
+    added = 0
+    zone_now = clock.now()
+    for branch in db.session.scalars(select(Branch).order_by(Branch.id)):
+        if not MACHINES.get(branch.slug) or db.session.scalar(
+                select(Event.id).where(Event.branch_id == branch.id).limit(1)):
+            continue
+        today = zone_now.astimezone(ZoneInfo(branch.timezone)).date()
+        for title, weekday, starts, ends, capacity, min_age, description in COURSES:
+            first = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+            added += len(create_weekly_series(
+                branch=branch, title=title, first_day=first, starts=starts, ends=ends,
+                until=first + timedelta(weeks=3), capacity=capacity, min_age=min_age,
+                description=description))
+        if branch.slug == "trondheim-hovedbiblioteket":
+            day = today + timedelta(days=(2 - today.weekday()) % 7 or 7)  # next Wednesday
+            zone = ZoneInfo(branch.timezone)
+            for week in (0, 2):
+                start = datetime.combine(day + timedelta(weeks=week), time(17), tzinfo=zone)
+                create_event(branch=branch, title=LASER_COURSE[1], start=start,
+                             end=start + timedelta(hours=2, minutes=30), capacity=6, min_age=15,
+                             instructor="Ola Bokstad", grants_certification=_laser_course(),
+                             description="Sikkerhet, materialer og første kutt. Bestått kurs "
+                                         "gir godkjenning til å bruke laserkutteren i to år.")
+                added += 1
+    db.session.flush()
     return added
 
 

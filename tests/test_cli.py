@@ -9,6 +9,7 @@ from makerspace.accounts.services import authenticate
 from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.models import Branch
 from makerspace.demo import ACCOUNTS, BRANCHES, DEMO_PASSWORD, MACHINES
+from makerspace.events.models import Event
 from makerspace.extensions import db
 from tests.helpers import bearer
 
@@ -25,7 +26,7 @@ def test_seed_demo_is_idempotent_and_accounts_can_log_in(runner, app):
     assert _count(app, User) == len(ACCOUNTS)
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0
-    assert "0 branches, 0 accounts, 0 machines and 0 bookings" in again.output
+    assert "0 branches, 0 accounts, 0 machines, 0 bookings and 0 courses" in again.output
     assert _count(app, Branch) == len(BRANCHES)
     with app.app_context():
         librarian = authenticate(email="bibliotekar@example.no", password=DEMO_PASSWORD)
@@ -33,6 +34,11 @@ def test_seed_demo_is_idempotent_and_accounts_can_log_in(runner, app):
         laser = db.session.scalar(select(Equipment).where(Equipment.kind == "laser-cutter"))
         assert laser.requires_certification.slug == "laserkutter-grunnkurs"
         assert db.session.scalar(select(func.count(Booking.id))) > 10
+        laser_courses = db.session.scalars(select(Event).where(
+            Event.grants_certification_id == laser.requires_certification_id)).all()
+        assert laser_courses and all(e.branch.slug == "trondheim-hovedbiblioteket"
+                                     for e in laser_courses)
+        assert db.session.scalar(select(func.count(Event.id))) > 20
     assert _count(app, Equipment) == sum(len(m) for m in MACHINES.values())
 
 
