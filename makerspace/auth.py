@@ -28,6 +28,13 @@ def managed_or_404(branch: Branch) -> Branch:
     return branch
 
 
+def managed_branch_or_404(slug: str) -> Branch:
+    """The branch with this slug, if the current user manages it; otherwise a 404."""
+    from makerspace.branches.services import branch_by_slug
+
+    return managed_or_404(branch_by_slug(slug))
+
+
 def staff_required(view: Any) -> Any:
     """A page for librarians and admins only; others get 404 (they need not know it exists)."""
 

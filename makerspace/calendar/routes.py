@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from makerspace import clock
-from makerspace.auth import manages_branch
+from makerspace.auth import managed_branch_or_404, manages_branch
 from makerspace.booking.services import booking_visible_to, equipment_at, equipment_by_id
 from makerspace.branches.services import all_branches, branch_by_slug
 from makerspace.calendar import services
@@ -161,9 +161,7 @@ def rotate_personal():  # type: ignore[no-untyped-def]
 @bp.post("/calendars/staff/<slug>/rotate")
 @login_required
 def rotate_staff(slug: str):  # type: ignore[no-untyped-def]
-    branch = branch_by_slug(slug)
-    if not manages_branch(current_user, branch):
-        abort(404)
+    branch = managed_branch_or_404(slug)
     if EmptyForm().validate_on_submit():
         services.rotate_staff_token(branch)
         db.session.commit()

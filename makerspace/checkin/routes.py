@@ -19,10 +19,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from makerspace import clock
-from makerspace.auth import manages_branch, staff_required
+from makerspace.auth import managed_branch_or_404, manages_branch, staff_required
 from makerspace.booking.services import active_block, booking_visible_to
-from makerspace.branches.models import Branch
-from makerspace.branches.services import branch_by_slug
 from makerspace.checkin import services
 from makerspace.checkin.codes import token_from_scan
 from makerspace.checkin.forms import ScanForm
@@ -82,17 +80,10 @@ def signup_qr_svg(signup_id: int):  # type: ignore[no-untyped-def]
 
 # -- the scan station ---------------------------------------------------------------------
 
-def _managed_branch(slug: str) -> Branch:
-    branch = branch_by_slug(slug)  # UnknownBranch is a 404
-    if not manages_branch(current_user, branch):
-        abort(404)
-    return branch
-
-
 @bp.route("/staff/<slug>/scan", methods=["GET", "POST"])
 @staff_required
 def scan(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     form = ScanForm()
     result = refusal = None
     if form.validate_on_submit():

@@ -17,10 +17,9 @@ from flask_login import current_user, login_required
 
 from makerspace import clock
 from makerspace.accounts.models import User
-from makerspace.auth import managed_or_404, manages_branch, staff_required
+from makerspace.auth import managed_branch_or_404, managed_or_404, manages_branch, staff_required
 from makerspace.booking.services import bookings_of
-from makerspace.branches.models import Branch
-from makerspace.branches.services import all_branches, branch_by_slug
+from makerspace.branches.services import all_branches
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import (
     all_certifications,
@@ -133,7 +132,7 @@ def mine():  # type: ignore[no-untyped-def]
 @bp.get("/staff/<slug>/events")
 @staff_required
 def staff_list(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     events = services.list_events(branch=branch, start=clock.now(), limit=LIST_LIMIT)
     return render_template("events/staff_list.html", branch=branch, events=events,
                            counts=services.event_counts(events))
@@ -142,7 +141,7 @@ def staff_list(slug: str):  # type: ignore[no-untyped-def]
 @bp.route("/staff/<slug>/events/new", methods=["GET", "POST"])
 @staff_required
 def new(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     form = EventForm()
     form.set_certifications(all_certifications())
     problem = None
@@ -164,7 +163,7 @@ def new(slug: str):  # type: ignore[no-untyped-def]
 @bp.route("/staff/<slug>/events/series", methods=["GET", "POST"])
 @staff_required
 def series(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     form = SeriesForm()
     form.set_certifications(all_certifications())
     problem = None
@@ -272,10 +271,6 @@ def _refused(error: DomainError) -> str:
 def _page(template: str, form: Any, problem: str | None = None, **context: Any):  # type: ignore[no-untyped-def]
     status = 422 if form.errors or problem else 200
     return render_template(template, form=form, problem=problem, **context), status
-
-
-def _managed_branch(slug: str) -> Branch:
-    return managed_or_404(branch_by_slug(slug))  # an unknown branch is a 404 too
 
 
 def _managed_event(event_id: int) -> Event:

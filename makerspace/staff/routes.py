@@ -17,14 +17,18 @@ from wtforms import SelectChoice
 
 from makerspace import clock
 from makerspace.accounts.services import find_user_by_email
-from makerspace.auth import admin_required, managed_or_404, manages_branch, staff_required
+from makerspace.auth import (
+    admin_required,
+    managed_branch_or_404,
+    managed_or_404,
+    manages_branch,
+    staff_required,
+)
 from makerspace.booking import services as booking_services
 from makerspace.booking.models import Booking, BookingStatus, Equipment
 from makerspace.branches import hours as branch_hours
-from makerspace.branches.models import Branch
 from makerspace.branches.services import (
     all_branches,
-    branch_by_slug,
     create_branch,
     update_branch_settings,
 )
@@ -66,10 +70,6 @@ CANCELLABLE = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 # -- helpers ------------------------------------------------------------------------------
 
-def _managed_branch(slug: str) -> Branch:
-    return managed_or_404(branch_by_slug(slug))  # an unknown branch is a 404 too
-
-
 def _managed_equipment(equipment_id: int) -> Equipment:
     equipment = booking_services.equipment_by_id(equipment_id)  # EquipmentNotFound is a 404
     managed_or_404(equipment.branch)
@@ -100,7 +100,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.get("/<slug>/")
 @staff_required
 def branch(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     now = clock.now()
     start, end = day_bounds(local_today(now, branch.timezone), branch.timezone)
     machines = [(e, booking_services.current_outage(e, now))
@@ -120,7 +120,7 @@ def _certification_or_none(slug: str) -> Certification | None:
 @bp.route("/<slug>/equipment/new", methods=["GET", "POST"])
 @staff_required
 def equipment_new(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     form = EquipmentForm()
     form.set_certifications(all_certifications())
     problem = None
@@ -223,7 +223,7 @@ def equipment_return(equipment_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<slug>/hours", methods=["GET", "POST"])
 @staff_required
 def hours(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     if request.method == "POST":
         form = HoursForm()
     else:
@@ -250,7 +250,7 @@ def hours(slug: str):  # type: ignore[no-untyped-def]
 @bp.route("/<slug>/closures", methods=["GET", "POST"])
 @staff_required
 def closures(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     form = ClosureForm()
     problem = None
     if form.validate_on_submit():
@@ -275,7 +275,7 @@ def closures(slug: str):  # type: ignore[no-untyped-def]
 @bp.post("/<slug>/closures/remove")
 @staff_required
 def closure_remove(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     form = RemoveClosureForm()
     if form.validate_on_submit():
         branch_hours.remove_date_exception(branch, form.day.data)
@@ -289,7 +289,7 @@ def closure_remove(slug: str):  # type: ignore[no-untyped-def]
 @bp.route("/<slug>/book", methods=["GET", "POST"])
 @staff_required
 def walk_in(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     form = WalkInForm()
     form.equipment.choices = [SelectChoice(e.id, e.name)
                               for e in booking_services.equipment_at(branch)]
@@ -342,7 +342,7 @@ def booking_cancel(booking_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/<slug>/certifications/grant", methods=["GET", "POST"])
 @staff_required
 def grant(slug: str):  # type: ignore[no-untyped-def]
-    branch = _managed_branch(slug)
+    branch = managed_branch_or_404(slug)
     form = GrantForm()
     form.certification.choices = [SelectChoice(c.slug, c.name)
                                   for c in all_certifications()]
