@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, request
 from flask_babel import lazy_gettext as _l
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from makerspace.config import (
     DEFAULTS,
@@ -15,7 +16,7 @@ from makerspace.config import (
     environment_overrides,
 )
 from makerspace.database import read_only_transaction
-from makerspace.extensions import babel, csrf, db, login_manager, migrate
+from makerspace.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -57,6 +58,10 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     babel.init_app(app, locale_selector=select_locale)
     register_template_helpers(app)
 

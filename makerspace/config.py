@@ -29,6 +29,13 @@ DEFAULTS: dict[str, Any] = {
     # Shown on the accessibility statement (/accessibility) as where to report a problem,
     # e.g. an e-mail address of the county's Folkeverksted contact; None shows no address.
     "ACCESSIBILITY_CONTACT": None,
+    # Rate limits on log-in, registration and password reset, per client address. Use Redis
+    # (redis://127.0.0.1:6379, needs the `redis` package) when several processes serve the app.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "LOGIN_RATE_LIMIT": "10 per minute; 50 per hour",
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto (0: none).
+    "PROXY_FIX_X_FOR": 0,
     # Minimum password length for new accounts.
     "PASSWORD_MIN_LENGTH": 10,
     # Werkzeug's password hash method; tests use a cheap one to stay fast.
@@ -42,8 +49,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Read from the environment as booleans / integers instead of strings.
-_BOOLEAN = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"}
-_INTEGER = {"MAIL_PORT", "PASSWORD_MIN_LENGTH", "NO_SHOW_LIMIT", "NO_SHOW_WINDOW_DAYS",
+_BOOLEAN = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL", "RATELIMIT_ENABLED"}
+_INTEGER = {"MAIL_PORT", "PROXY_FIX_X_FOR", "PASSWORD_MIN_LENGTH",
+            "NO_SHOW_LIMIT", "NO_SHOW_WINDOW_DAYS",
             "BLOCK_DAYS", "TICK_LOOKBACK_DAYS"}
 # Names that may come from the environment even without a default here.
 _EXTRA_ENV_PREFIXES = ("MAIL_",)

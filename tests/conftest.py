@@ -93,6 +93,7 @@ def _test_config(url: str, **extra: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key",
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "RATELIMIT_ENABLED": False,  # tests/test_rate_limits.py turns it on
         "SERVER_NAME": None,
         **extra,
     }

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,14 +29,19 @@ from makerspace.accounts.forms import (
 from makerspace.core.forms import EmptyForm
 from makerspace.core.safety import safe_next_path
 from makerspace.errors import DomainError
-from makerspace.extensions import db
+from makerspace.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
 
 ROLE_NAMES = {"citizen": _l("Citizen"), "librarian": _l("Librarian"), "admin": _l("County admin")}
 
 
+def _guessing_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_guessing_limit, methods=["POST"])
 def register():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
@@ -51,6 +65,7 @@ def register():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_guessing_limit, methods=["POST"])
 def login():  # type: ignore[no-untyped-def]
     form = LoginForm(next=request.args.get("next"))
     if form.validate_on_submit():
@@ -111,6 +126,7 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_guessing_limit, methods=["POST"])
 def forgot_password():  # type: ignore[no-untyped-def]
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -124,6 +140,7 @@ def forgot_password():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_guessing_limit, methods=["POST"])
 def reset_password(token: str):  # type: ignore[no-untyped-def]
     try:
         services.check_reset_token(token)
