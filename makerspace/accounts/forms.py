@@ -86,3 +86,11 @@ class ResetPasswordForm(FlaskForm):
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired()],
+        description=_l("To make sure it is you. This cannot be undone."),
+        render_kw={"autocomplete": "current-password"},
+    )

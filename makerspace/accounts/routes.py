@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -19,6 +20,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from makerspace.accounts import services
 from makerspace.accounts.forms import (
+    DeleteAccountForm,
     ForgotPasswordForm,
     LoginForm,
     ProfileForm,
@@ -26,6 +28,7 @@ from makerspace.accounts.forms import (
     ResetPasswordForm,
     TokenForm,
 )
+from makerspace.accounts.privacy import delete_account, export_personal_data
 from makerspace.core.forms import EmptyForm
 from makerspace.core.safety import safe_next_path
 from makerspace.errors import DomainError
@@ -100,6 +103,32 @@ def profile():  # type: ignore[no-untyped-def]
     return render_template("accounts/profile.html", form=form, token_form=TokenForm(),
                            empty_form=EmptyForm(), role_names=ROLE_NAMES,
                            new_token=session.pop("new_token", None))
+
+
+@bp.get("/profile/export.json")
+@login_required
+def export_data():  # type: ignore[no-untyped-def]
+    response = jsonify(export_personal_data(current_user))
+    response.headers["Content-Disposition"] = 'attachment; filename="folkeverksted-data.json"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/profile/delete", methods=["GET", "POST"])
+@login_required
+def delete_account_view():  # type: ignore[no-untyped-def]
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            delete_account(current_user._get_current_object(), password=form.password.data)
+        except DomainError as error:
+            form.password.errors.append(str(error.message))
+        else:
+            db.session.commit()
+            logout_user()
+            flash(_("Your account and your data have been deleted."), "success")
+            return redirect(url_for("core.index"))
+    return render_template("accounts/delete.html", form=form), 422 if form.errors else 200
 
 
 @bp.post("/profile/tokens")
