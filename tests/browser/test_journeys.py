@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
 from makerspace.accounts.models import User
@@ -27,7 +28,16 @@ def text_of(page: Any, selector: str = "main") -> str:
 
 
 def focus_is_in_the_code_input(page: Any) -> bool:
-    return page.evaluate("document.activeElement === document.querySelector('input[name=code]')")
+    """Autofocus lands once the page is shown and focused; a page in a second browser context
+    (the librarian's, beside the citizen's) is brought to the front first, as a person would."""
+    page.bring_to_front()
+    try:
+        page.wait_for_function(
+            "document.activeElement === document.querySelector('input[name=code]')",
+            timeout=5000)
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def scan_like_a_desk_scanner(page: Any, url: str) -> None:
