@@ -26,7 +26,7 @@ from makerspace.booking.forms import (
     holiday_name,
     start_times,
 )
-from makerspace.booking.models import Booking, BookingStatus, Equipment
+from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.hours import local_moment, parse_clock, weekly_hours
 from makerspace.certifications.services import holds_certification
 from makerspace.core.safety import safe_next_path
@@ -90,7 +90,7 @@ def show(booking_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "booking/show.html", booking=booking, equipment=booking.equipment, branch=branch,
         is_staff=manages_branch(current_user, branch), cancel_form=CancelForm(),
-        cancellable=_cancellable(booking, clock.now()), **LABELS)
+        cancellable=_cancellable(booking), **LABELS)
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
@@ -122,7 +122,7 @@ def my_bookings():  # type: ignore[no-untyped-def]
     return render_template(
         "booking/my_bookings.html", upcoming=upcoming,
         past=services.bookings_of(current_user, upcoming=False, now=now),
-        cancellable={b.id for b in upcoming if _cancellable(b, now)}, cancel_form=CancelForm(),
+        cancellable={b.id for b in upcoming if _cancellable(b)}, cancel_form=CancelForm(),
         **LABELS)
 
 
@@ -204,8 +204,6 @@ def _suggestions(refusal: DomainError | None) -> list[tuple[datetime, datetime, 
     return [(start, end, int((end - start).total_seconds() // 60)) for start, end in periods]
 
 
-def _cancellable(booking: Booking, now: datetime) -> bool:
-    """Whether to offer a cancel button (the service decides when it is pressed)."""
-    if manages_branch(current_user, booking.equipment.branch):
-        return booking.status in services.UPCOMING
-    return booking.status == BookingStatus.CONFIRMED and now < booking.start_at
+def _cancellable(booking: Booking) -> bool:
+    """Whether to offer a cancel button: the same rule the service applies when pressed."""
+    return services.cancel_refusal(booking, by=current_user) is None

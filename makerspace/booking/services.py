@@ -32,6 +32,7 @@ from makerspace.branches.hours import opening_intervals
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import holds_certification
+from makerspace.errors import DomainError
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime
 from makerspace.mail import messages as notify
@@ -310,18 +311,26 @@ def _mark_cancelled(booking: Booking, *, by: User, reason: str) -> None:
     booking.cancel_reason = reason
 
 
-def cancel_booking(booking: Booking, *, by: User, reason: str = "") -> Booking:
-    """Citizens cancel their own until the start; staff cancel any at their branches, any time,
-    with a reason when it is someone else's booking."""
+def cancel_refusal(booking: Booking, *, by: User) -> DomainError | None:
+    """Why `by` may not cancel this booking now, or None. Citizens cancel their own until the
+    start; staff cancel any at their branches, any time (the pages ask this to offer a button)."""
     is_staff = manages_branch(by, booking.equipment.branch)
     if booking.user_id != by.id and not is_staff:
-        raise errors.BookingNotFound()
+        return errors.BookingNotFound()
     if booking.status not in UPCOMING or (booking.status == BookingStatus.CHECKED_IN
                                           and not is_staff):
-        raise errors.NotCancellable()
+        return errors.NotCancellable()
     if not is_staff and clock.now() >= booking.start_at:
-        raise errors.CancelTooLate()
-    if is_staff and booking.user_id != by.id and not reason.strip():
+        return errors.CancelTooLate()
+    return None
+
+
+def cancel_booking(booking: Booking, *, by: User, reason: str = "") -> Booking:
+    """Cancel, if `cancel_refusal` allows; staff give a reason when it is someone else's."""
+    refusal = cancel_refusal(booking, by=by)
+    if refusal is not None:
+        raise refusal
+    if booking.user_id != by.id and not reason.strip():
         raise errors.ReasonRequired()
     _mark_cancelled(booking, by=by, reason=reason.strip())
     db.session.flush()
