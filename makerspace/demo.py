@@ -18,7 +18,7 @@ from makerspace.branches.models import Branch, WeeklyHours
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import create_certification
 from makerspace.events.models import Event
-from makerspace.events.services import create_event, create_weekly_series
+from makerspace.events.services import create_event, create_weekly_series, sign_up, signup_for
 from makerspace.extensions import db
 
 DEMO_PASSWORD = "folkeverksted"  # noqa: S105  (demo accounts; listed in the README)
@@ -193,8 +193,21 @@ def _seed_events() -> int:
                              description="Sikkerhet, materialer og første kutt. Bestått kurs "
                                          "gir godkjenning til å bruke laserkutteren i to år.")
                 added += 1
+    _seed_signups()
     db.session.flush()
     return added
+
+
+def _seed_signups() -> None:
+    """The demo citizens have a place on a course or two."""
+    citizens = {u.email: u for u in demo_users() if u.role == Role.CITIZEN}
+    first_laser = db.session.scalar(select(Event).where(Event.title == LASER_COURSE[1])
+                                    .order_by(Event.start_at).limit(1))
+    youth = db.session.scalar(select(Event).where(Event.min_age == 13)
+                              .order_by(Event.start_at).limit(1))
+    for event, email in ((first_laser, "innbygger@example.no"), (youth, "ungdom@example.no")):
+        if event is not None and email in citizens and signup_for(event, citizens[email]) is None:
+            sign_up(event=event, user=citizens[email])
 
 
 def _seed_bookings() -> int:
