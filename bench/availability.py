@@ -26,11 +26,9 @@ from __future__ import annotations
 import os
 import platform
 import random
-import secrets
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,7 +46,6 @@ import sqlalchemy  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from makerspace import clock, create_app  # noqa: E402
 from makerspace.accounts.models import Role, User  # noqa: E402
@@ -59,6 +56,7 @@ from makerspace.branches.hours import local_moment, set_weekly_hours  # noqa: E4
 from makerspace.branches.models import Branch  # noqa: E402
 from makerspace.database import read_only_transaction  # noqa: E402
 from makerspace.extensions import db  # noqa: E402
+from tests.databases import postgres_database, sqlite_database, test_config  # noqa: E402
 
 ZONE = ZoneInfo("Europe/Oslo")
 # A Wednesday morning; the measured week is Monday–Sunday around it (past and future days).
@@ -87,39 +85,6 @@ MACHINES = [  # name, kind, buffer minutes
     ("Meta Quest 3", "vr-kit", 0),
 ]
 MEASURED = 0  # index in MACHINES of the machine whose availability is timed
-
-
-def base_config(url: str) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench-secret-key",
-        "WTF_CSRF_ENABLED": False,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "SERVER_NAME": None,
-    }
-
-
-# -- databases ----------------------------------------------------------------------------
-
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="makerspace_bench_") as directory:
-        yield f"sqlite:///{Path(directory) / 'bench.sqlite3'}"
-
-
-@contextmanager
-def postgres_database(base_url: str) -> Iterator[str]:
-    url = make_url(base_url)
-    name = f"makerspace_bench_{secrets.token_hex(4)}"
-    admin_dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- data ---------------------------------------------------------------------------------
@@ -192,7 +157,7 @@ class Scene:
 
 def build_scene(url: str, total: int, seed: int) -> Scene:
     rng = random.Random(seed)
-    app = create_app(base_config(url))
+    app = create_app(test_config(url))
     with app.app_context():
         upgrade()
         started = time.perf_counter()
@@ -398,7 +363,7 @@ def main() -> None:
     backends: list[tuple[str, Callable[[], Any]]] = [("sqlite", sqlite_database)]
     pg_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if pg_url:
-        backends.append(("postgresql", lambda: postgres_database(pg_url)))
+        backends.append(("postgresql", lambda: postgres_database(pg_url, "makerspace_bench")))
     else:
         print("- PostgreSQL skipped: set TEST_DATABASE_URL or BENCH_DATABASE_URL")
     all_results: list[Result] = []

@@ -16,10 +16,8 @@ times through the Flask test client:
 from __future__ import annotations
 
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,10 +26,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-import psycopg  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from makerspace import clock, create_app  # noqa: E402
 from makerspace.branches.models import Branch  # noqa: E402
@@ -39,6 +35,7 @@ from makerspace.calendar.ical import build_calendar  # noqa: E402
 from makerspace.calendar.services import public_events_feed  # noqa: E402
 from makerspace.events.models import Event  # noqa: E402
 from makerspace.extensions import db  # noqa: E402
+from tests.databases import postgres_database, sqlite_database, test_config  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
@@ -46,21 +43,12 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
 
 
 def databases() -> Iterator[tuple[str, str]]:
-    with tempfile.TemporaryDirectory() as folder:
-        yield "sqlite", f"sqlite:///{folder}/bench.sqlite3"
+    with sqlite_database() as url:
+        yield "sqlite", url
     base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        return
-    url = make_url(base)
-    name = f"makerspace_bench_{secrets.token_hex(4)}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield "postgresql", url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if base:
+        with postgres_database(base, "makerspace_bench") as url:
+            yield "postgresql", url
 
 
 def timed(call: Callable[[], object], repeat: int = REPEAT) -> tuple[float, float]:
@@ -99,7 +87,7 @@ def main() -> None:
     print(f"# Calendar feed benchmark ({EVENTS:,} events, {REPEAT} timed runs)\n")
     print("| Backend | Call | Median ms | p95 ms | Notes |\n|---|---|---:|---:|---|")
     for backend, url in databases():
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
+        app = create_app(test_config(url))
         with app.app_context():
             upgrade()
             populate()

@@ -8,13 +8,11 @@ whatever earlier runs left there does not matter. With CI=true a skipped test fa
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -27,6 +25,7 @@ from makerspace.accounts.models import Role, User
 from makerspace.accounts.services import create_user, issue_api_token
 from makerspace.branches.models import Branch
 from makerspace.extensions import db
+from tests.databases import postgres_database, sqlite_database, test_config
 from tests.helpers import PASSWORD
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -48,55 +47,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 # -- databases ----------------------------------------------------------------------------
 
-@contextmanager
-def _postgres_database() -> Iterator[str]:
-    base_url = os.environ.get("TEST_DATABASE_URL")
-    if not base_url:
-        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    url = make_url(base_url)
-    name = f"makerspace_test_{secrets.token_hex(4)}"
-    admin_dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+def database_url(request: pytest.FixtureRequest):
     """A migrated, empty database of each kind, made once per test session."""
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        manager = _sqlite_database(f"sqlite:///{path}")
+        manager = sqlite_database()
     else:
-        manager = _postgres_database()
+        base_url = os.environ.get("TEST_DATABASE_URL")
+        if not base_url:
+            pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+        manager = postgres_database(base_url)
     with manager as url:
-        app = create_app(_test_config(url))
+        app = create_app(test_config(url))
         with app.app_context():
             upgrade()
             db.engine.dispose()
         yield url
-
-
-@contextmanager
-def _sqlite_database(url: str) -> Iterator[str]:
-    yield url
-
-
-def _test_config(url: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "DATABASE_URL": url,
-        "SECRET_KEY": "test-secret-key",
-        "WTF_CSRF_ENABLED": False,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "RATELIMIT_ENABLED": False,  # tests/test_rate_limits.py turns it on
-        "SERVER_NAME": None,
-        **extra,
-    }
 
 
 def _empty_all_tables() -> None:
@@ -118,7 +84,7 @@ def app_config() -> dict[str, Any]:
 
 @pytest.fixture
 def app(database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
-    app = create_app(_test_config(database_url, **app_config))
+    app = create_app(test_config(database_url, **app_config))
     yield app
     clock.freeze(None)
     with app.app_context():
