@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, joinedload
 
 from makerspace import clock
 from makerspace.accounts.models import User
@@ -342,7 +343,8 @@ def cancel_booking(booking: Booking, *, by: User, reason: str = "") -> Booking:
 def bookings_of(user: User, *, upcoming: bool, now: datetime, limit: int = 100
                 ) -> list[Booking]:
     """A person's bookings: upcoming (not ended, soonest first) or past (latest first)."""
-    query = select(Booking).where(Booking.user_id == user.id)
+    query = select(Booking).where(Booking.user_id == user.id).options(
+        joinedload(Booking.equipment).joinedload(Equipment.branch))
     if upcoming:
         query = query.where(Booking.end_at > now, Booking.status.in_(ACTIVE_STATUSES)
                             ).order_by(Booking.start_at)
@@ -355,7 +357,8 @@ def bookings_of(user: User, *, upcoming: bool, now: datetime, limit: int = 100
 def bookings_at_branch(branch: Branch, start: datetime, end: datetime) -> list[Booking]:
     """Every booking at a branch that overlaps [start, end), for staff."""
     return list(db.session.scalars(
-        select(Booking).join(Equipment).where(
+        select(Booking).join(Equipment).options(
+            contains_eager(Booking.equipment), joinedload(Booking.user)).where(
             Equipment.branch_id == branch.id, Booking.start_at < end, Booking.end_at > start)
         .order_by(Booking.start_at)))
 

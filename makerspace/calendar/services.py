@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from makerspace.accounts.models import User
 from makerspace.booking.models import ACTIVE_STATUSES, Booking, BookingStatus, Equipment
@@ -93,7 +94,7 @@ def public_events_feed(now: datetime, branch: Branch | None = None) -> Feed:
         meta=CalendarMeta(uid=uid, name=name),
         fingerprint_queries=[_fingerprint(query, Event)],
         items=lambda: [_event_item(e) for e in db.session.scalars(
-            query.order_by(Event.start_at))])
+            query.options(joinedload(Event.branch)).order_by(Event.start_at))])
 
 
 def _fingerprint(query: Select, model: type) -> Select:
@@ -147,7 +148,8 @@ def staff_feed(now: datetime, branch: Branch) -> Feed:
 
     def items() -> list[CalendarItem]:
         found = [_booking_item(b, f"{b.equipment.name}: {b.user.name}")
-                 for b in db.session.scalars(bookings)]
+                 for b in db.session.scalars(bookings.options(
+                     contains_eager(Booking.equipment), joinedload(Booking.user)))]
         return found + [_event_item(e) for e in db.session.scalars(events)]
 
     return Feed(meta=CalendarMeta(uid=f"staff-{branch.slug}@folkeverksted",
@@ -182,8 +184,10 @@ def personal_feed(now: datetime, user: User) -> Feed:
     event_changes = signups.with_only_columns(func.count(Event.id), func.max(Event.updated_at))
 
     def items() -> list[CalendarItem]:
-        return ([_booking_item(b, b.equipment.name) for b in db.session.scalars(bookings)]
-                + [_signup_item(s) for s in db.session.scalars(signups)])
+        return ([_booking_item(b, b.equipment.name) for b in db.session.scalars(
+                    bookings.options(joinedload(Booking.equipment)))]
+                + [_signup_item(s) for s in db.session.scalars(
+                    signups.options(contains_eager(Signup.event)))])
 
     return Feed(meta=CalendarMeta(uid=f"person-{user.id}@folkeverksted",
                                   name=_("Folkeverksted – my bookings and courses")),
