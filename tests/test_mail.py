@@ -561,6 +561,9 @@ def test_waitlist_and_promotion_are_told(course, make_user):
     assert promoted.user_id == second.id and promoted.locale == "nn"
     assert {a.content_type for a in promoted.attachments} == {"image/png", "text/calendar"}
     assert "/events/" in promoted.text_body
+    assert "Gode nyheiter: ein plass vart ledig" in promoted.text_body  # the promotion, in nn
+    assert "Gode nyheiter" in promoted.html_body
+    assert "Du har plass på kurset." not in promoted.text_body  # not the plain confirmation
 
 
 def test_cancelled_course_tells_everyone_with_a_place(course, make_user):
