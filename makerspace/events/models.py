@@ -89,6 +89,14 @@ class Event(db.Model):
     def signup_deadline(self) -> datetime:
         return self.signup_closes_at or self.start_at
 
+    def signup_window(self, now: datetime) -> str:
+        """"not_yet", "open" or "closed": the one rule for when people may sign up."""
+        if self.status == EventStatus.CANCELLED or now >= self.signup_deadline:
+            return "closed"
+        if self.signup_opens_at is not None and now < self.signup_opens_at:
+            return "not_yet"
+        return "open"
+
 
 class SignupStatus(enum.StrEnum):
     CONFIRMED = "confirmed"

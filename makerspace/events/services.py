@@ -197,7 +197,7 @@ def sign_up(*, event: Event, user: User, by: User | None = None) -> Signup:
     locked = lock_event(event.id)
     if locked.status == EventStatus.CANCELLED:
         raise errors.EventCancelled()
-    if now >= locked.signup_deadline or (locked.signup_opens_at and now < locked.signup_opens_at):
+    if locked.signup_window(now) != "open":
         raise errors.SignupClosed()
     if locked.min_age is not None and (user.birth_year is None or
                                        locked.start_at.year - user.birth_year < locked.min_age):
