@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
@@ -52,10 +51,6 @@ class Feed:
         return f'"{digest}"', latest
 
 
-def _base_url() -> str:
-    return current_app.config["BASE_URL"].rstrip("/")
-
-
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -82,7 +77,7 @@ def _event_item(event: Event) -> CalendarItem:
         summary=event.title, updated=event.updated_at, sequence=event.sequence,
         cancelled=event.status == EventStatus.CANCELLED,
         description="\n\n".join(line for line in lines if line), location=event.branch.name,
-        url=_base_url() + f"/events/{event.id}")
+        url=absolute_url("events.show", event_id=event.id))
 
 
 def public_events_feed(now: datetime, branch: Branch | None = None) -> Feed:
