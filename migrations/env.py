@@ -70,7 +70,9 @@ def run_migrations_online():
                 if broken:
                     raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
         if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+            # Never hand this connection back to the pool with foreign keys off: the pragma
+            # cannot be trusted to take effect while alembic may still hold a transaction.
+            connection.invalidate()
 
 
 if context.is_offline_mode():

@@ -45,6 +45,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test served by a live server (another thread, its own connections) commits."""
+    for item in items:
+        if "live_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.commits)
+
+
 # -- databases ----------------------------------------------------------------------------
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -82,15 +89,78 @@ def app_config() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-def app(database_url: str, app_config: dict[str, Any]) -> Iterator[Flask]:
-    app = create_app(test_config(database_url, **app_config))
+# Settings read once, when the app is made: a test that changes one gets an app of its own.
+CREATE_TIME_SETTINGS = {"RATELIMIT_ENABLED", "RATELIMIT_STORAGE_URI", "PROXY_FIX_X_FOR",
+                        "ENVIRONMENT", "SESSION_COOKIE_SECURE", "DATABASE_URL"}
+
+
+@pytest.fixture(scope="session")
+def shared_app(database_url: str) -> Iterator[Flask]:
+    """One app per database for the whole run: Jinja's template cache and the mappers'
+    compiled statements survive from test to test."""
+    app = create_app(test_config(database_url))
+    db.session.session_factory.configure(join_transaction_mode="create_savepoint")
     yield app
-    clock.freeze(None)
     with app.app_context():
-        db.session.rollback()
-        _empty_all_tables()
         db.engine.dispose()
+
+
+@contextmanager
+def _rolled_back(app: Flask) -> Iterator[None]:
+    """Run the test inside one outer transaction on one connection and roll it back at the
+    end. The app's sessions join it in "create_savepoint" mode: their commits release
+    savepoints, their rollbacks return to them, and nothing reaches the database."""
+    with app.app_context():
+        engine = db.engine
+        connection = engine.connect()
+        outer = connection.begin()
+    engines = db._app_engines[app]  # noqa: SLF001  (Flask-SQLAlchemy keeps no public hook)
+    engines[None] = connection  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engines[None] = engine
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, database_url: str, app_config: dict[str, Any]
+        ) -> Iterator[Flask]:
+    """The app for one test. Most tests share the run's app and are rolled back; tests
+    marked `commits` (several connections at once: threads, a live server) commit for real
+    and the tables are emptied afterwards; tests that change a start-up setting get an app
+    of their own."""
+    if CREATE_TIME_SETTINGS & set(app_config):
+        fresh = create_app(test_config(database_url, **app_config))
+        try:
+            yield fresh
+        finally:
+            clock.freeze(None)
+            with fresh.app_context():
+                db.session.rollback()
+                _empty_all_tables()
+                db.engine.dispose()
+        return
+    shared = request.getfixturevalue("shared_app")
+    saved = dict(shared.config)  # tests may change settings; each starts from the same
+    shared.config.update(app_config)
+    shared.extensions.pop("built_feeds", None)
+    try:
+        if request.node.get_closest_marker("commits"):
+            try:
+                yield shared
+            finally:
+                with shared.app_context():
+                    db.session.rollback()
+                    _empty_all_tables()
+        else:
+            with _rolled_back(shared):
+                yield shared
+    finally:
+        clock.freeze(None)
+        shared.config.clear()
+        shared.config.update(saved)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from makerspace import clock
@@ -35,6 +36,7 @@ def _active_bookings(app, equipment_id: int) -> int:
             Booking.equipment_id == equipment_id, Booking.status == "confirmed"))
 
 
+@pytest.mark.commits
 def test_32_concurrent_bookings_of_one_slot_one_wins(app, make_equipment, make_user):
     printer, people = _scene(make_equipment, make_user)
     barrier = threading.Barrier(ATTEMPTS)
@@ -61,6 +63,7 @@ def test_32_concurrent_bookings_of_one_slot_one_wins(app, make_equipment, make_u
     assert _active_bookings(app, printer.id) == 1
 
 
+@pytest.mark.commits
 def test_32_concurrent_api_requests_for_one_slot_one_gets_201(app, make_equipment, make_user,
                                                               make_token):
     printer, people = _scene(make_equipment, make_user)

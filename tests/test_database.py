@@ -14,6 +14,7 @@ from makerspace.branches.models import Branch
 from makerspace.extensions import db
 
 
+@pytest.mark.commits
 def test_models_and_migrations_agree(app_ctx):
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -21,6 +22,7 @@ def test_models_and_migrations_agree(app_ctx):
     assert diff == []
 
 
+@pytest.mark.commits
 def test_migrations_go_down_and_up_again(app_ctx):
     downgrade(revision="base")
     with db.engine.connect() as connection:
@@ -58,6 +60,7 @@ def test_sqlite_has_foreign_keys_and_wal(app_ctx, backend):
     assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
+@pytest.mark.commits
 def test_upgrading_keeps_existing_data(app_ctx):
     """Rebuilding SQLite tables in batch mode must not cascade deletes into other tables."""
     downgrade(revision="0002")

@@ -160,6 +160,7 @@ def test_attendance_grants_certification_and_unlocks_the_laser(course, make_user
                           end=slot + timedelta(hours=1)).id
 
 
+@pytest.mark.commits
 def test_20_concurrent_signups_for_5_seats(app, open_branch, make_user):
     clock.freeze(NOW)
     branch = open_branch()
@@ -188,6 +189,7 @@ def test_20_concurrent_signups_for_5_seats(app, open_branch, make_user):
         assert sorted(waitlist_position(s) for s in waitlisted) == list(range(1, 16))
 
 
+@pytest.mark.commits
 def test_concurrent_leaving_promotes_each_waitlisted_once(app, open_branch, make_user):
     clock.freeze(NOW)
     branch = open_branch()

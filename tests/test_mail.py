@@ -297,6 +297,7 @@ def test_a_refused_address_fails_at_once(app_ctx, now, smtp, make_user):
 
 # -- two senders --------------------------------------------------------------------------
 
+@pytest.mark.commits
 def test_two_senders_at_once_deliver_every_message_exactly_once(app, smtp_up, make_user):
     with app.app_context():
         for n in range(40):
