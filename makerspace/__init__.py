@@ -7,14 +7,18 @@ from typing import Any
 
 from flask import Flask, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from makerspace.config import (
     DEFAULTS,
+    check_config,
     database_uri,
     ensure_secret_key,
     environment_overrides,
 )
+from makerspace.core.logs import install_log_redaction
+from makerspace.core.transaction import install_unit_of_work
 from makerspace.database import read_only_transaction
 from makerspace.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -32,13 +36,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     ensure_secret_key(app.config, app.instance_path)
+    check_config(app.config)
     if app.config["ENVIRONMENT"] == "production" and "SESSION_COOKIE_SECURE" not in (config or {}):
         app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config, app.instance_path)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(REPO_ROOT / "translations"))
 
+    install_log_redaction()
     _init_extensions(app)
     _register_blueprints(app)
+    install_unit_of_work(app)
     _register_request_hooks(app)
 
     from makerspace.core.errors import register_error_handlers
@@ -74,10 +81,13 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     from makerspace.accounts.models import User
+    from makerspace.accounts.services import user_for_session
 
+    # The cookie names a server-side session, never a user id: logging out, a new password
+    # or a deleted account ends it, whatever copy of the cookie is replayed later.
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_token: str) -> User | None:
+        return user_for_session(session_token)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -90,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     from makerspace.core.routes import bp as core_bp
     from makerspace.events.routes import bp as events_bp
     from makerspace.mail.routes import bp as mail_bp
+    from makerspace.privacy.routes import bp as privacy_bp
     from makerspace.staff.routes import bp as staff_bp
 
     app.register_blueprint(core_bp)
@@ -101,11 +112,21 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(checkin_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(mail_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(api_bp)
     # The API authenticates with bearer tokens, never with cookies: no CSRF there.
     for name, blueprint in app.blueprints.items():
         if name == "api" or name.startswith("api."):
             csrf.exempt(blueprint)
+
+
+def _personal(response) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the answer was made for someone: a logged-in person or an API token."""
+    if request.endpoint == "static":
+        return False
+    if request.headers.get("Authorization"):
+        return True
+    return bool(getattr(current_user, "is_authenticated", False))
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -114,8 +135,18 @@ def _register_request_hooks(app: Flask) -> None:
         if request.method in SAFE_METHODS:
             read_only_transaction(db.session)
 
+    hsts = app.config["ENVIRONMENT"] == "production" and app.config["BASE_URL"].startswith(
+        "https://")
+
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
+        if _personal(response):
+            # Pages and answers with someone's data: never kept by a shared cache, a browser's
+            # back-forward cache or a proxy. Views that know better (feeds) set their own.
+            response.headers.setdefault("Cache-Control", "private, no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -7,9 +7,14 @@ from typing import Any
 
 from flask import abort
 from flask_login import current_user, login_required
+from sqlalchemy import exists, or_, select
 
 from makerspace.accounts.models import Role, User
+from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.models import Branch
+from makerspace.certifications.models import UserCertification
+from makerspace.events.models import Event, Signup
+from makerspace.extensions import db
 
 
 def manages_branch(user: User | Any, branch: Branch) -> bool:
@@ -19,6 +24,58 @@ def manages_branch(user: User | Any, branch: Branch) -> bool:
     if user.role == Role.ADMIN:
         return True
     return user.role == Role.LIBRARIAN and any(b.id == branch.id for b in user.branches)
+
+
+def knows_person(staff: User | Any, person: User) -> bool:
+    """Whether a staff member may see or act on a person: admins everyone; librarians only
+    people who booked, signed up or got a certification at one of their branches. A library
+    does not tell anyone who uses another library. Everyone may see themselves."""
+    if not getattr(staff, "is_authenticated", False):
+        return False
+    if staff.id == person.id or staff.role == Role.ADMIN:
+        return True
+    branch_ids = [b.id for b in staff.branches] if staff.role == Role.LIBRARIAN else []
+    return _used_any_of(person, branch_ids)
+
+
+def knows_person_at(person: User, branch: Branch) -> bool:
+    """Whether the person booked, signed up or got a certification at this branch."""
+    return _used_any_of(person, [branch.id])
+
+
+def _used_any_of(person: User, branch_ids: list[int]) -> bool:
+    if not branch_ids:
+        return False
+    booked = select(Booking.id).join(Equipment).where(
+        Booking.user_id == person.id, Equipment.branch_id.in_(branch_ids))
+    signed_up = select(Signup.id).join(Event).where(
+        Signup.user_id == person.id, Event.branch_id.in_(branch_ids))
+    certified = select(UserCertification.id).where(
+        UserCertification.user_id == person.id, UserCertification.branch_id.in_(branch_ids))
+    return bool(db.session.scalar(select(or_(exists(booked), exists(signed_up),
+                                             exists(certified)))))
+
+
+def known_person(staff: User | Any, user_id: int) -> User | None:
+    """The person with this id, if `staff` may see them (see knows_person); else None."""
+    person = db.session.get(User, user_id)
+    return person if person is not None and knows_person(staff, person) else None
+
+
+def known_person_by_email(staff: User | Any, email: str) -> User | None:
+    """The person with this e-mail address, if `staff` may see them; None otherwise, and the
+    same None whether or not the address has an account."""
+    person = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    return person if person is not None and knows_person(staff, person) else None
+
+
+def known_person_or_404(user_id: int) -> User:
+    """The person, if the current staff member may see them; otherwise the page does not
+    exist."""
+    person = known_person(current_user, user_id)
+    if person is None:
+        abort(404)
+    return person
 
 
 def managed_or_404(branch: Branch) -> Branch:

@@ -75,7 +75,8 @@ def create_token_command(email: str, name: str) -> None:
               help="Look through all bookings, not only the last TICK_LOOKBACK_DAYS (7) days.")
 def tick_command(full: bool) -> None:
     """Mark no-shows (freeing the machine), complete ended bookings, block repeat no-shows;
-    queue reminders and send the e-mail that is due.
+    queue reminders, anonymise and delete what is past its retention time (docs/privacy.md),
+    and send the e-mail that is due.
 
     Safe to run every minute (cron or a systemd timer): one transaction, and a second run
     finds nothing left to do.
@@ -83,12 +84,15 @@ def tick_command(full: bool) -> None:
     from makerspace.checkin.services import sweep_bookings
     from makerspace.mail.messages import queue_reminders
     from makerspace.mail.sender import send_due
+    from makerspace.privacy.services import sweep_retention
 
     report = sweep_bookings(full=full)  # tells the newly blocked, in the same transaction
     reminders = queue_reminders()
+    retention = sweep_retention()
     db.session.commit()
     click.echo(f"tick: {len(report.no_shows)} no-show(s), {len(report.completed)} completed, "
                f"{len(report.blocks)} block(s), {reminders} reminder(s).")
+    click.echo(retention.summary())
     click.echo(send_due().summary())
 
 

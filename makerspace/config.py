@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,14 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_RATE_LIMIT": "10 per minute; 50 per hour",
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto (0: none).
     "PROXY_FIX_X_FOR": 0,
-    # Minimum password length for new accounts.
+    # Minimum password length for new accounts (zxcvbn judges the rest).
     "PASSWORD_MIN_LENGTH": 10,
+    # A log-in lasts this long at most; logging out, "log out everywhere" and a new password
+    # end it sooner.
+    "SESSION_LIFETIME_DAYS": 30,
+    # Per account (the e-mail address typed in), on log-in and password reset, whatever the
+    # client address: slows down guessing spread over many addresses.
+    "ACCOUNT_RATE_LIMIT": "5 per minute; 20 per hour",
     # Werkzeug's password hash method; tests use a cheap one to stay fast.
     "PASSWORD_HASH_METHOD": "scrypt",
     # No-shows: this many within the window block new bookings for BLOCK_DAYS.
@@ -46,13 +53,23 @@ DEFAULTS: dict[str, Any] = {
     "BLOCK_DAYS": 30,
     # How far back `flask tick` looks for bookings to close (`tick --full` looks at all).
     "TICK_LOOKBACK_DAYS": 7,
+    # Retention (docs/privacy.md): bookings and sign-ups are anonymised this many days after
+    # they end; sent e-mail is deleted after OUTBOX_RETENTION_DAYS; audit entries lose the
+    # people in them after AUDIT_RETENTION_DAYS. RETENTION_DAYS may not be shorter than
+    # NO_SHOW_WINDOW_DAYS (the no-shows that count must still name the person).
+    "RETENTION_DAYS": 90,
+    "OUTBOX_RETENTION_DAYS": 30,
+    "AUDIT_RETENTION_DAYS": 365,
+    # Larger request bodies are refused with 413 before they are read.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
 
 # Read from the environment as booleans / integers instead of strings.
 _BOOLEAN = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL", "RATELIMIT_ENABLED"}
-_INTEGER = {"MAIL_PORT", "PROXY_FIX_X_FOR", "PASSWORD_MIN_LENGTH",
+_INTEGER = {"MAIL_PORT", "PROXY_FIX_X_FOR", "PASSWORD_MIN_LENGTH", "SESSION_LIFETIME_DAYS",
             "NO_SHOW_LIMIT", "NO_SHOW_WINDOW_DAYS",
-            "BLOCK_DAYS", "TICK_LOOKBACK_DAYS"}
+            "BLOCK_DAYS", "TICK_LOOKBACK_DAYS", "RETENTION_DAYS", "OUTBOX_RETENTION_DAYS",
+            "AUDIT_RETENTION_DAYS", "MAX_CONTENT_LENGTH"}
 # Names that may come from the environment even without a default here.
 _EXTRA_ENV_PREFIXES = ("MAIL_",)
 
@@ -94,6 +111,22 @@ def ensure_secret_key(config: dict[str, Any], instance_path: str) -> None:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def check_config(config: dict[str, Any], environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse settings that would quietly break a promise; the message says what to do."""
+    if int(config["RETENTION_DAYS"]) < int(config["NO_SHOW_WINDOW_DAYS"]):
+        raise ConfigError(
+            "RETENTION_DAYS is shorter than NO_SHOW_WINDOW_DAYS: no-shows would be anonymised "
+            "before they stop counting. Make RETENTION_DAYS at least as long.")
+    in_memory = str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://")
+    if (config.get("ENVIRONMENT") == "production" and config.get("RATELIMIT_ENABLED", True)
+            and in_memory and environ.get("WEB_CONCURRENCY", "").strip() != "1"):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI is memory://: each worker process would count log-in "
+            "attempts on its own, so the limits would not hold. Set RATELIMIT_STORAGE_URI to "
+            "a shared store, e.g. redis://127.0.0.1:6379 (pip install '.[redis]'), or run a "
+            "single worker and say so with WEB_CONCURRENCY=1.")
 
 
 def database_uri(config: dict[str, Any], instance_path: str) -> str:

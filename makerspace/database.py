@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapper
 from sqlalchemy.types import TypeDecorator
 
 
@@ -35,6 +36,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+# SQLite reuses the highest rowid after a delete unless a table says AUTOINCREMENT; an id that
+# a cookie, a link or a feed once named must never point at someone else's row.
+SQLITE_AUTOINCREMENT = {"sqlite_autoincrement": True}
+
+
+def _to_utc(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
+    # Naive values pass through, to be refused by UTCDateTime when written.
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    return value
+
+
+@event.listens_for(Mapper, "mapper_configured")
+def _utc_in_memory_too(mapper: Mapper, class_: type) -> None:
+    """A UTC column holds UTC in memory as well, from the moment it is set: an object made a
+    moment ago answers the same as one read back from the database (an e-mail's .ics, an API
+    answer built before the commit)."""
+    for attribute in mapper.column_attrs:
+        if any(isinstance(column.type, UTCDateTime) for column in attribute.columns):
+            event.listen(getattr(class_, attribute.key), "set", _to_utc, retval=True)
 
 
 def utcnow() -> datetime:

@@ -1,6 +1,6 @@
 """Every model, imported in one place so that mappers and migrations see the whole schema."""
 
-from makerspace.accounts.models import ApiToken, Role, User, branch_staff
+from makerspace.accounts.models import ApiToken, Role, User, UserSession, branch_staff
 from makerspace.booking.models import (
     Booking,
     BookingBlock,
@@ -11,7 +11,7 @@ from makerspace.booking.models import (
 )
 from makerspace.branches.models import Branch, DateException, WeeklyHours
 from makerspace.certifications.models import Certification, UserCertification
-from makerspace.checkin.models import AuditAction, AuditEntry
+from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 
@@ -19,5 +19,6 @@ __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
     "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
     "Event", "EventSeries", "EventStatus", "OutboxAttachment", "OutboxMessage", "OutboxStatus",
-    "Role", "Signup", "SignupStatus", "User", "UserCertification", "WeeklyHours", "branch_staff",
+    "Role", "Signup", "SignupStatus", "User", "UserCertification", "UserSession", "WeeklyHours",
+    "branch_staff",
 ]

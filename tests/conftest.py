@@ -24,9 +24,9 @@ from makerspace import clock, create_app
 from makerspace.accounts.models import Role, User
 from makerspace.accounts.services import create_user, issue_api_token
 from makerspace.branches.models import Branch
-from makerspace.extensions import db
+from makerspace.extensions import db, limiter
 from tests.databases import postgres_database, sqlite_database, test_config
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, sign_in
 
 BACKENDS = ["sqlite", "postgresql"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -141,6 +141,10 @@ def app(request: pytest.FixtureRequest, database_url: str, app_config: dict[str,
                 db.session.rollback()
                 _empty_all_tables()
                 db.engine.dispose()
+                # One Limiter object serves every app in the process: switch it back off
+                # and forget its counts, or the shared app would start counting too.
+                limiter.reset()
+            limiter.enabled = False
         return
     shared = request.getfixturevalue("shared_app")
     saved = dict(shared.config)  # tests may change settings; each starts from the same
@@ -283,13 +287,7 @@ def make_token(app: Flask) -> Callable[[User], str]:
 def login(client: FlaskClient) -> Callable[[User], FlaskClient]:
     """Log a user in on the test client without going through the form."""
 
-    def do_login(user: User) -> FlaskClient:
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
-            session["_fresh"] = True
-        return client
-
-    return do_login
+    return lambda user: sign_in(client, user)
 
 
 # -- booking factories --------------------------------------------------------------------

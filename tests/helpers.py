@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 PASSWORD = "correct horse battery"
 
@@ -14,3 +15,27 @@ def bearer(token: str) -> dict[str, str]:
 def html_lang(body: bytes) -> str | None:
     match = re.search(rb'<html lang="([^"]+)"', body)
     return match.group(1).decode() if match else None
+
+
+def sign_in(client: Any, user: Any) -> Any:
+    """Log a user in on a test client without the form: a real server-side session."""
+    from flask import has_app_context
+
+    from makerspace.accounts.models import User
+    from makerspace.accounts.services import start_session
+    from makerspace.extensions import db
+
+    def start() -> str:
+        raw = start_session(db.session.get(User, user.id))
+        db.session.commit()
+        return raw
+
+    if has_app_context():
+        raw = start()
+    else:
+        with client.application.app_context():
+            raw = start()
+    with client.session_transaction() as session:
+        session["_user_id"] = raw
+        session["_fresh"] = True
+    return client

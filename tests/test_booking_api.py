@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import jsonschema
 import pytest
-from sqlalchemy import select
 
 from makerspace.accounts.models import Role
 from makerspace.api.openapi import openapi_document
@@ -193,6 +192,14 @@ def test_conflict_quota_certification_and_age(client, world, make_user, make_tok
     body = assert_problem(post_booking(client, adult_token, laser["id"], "2026-12-01T10:00",
                                        "2026-12-01T11:00"), 403, "not_certified")
     assert body["certification"] == "laser"
+    # Staff grant only to people their library knows; a stranger and a non-account look alike.
+    for email in ("adult@example.no", "nobody@example.no"):
+        assert_problem(client.post("/api/v1/certifications/laser/grants",
+                                   json={"user_email": email},
+                                   headers=bearer(world["librarian_token"])), 422,
+                       "unknown_user")
+    assert post_booking(client, adult_token, printer.id, "2026-12-05T10:00",
+                        "2026-12-05T11:00").status_code == 201  # now known at the library
     granted = client.post("/api/v1/certifications/laser/grants",
                           json={"user_email": "adult@example.no", "note": "Kurs 1.12."},
                           headers=bearer(world["librarian_token"]))
@@ -207,6 +214,13 @@ def test_conflict_quota_certification_and_age(client, world, make_user, make_tok
 
 def test_staff_books_for_a_citizen_and_cancels_with_a_reason(client, world, app):
     printer = world["printer"]
+    assert_problem(post_booking(client, world["librarian_token"], printer.id,
+                                "2026-12-01T10:00", "2026-12-01T11:00",
+                                user_email="kari@example.no"), 422, "unknown_user")
+    own = post_booking(client, world["citizen_token"], printer.id, "2026-12-02T10:00",
+                       "2026-12-02T11:00")  # Kari has booked here: the library knows her
+    client.delete(f"/api/v1/bookings/{own.get_json()['id']}",
+                  headers=bearer(world["citizen_token"]))
     walk_in = post_booking(client, world["librarian_token"], printer.id, "2026-12-01T10:00",
                            "2026-12-01T11:00", user_email="KARI@example.no")
     assert walk_in.status_code == 201
@@ -224,7 +238,7 @@ def test_staff_books_for_a_citizen_and_cancels_with_a_reason(client, world, app)
                               headers=bearer(world["librarian_token"]))
     assert cancelled.get_json()["cancel_reason"] == "Maskinfeil"
     with app.app_context():
-        booking = db.session.scalar(select(Booking))
+        booking = db.session.get(Booking, booking_id)
         assert booking.user.email == "kari@example.no"
         assert booking.status == BookingStatus.CANCELLED
         assert booking.created_by_id != booking.user_id

@@ -163,8 +163,8 @@ def test_personal_feed_and_rotation(client, scene, make_token):
     assert client.get("/calendar/me/not-a-token.ics").status_code == 404
 
 
-def test_staff_feed_has_names_and_only_staff_see_its_address(client, scene, make_user,
-                                                              make_token):
+def test_staff_feed_has_initials_unless_the_branch_chooses_names(client, scene, make_user,
+                                                                  make_token, app):
     librarian = make_token(make_user(role=Role.LIBRARIAN, branches=[scene["branch"]]))
     citizen = make_token(scene["citizen"])
     assert client.get("/api/v1/branches/hoved/staff-calendar",
@@ -175,7 +175,15 @@ def test_staff_feed_has_names_and_only_staff_see_its_address(client, scene, make
     response = client.get(path)
     assert response.headers["Cache-Control"].startswith("private")
     events, js = both(response.data)
-    assert "Prusa: Kari Nordmann" in [e["summary"] for e in js["events"]]
+    summaries = [e["summary"] for e in js["events"]]
+    assert not any("Kari" in summary or "Nordmann" in summary for summary in summaries)
+    assert any(summary.startswith("Prusa: K. N. (booking ") for summary in summaries)
+    with app.app_context():
+        db.session.get(Branch, scene["branch"].id).staff_feed_full_names = True
+        db.session.commit()
+    named = client.get(path, headers={"If-None-Match": response.headers["ETag"]})
+    assert named.status_code == 200, "the setting changes the feed, and so its ETag"
+    assert "Prusa: Kari Nordmann" in [e["summary"] for e in both(named.data)[1]["events"]]
     new_url = client.post("/api/v1/branches/hoved/staff-calendar",
                           headers=bearer(librarian)).get_json()["url"]
     assert new_url != url and client.get(path).status_code == 404
@@ -184,8 +192,7 @@ def test_staff_feed_has_names_and_only_staff_see_its_address(client, scene, make
 def test_single_item_files(client, scene, login, make_user):
     login(make_user())
     assert client.get(f"/bookings/{scene['booking']}.ics").status_code == 404
-    with client.session_transaction() as session:
-        session["_user_id"] = str(scene["citizen"].id)
+    login(scene["citizen"])
     response = client.get(f"/bookings/{scene['booking']}.ics")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment")

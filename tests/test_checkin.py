@@ -16,7 +16,7 @@ from makerspace.branches.models import Branch
 from makerspace.certifications.services import create_certification, holds_certification
 from makerspace.checkin import services
 from makerspace.checkin.codes import new_checkin_token
-from makerspace.checkin.models import AuditAction, AuditEntry
+from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Signup, SignupStatus
 from makerspace.events.services import cancel_event, create_event, sign_up
 from makerspace.extensions import db

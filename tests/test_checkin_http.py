@@ -17,7 +17,7 @@ from makerspace.accounts.models import User
 from makerspace.api.openapi import openapi_document
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus
 from makerspace.checkin.codes import new_checkin_token
-from makerspace.checkin.models import AuditAction, AuditEntry
+from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Event, Signup
 from makerspace.extensions import db
 from tests.helpers import bearer

@@ -18,8 +18,31 @@ def test_production_without_secret_key_refuses_to_start(monkeypatch, tmp_path):
 def test_production_with_secret_key_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"})
     assert app.config["SECRET_KEY"] == "from-the-environment"
+
+
+def test_production_refuses_per_process_rate_limits_with_several_workers(monkeypatch, tmp_path):
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "k")
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    config = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
+    for workers in (None, "4"):
+        if workers is None:
+            monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+        else:
+            monkeypatch.setenv("WEB_CONCURRENCY", workers)
+        with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
+            create_app(config)
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")  # one worker: memory:// counts right
+    assert create_app(config).config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_retention_may_not_be_shorter_than_the_no_show_window(tmp_path):
+    with pytest.raises(ConfigError, match="RETENTION_DAYS"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", "SECRET_KEY": "k",
+                    "RETENTION_DAYS": 30, "NO_SHOW_WINDOW_DAYS": 90})
 
 
 def test_development_generates_a_key_once_and_keeps_it(tmp_path):

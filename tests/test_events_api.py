@@ -90,6 +90,12 @@ def test_staff_sign_up_a_citizen_and_certifications_follow(client, world, frozen
                                                 "valid_months": 12},
                 headers=bearer(world["admin"]))
     event_id = new_event(client, world["lib"], grants_certification="laser").get_json()["id"]
+    # staff sign up only people their library knows (c0 took another course there first)
+    assert_problem(client.post(f"/api/v1/events/{event_id}/signups",
+                               json={"user_email": "c0@example.no"},
+                               headers=bearer(world["lib"])), 422, "unknown_user")
+    earlier = new_event(client, world["lib"]).get_json()["id"]
+    client.post(f"/api/v1/events/{earlier}/signups", headers=bearer(world["citizens"][0]))
     signup = client.post(f"/api/v1/events/{event_id}/signups", json={"user_email":
                                                                      "c0@example.no"},
                          headers=bearer(world["lib"]))

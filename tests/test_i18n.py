@@ -12,7 +12,7 @@ from flask_babel import force_locale
 from makerspace.accounts.models import User
 from makerspace.extensions import db
 from makerspace.i18n import local_date, local_datetime, local_time
-from tests.helpers import html_lang
+from tests.helpers import html_lang, sign_in
 
 
 @pytest.mark.parametrize(
@@ -54,9 +54,7 @@ def test_logged_in_choice_is_saved_on_the_profile(client, login, make_user, app)
     client.post("/language", data={"lang": "en", "next": "/"})
     with app.app_context():
         assert db.session.get(User, user.id).locale == "en"
-    other_browser = app.test_client()
-    with other_browser.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+    other_browser = sign_in(app.test_client(), user)
     assert html_lang(other_browser.get("/", headers={"Accept-Language": "nb"}).data) == "en"
 
 

@@ -294,16 +294,26 @@ def test_closures_page_lists_public_holidays(scene, client, login, app, frozen_c
 # -- bookings -----------------------------------------------------------------------------
 
 
-def test_walk_in_booking_for_a_citizen_by_email(scene, client, login, app):
+def _known_at_steinkjer(scene, make_booking):  # type: ignore[no-untyped-def]
+    """Kari booked at Steinkjer once (cancelled): the library knows her."""
+    return make_booking(scene["printer"], scene["citizen"], utc(12, 9),
+                        status=BookingStatus.CANCELLED)
+
+
+def test_walk_in_booking_for_a_citizen_by_email(scene, client, login, app, make_booking):
     login(scene["librarian"])
     assert client.get("/staff/steinkjer/book").status_code == 200
     data = {"equipment": str(scene["printer"].id), "email": "KARI@example.no",
             "day": TODAY, "start": "14:00", "minutes": "60"}
+    stranger = client.post("/staff/steinkjer/book", data=data)
+    assert stranger.status_code == 422  # not known here yet: the same as no account
+    _known_at_steinkjer(scene, make_booking)
     response = client.post("/staff/steinkjer/book", data=data)
     assert response.status_code == 302
     assert response.headers["Location"] == "/staff/steinkjer/"
     with app.app_context():
-        booking = db.session.scalar(select(Booking))
+        booking = db.session.scalar(select(Booking).where(
+            Booking.status == BookingStatus.CONFIRMED))
         assert booking.user_id == scene["citizen"].id
         assert booking.created_by_id == scene["librarian"].id
         assert (booking.start_at, booking.end_at) == (utc(12, 14), utc(12, 15))
@@ -317,7 +327,7 @@ def test_walk_in_booking_for_a_citizen_by_email(scene, client, login, app):
     off_grid = client.post("/staff/steinkjer/book", data={**data, "start": "16:10"})
     assert off_grid.status_code == 422
     with app.app_context():
-        assert len(db.session.scalars(select(Booking)).all()) == 1
+        assert len(db.session.scalars(select(Booking)).all()) == 2
 
 
 def test_walk_in_offers_only_this_branchs_machines(scene, client, login, make_equipment):
@@ -354,7 +364,8 @@ def test_staff_cancel_needs_a_reason(scene, client, login, app, make_booking):
 # -- certifications -----------------------------------------------------------------------
 
 
-def test_grant_certification_and_look_it_up(scene, client, login, app):
+def test_grant_certification_and_look_it_up(scene, client, login, app, make_booking):
+    _known_at_steinkjer(scene, make_booking)
     with app.app_context():
         create_certification(slug="laser-basic", name="Laserkutter – grunnkurs",
                              valid_months=24)

@@ -61,7 +61,29 @@ class ProfileForm(FlaskForm):
     locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
 
 
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=10, max=200)],
+        description=_l("At least 10 characters. A few words that do not belong together are "
+                       "easy to remember and hard to guess."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_again = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class TokenForm(FlaskForm):
+    """Its fields are prefixed ("token-name"): it shares the profile page with ProfileForm."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, prefix="token", **kwargs)  # type: ignore[arg-type]
+
     name = StringField(
         _l("Name of the token"),
         validators=[DataRequired(), Length(max=100)],

@@ -10,8 +10,11 @@ from sqlalchemy import CheckConstraint, Column, Enum, ForeignKey, Integer, Strin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from makerspace.branches.models import Branch, new_feed_token
-from makerspace.database import UTCDateTime, utcnow
+from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
 from makerspace.extensions import db
+
+# The statistics keep an age band, never a birth year: (name, youngest, oldest).
+AGE_BANDS = (("under-16", 0, 15), ("16-25", 16, 25), ("26-66", 26, 66), ("67+", 67, 200))
 
 
 class Role(enum.StrEnum):
@@ -35,6 +38,7 @@ class User(UserMixin, db.Model):
             "birth_year IS NULL OR birth_year BETWEEN 1900 AND 2100", name="birth_year"
         ),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +67,24 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.created_at"
     )
 
+    # The log-in session this request came with (its raw token, from the signed cookie); set
+    # by `accounts.services.user_for_session`, never stored. Flask-Login keeps it as the id.
+    session_token = None
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    def age_in(self, moment: datetime) -> int | None:
+        """The age the person turns in the year of `moment` (we keep only the birth year, so
+        age limits count from the year one turns that age); None when unknown."""
+        return None if self.birth_year is None else moment.year - self.birth_year
+
+    def age_band(self, moment: datetime) -> str | None:
+        """The band of AGE_BANDS the person is in at `moment`; None when unknown."""
+        age = self.age_in(moment)
+        return next((name for name, low, high in AGE_BANDS
+                     if age is not None and low <= age <= high), None)
+
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
@@ -79,6 +101,7 @@ class ApiToken(db.Model):
     """A bearer token for the API. Only a SHA-256 of the token is kept."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -89,3 +112,20 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="api_tokens")
+
+
+class UserSession(db.Model):
+    """One log-in: the browser holds the raw token (in the signed session cookie), the server
+    keeps only its SHA-256. Logging out deletes the row, so a replayed cookie opens nothing;
+    a password change or reset deletes all of a person's rows."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = SQLITE_AUTOINCREMENT
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    user: Mapped[User] = relationship()

@@ -1,4 +1,7 @@
-"""Register, log in and out, profile and API tokens."""
+"""Register, log in and out, profile, password, log-in sessions and API tokens.
+
+The request's unit of work commits (makerspace.core.transaction); views never do.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
-    jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -20,7 +23,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from makerspace.accounts import services
 from makerspace.accounts.forms import (
-    DeleteAccountForm,
+    ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
     ProfileForm,
@@ -28,19 +31,49 @@ from makerspace.accounts.forms import (
     ResetPasswordForm,
     TokenForm,
 )
-from makerspace.accounts.privacy import delete_account, export_personal_data
+from makerspace.accounts.models import User
 from makerspace.core.forms import EmptyForm
 from makerspace.core.safety import safe_next_path
-from makerspace.errors import DomainError
-from makerspace.extensions import db, limiter
+from makerspace.core.transaction import attempt, form_page
+from makerspace.extensions import limiter
 
 bp = Blueprint("accounts", __name__)
 
 ROLE_NAMES = {"citizen": _l("Citizen"), "librarian": _l("Librarian"), "admin": _l("County admin")}
+# Which form field a refusal belongs to; others are shown above the form.
+_FIELD_OF = {"weak_password": "password", "invalid_birth_year": "birth_year",
+             "wrong_password": "current_password"}
 
 
 def _guessing_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _account_limit() -> str:
+    return current_app.config["ACCOUNT_RATE_LIMIT"]
+
+
+def _posted_account() -> str:
+    """The rate-limit key of the account a form names (the e-mail address typed in)."""
+    return "account:" + services.normalise_email(request.form.get("email", ""))[:254]
+
+
+def log_in(user: User) -> None:
+    """Start a fresh, server-side session for the person in this browser (no fixation)."""
+    session.clear()
+    services.start_session(user)
+    login_user(user)
+
+
+def _end_this_session() -> None:
+    services.end_session(current_user.session_token)
+    logout_user()
+
+
+def _show_refusal(form, refused) -> None:  # type: ignore[no-untyped-def]
+    name = _FIELD_OF.get(refused.refusal.code, "email")
+    field = getattr(form, name, None) or form.email
+    field.errors.append(refused.message)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -50,44 +83,53 @@ def register():  # type: ignore[no-untyped-def]
         return redirect(url_for("core.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
-            user = services.register_citizen(
-                email=form.email.data, name=form.name.data, password=form.password.data,
-                birth_year=form.birth_year.data, locale=_current_locale(),
-            )
-        except DomainError as error:
-            form.email.errors.append(str(error.message))
-        else:
-            db.session.commit()
-            login_user(user)
-            flash(_("Welcome! Your account has been created."), "success")
-            flash(_("We have sent you an e-mail. Follow the link in it to confirm your address "
-                    "before your first booking."), "info")
-            return redirect(url_for("core.index"))
-    return render_template("accounts/register.html", form=form), 422 if form.errors else 200
+        done = attempt(lambda: services.register_citizen(
+            email=form.email.data, name=form.name.data, password=form.password.data,
+            birth_year=form.birth_year.data, locale=_current_locale()))
+        if not done.refused:
+            # The same words whether the address was new or had an account already.
+            flash(_("Thank you! We have sent an e-mail to %(email)s. Follow the link in it to "
+                    "confirm your address, then log in here.",
+                    email=services.normalise_email(form.email.data)), "info")
+            return redirect(url_for("accounts.login"))
+        _show_refusal(form, done)
+    return form_page("accounts/register.html", form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_guessing_limit, methods=["POST"])
+@limiter.limit(_account_limit, key_func=_posted_account, methods=["POST"])
 def login():  # type: ignore[no-untyped-def]
     form = LoginForm(next=request.args.get("next"))
     if form.validate_on_submit():
         user = services.authenticate(email=form.email.data, password=form.password.data)
         if user is not None:
-            session.clear()  # a fresh session on login: no fixation
-            login_user(user)
+            log_in(user)
             flash(_("You are logged in."), "success")
             return redirect(safe_next_path(form.next.data, url_for("core.index")))
         form.password.errors.append(_("Wrong e-mail address or password."))
-    return render_template("accounts/login.html", form=form), 422 if form.errors else 200
+    return form_page("accounts/login.html", form)
 
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
-    if EmptyForm().validate_on_submit():
-        logout_user()
+    if EmptyForm().validate_on_submit() and current_user.is_authenticated:
+        _end_this_session()
         flash(_("You are logged out."), "success")
     return redirect(url_for("core.index"))
+
+
+def _profile_page(*, form: ProfileForm | None = None,
+                  password_form: ChangePasswordForm | None = None,
+                  new_token: str | None = None):  # type: ignore[no-untyped-def]
+    user = current_user
+    form = form or ProfileForm(formdata=None, obj=user, locale=user.locale or "")
+    password_form = password_form or ChangePasswordForm(formdata=None)
+    failed = bool(form.errors or password_form.errors)
+    return render_template(
+        "accounts/profile.html", form=form, password_form=password_form,
+        token_form=TokenForm(formdata=None), empty_form=EmptyForm(), role_names=ROLE_NAMES,
+        new_token=new_token, sessions=services.session_count(user)), 422 if failed else 200
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -95,40 +137,43 @@ def logout():  # type: ignore[no-untyped-def]
 def profile():  # type: ignore[no-untyped-def]
     form = ProfileForm(obj=current_user, locale=current_user.locale or "")
     if form.validate_on_submit():
-        services.update_profile(current_user, name=form.name.data,
-                                birth_year=form.birth_year.data, locale=form.locale.data or None)
-        db.session.commit()
-        flash(_("Your profile has been saved."), "success")
-        return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form, token_form=TokenForm(),
-                           empty_form=EmptyForm(), role_names=ROLE_NAMES,
-                           new_token=session.pop("new_token", None))
+        done = attempt(lambda: services.update_profile(
+            current_user, name=form.name.data, birth_year=form.birth_year.data,
+            locale=form.locale.data or None))
+        if not done.refused:
+            flash(_("Your profile has been saved."), "success")
+            return redirect(url_for("accounts.profile"))
+        form.birth_year.errors.append(done.message)
+    return _profile_page(form=form)
 
 
-@bp.get("/profile/export.json")
+@bp.post("/profile/password")
 @login_required
-def export_data():  # type: ignore[no-untyped-def]
-    response = jsonify(export_personal_data(current_user))
-    response.headers["Content-Disposition"] = 'attachment; filename="folkeverksted-data.json"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-@bp.route("/profile/delete", methods=["GET", "POST"])
-@login_required
-def delete_account_view():  # type: ignore[no-untyped-def]
-    form = DeleteAccountForm()
+def change_password():  # type: ignore[no-untyped-def]
+    form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            delete_account(current_user._get_current_object(), password=form.password.data)
-        except DomainError as error:
-            form.password.errors.append(str(error.message))
-        else:
-            db.session.commit()
-            logout_user()
-            flash(_("Your account and your data have been deleted."), "success")
-            return redirect(url_for("core.index"))
-    return render_template("accounts/delete.html", form=form), 422 if form.errors else 200
+        user = current_user._get_current_object()
+        done = attempt(lambda: services.change_own_password(
+            user, current_password=form.current_password.data,
+            new_password=form.password.data))
+        if not done.refused:
+            log_in(user)  # every other session ended with the old password
+            flash(_("Your password has been changed. You have been logged out everywhere "
+                    "else."), "success")
+            return redirect(url_for("accounts.profile"))
+        _show_refusal(form, done)
+    return _profile_page(password_form=form)
+
+
+@bp.post("/profile/sessions/end")
+@login_required
+def log_out_everywhere():  # type: ignore[no-untyped-def]
+    if EmptyForm().validate_on_submit():
+        services.end_all_sessions(current_user)
+        logout_user()
+        flash(_("You are logged out everywhere: on this device and every other."), "success")
+        return redirect(url_for("accounts.login"))
+    return redirect(url_for("accounts.profile"))
 
 
 @bp.post("/profile/tokens")
@@ -137,11 +182,10 @@ def create_token():  # type: ignore[no-untyped-def]
     form = TokenForm()
     if not form.validate_on_submit():
         flash(_("Give the token a name."), "error")
-        return redirect(url_for("accounts.profile"))
+        return redirect(url_for("accounts.profile", _anchor="tokens"))
     _token, raw = services.issue_api_token(current_user, name=form.name.data)
-    db.session.commit()
-    session["new_token"] = raw  # shown once on the next page, then gone
-    return redirect(url_for("accounts.profile", _anchor="tokens"))
+    # Shown once, on this answer only: never through the session cookie or a later page.
+    return make_response(_profile_page(new_token=raw))
 
 
 @bp.post("/profile/tokens/<int:token_id>/revoke")
@@ -149,59 +193,53 @@ def create_token():  # type: ignore[no-untyped-def]
 def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
     if EmptyForm().validate_on_submit():
         services.revoke_api_token(current_user, token_id)
-        db.session.commit()
         flash(_("The token has been revoked."), "success")
     return redirect(url_for("accounts.profile", _anchor="tokens"))
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(_guessing_limit, methods=["POST"])
+@limiter.limit(_account_limit, key_func=_posted_account, methods=["POST"])
 def forgot_password():  # type: ignore[no-untyped-def]
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
-        db.session.commit()
         # The same answer whether or not the address has an account.
         flash(_("If an account has this address, we have sent it a link to choose a new "
                 "password. Check your e-mail."), "info")
         return redirect(url_for("accounts.login"))
-    return render_template("accounts/forgot.html", form=form), 422 if form.errors else 200
+    return form_page("accounts/forgot.html", form)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 @limiter.limit(_guessing_limit, methods=["POST"])
 def reset_password(token: str):  # type: ignore[no-untyped-def]
-    try:
-        services.check_reset_token(token)
-    except DomainError as error:
-        return render_template("accounts/reset_invalid.html", message=error.message), 400
+    valid = attempt(lambda: services.check_reset_token(token))
+    if valid.refused:
+        return render_template("accounts/reset_invalid.html", message=valid.message), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            services.reset_password(token, new_password=form.password.data)
-        except DomainError as error:
-            form.password.errors.append(str(error.message))
-        else:
-            db.session.commit()
+        done = attempt(lambda: services.reset_password(token, new_password=form.password.data))
+        if not done.refused:
+            logout_user()  # every session of the person has ended, this one too
             flash(_("Your password has been changed. Log in with the new password."), "success")
             return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset.html", form=form, token=token), \
-        422 if form.errors else 200
+        form.password.errors.append(done.message)
+    return form_page("accounts/reset.html", form, token=token)
 
 
 @bp.get("/verify/<token>")
 def verify_email(token: str):  # type: ignore[no-untyped-def]
     # A GET that writes: the link comes from an e-mail. It is idempotent and the token is the
     # permission, so a mail scanner opening it first does no harm.
-    try:
-        services.verify_email(token)
-    except DomainError as error:
-        db.session.rollback()
-        return render_template("accounts/verify.html", message=error.message,
+    done = attempt(lambda: services.verify_email(token))
+    if done.refused:
+        return render_template("accounts/verify.html", message=done.message,
                                form=EmptyForm()), 400
-    db.session.commit()
     flash(_("Thank you! Your e-mail address is confirmed."), "success")
-    return redirect(url_for("core.index"))
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    return redirect(url_for("accounts.login"))
 
 
 @bp.post("/verify/resend")
@@ -211,7 +249,6 @@ def resend_verification():  # type: ignore[no-untyped-def]
         if current_user.email_verified_at is not None:
             flash(_("Your e-mail address is confirmed already."), "info")
         elif services.resend_verification(current_user):
-            db.session.commit()
             flash(_("We have sent a new link to %(email)s.", email=current_user.email), "info")
         else:
             flash(_("We sent you a link a moment ago. Please check your e-mail, and the spam "

@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from makerspace import clock
-from makerspace.accounts.models import ApiToken, Role, User
+from makerspace.accounts.models import ApiToken, Role, User, UserSession
 from makerspace.branches.services import branch_by_slug
 from makerspace.errors import AlreadyExists, InvalidInput, NotFound
 from makerspace.extensions import db
@@ -29,7 +31,12 @@ class EmailTaken(AlreadyExists):
 
 class WeakPassword(InvalidInput):
     code = "weak_password"
-    title = _l("The password is too short.")
+    title = _l("The password is too easy to guess.")
+
+
+class WrongPassword(InvalidInput):
+    code = "wrong_password"
+    title = _l("The password is not right.")
 
 
 class InvalidBirthYear(InvalidInput):
@@ -57,9 +64,62 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def _check_password_strength(password: str) -> None:
-    if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
-        raise WeakPassword()
+# zxcvbn's warnings (English, fixed texts) in our words; anything else gets the general advice.
+_STRENGTH_WARNINGS = {
+    "Straight rows of keys are easy to guess.":
+        _l("Rows of keys next to each other are easy to guess."),
+    "Short keyboard patterns are easy to guess.":
+        _l("Short patterns on the keyboard are easy to guess."),
+    'Repeats like "aaa" are easy to guess.': _l("Repeated characters are easy to guess."),
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".':
+        _l("Repeated words or patterns are easy to guess."),
+    'Sequences like "abc" or "6543" are easy to guess.':
+        _l("Sequences such as «abc» or «6543» are easy to guess."),
+    "Recent years are easy to guess.": _l("Recent years are easy to guess."),
+    "Dates are often easy to guess.": _l("Dates are easy to guess."),
+    "This is a top-10 common password.": _l("This is one of the most common passwords."),
+    "This is a top-100 common password.": _l("This is one of the most common passwords."),
+    "This is a very common password.": _l("This is a very common password."),
+    "This is similar to a commonly used password.":
+        _l("This is too close to a common password."),
+    "A word by itself is easy to guess.": _l("A single word is easy to guess."),
+    "Names and surnames by themselves are easy to guess.": _l("Names are easy to guess."),
+    "Common names and surnames are easy to guess.": _l("Names are easy to guess."),
+}
+# zxcvbn scores 0–4; 3 means "safely unguessable" against online guessing with rate limits.
+STRONG_ENOUGH = 3
+_ZXCVBN_MAX_LENGTH = 72  # zxcvbn refuses longer input; longer passwords are long enough
+
+
+def password_problem(password: str, *, personal: Iterable[str] = ()) -> str | None:
+    """Why a new password would be too easy to guess (translated), or None. Uses zxcvbn's
+    dictionaries of common passwords, names and patterns, and the person's own details."""
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        return _("Use at least %(count)s characters.", count=minimum)
+    advice = _("Try a few words that do not belong together, for example «lamp cloud oar "
+               "twelve».")
+    if any(part.lower() in password.lower() for part in personal if len(part) >= 4):
+        return _("Do not use your name or e-mail address in the password.") + " " + advice
+    if len(password) >= _ZXCVBN_MAX_LENGTH:
+        return None
+    result = zxcvbn(password, user_inputs=[p for p in personal if p])
+    if result["score"] >= STRONG_ENOUGH:
+        return None
+    warning = _STRENGTH_WARNINGS.get(result["feedback"]["warning"])
+    return f"{warning} {advice}" if warning else advice
+
+
+def _check_password_strength(password: str, *, personal: Iterable[str] = ()) -> None:
+    problem = password_problem(password, personal=personal)
+    if problem is not None:
+        raise WeakPassword(problem)
+
+
+def _personal(email: str, name: str) -> list[str]:
+    """The words of a person's own details that a password should not lean on."""
+    local = email.split("@")[0]
+    return [email, local, *name.split()]
 
 
 def _check_birth_year(birth_year: int | None) -> None:
@@ -89,21 +149,27 @@ def _add_user(user: User) -> User:
 
 def register_citizen(
     *, email: str, name: str, password: str, birth_year: int | None, locale: str | None = None
-) -> User:
-    """Create a citizen account from the registration form."""
-    _check_password_strength(password)
+) -> User | None:
+    """Create a citizen account from the registration form and send the verification link.
+
+    The page says the same whether or not the address has an account (nobody learns who has
+    one): for an address that has one, nothing is created and its owner gets an e-mail saying
+    someone tried. Returns the new account, or None."""
+    _check_password_strength(password, personal=_personal(email, name))
     _check_birth_year(birth_year)
     _check_locale(locale)
-    user = _add_user(
-        User(
-            email=normalise_email(email),
-            name=name.strip(),
-            password_hash=hash_password(password),
-            birth_year=birth_year,
-            role=Role.CITIZEN,
-            locale=locale,
-        )
-    )
+    existing = find_user_by_email(email)
+    password_hash = hash_password(password)  # also for an existing address: the same time
+    if existing is not None:
+        if not _notify_recently(existing, "registration_attempt"):
+            _notify().registration_attempt(existing)
+        return None
+    try:
+        user = _add_user(User(email=normalise_email(email), name=name.strip(),
+                              password_hash=password_hash, birth_year=birth_year,
+                              role=Role.CITIZEN, locale=locale))
+    except EmailTaken:
+        return None  # registered a moment ago by a request that won the race
     _notify().email_verification(user)
     return user
 
@@ -122,7 +188,7 @@ def create_user(
     generated = None
     if password is None:
         generated = password = secrets.token_urlsafe(12)
-    _check_password_strength(password)
+    _check_password_strength(password, personal=_personal(email, name))
     _check_birth_year(birth_year)
     branches = [branch_by_slug(slug) for slug in branch_slugs]
     user = User(
@@ -168,9 +234,24 @@ def update_profile(user: User, *, name: str, birth_year: int | None, locale: str
 
 
 def change_password(user: User, *, new_password: str) -> None:
-    """Set a new password."""
-    _check_password_strength(new_password)
+    """Set a new password and end every log-in session of the person (the caller starts a
+    new one for the browser the person is using, if they stay logged in)."""
+    _check_password_strength(new_password, personal=_personal(user.email, user.name))
     user.password_hash = hash_password(new_password)
+    end_all_sessions(user)
+
+
+def change_own_password(user: User, *, current_password: str, new_password: str) -> None:
+    """A logged-in person changes their password; they must know the current one."""
+    if not check_password_hash(user.password_hash, current_password):
+        raise WrongPassword()
+    change_password(user, new_password=new_password)
+
+
+def check_own_password(user: User, password: str) -> None:
+    """Raise WrongPassword unless this is the person's password (before deleting, say)."""
+    if not check_password_hash(user.password_hash, password):
+        raise WrongPassword()
 
 
 def set_preferred_locale(user: User, locale: str) -> None:
@@ -178,6 +259,63 @@ def set_preferred_locale(user: User, locale: str) -> None:
     _check_locale(locale)
     user.locale = locale
 
+
+# -- log-in sessions ------------------------------------------------------------------------
+
+def session_lifetime() -> timedelta:
+    return timedelta(days=int(current_app.config["SESSION_LIFETIME_DAYS"]))
+
+
+def start_session(user: User) -> str:
+    """A new log-in session; the raw token goes into the person's cookie and nowhere else."""
+    raw = secrets.token_urlsafe(32)
+    now = clock.now()
+    db.session.add(UserSession(user_id=user.id, token_hash=_token_digest(raw), created_at=now,
+                               expires_at=now + session_lifetime()))
+    db.session.flush()
+    user.session_token = raw
+    return raw
+
+
+def user_for_session(raw_token: str) -> User | None:
+    """The person a log-in session belongs to, while it lasts; None once it is ended."""
+    if not raw_token:
+        return None
+    user = db.session.scalar(
+        select(User).join(UserSession, UserSession.user_id == User.id).where(
+            UserSession.token_hash == _token_digest(raw_token),
+            UserSession.expires_at > clock.now()))
+    if user is not None:
+        user.session_token = raw_token
+    return user
+
+
+def end_session(raw_token: str | None) -> None:
+    """Log out this session: its cookie opens nothing any more."""
+    if raw_token:
+        db.session.execute(delete(UserSession).where(
+            UserSession.token_hash == _token_digest(raw_token)))
+
+
+def end_all_sessions(user: User) -> None:
+    """Log the person out everywhere (every browser and phone)."""
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    user.session_token = None
+
+
+def session_count(user: User) -> int:
+    """How many places the person is logged in."""
+    return db.session.scalar(select(func.count(UserSession.id)).where(
+        UserSession.user_id == user.id, UserSession.expires_at > clock.now())) or 0
+
+
+def remove_expired_sessions(now: datetime) -> int:
+    """Delete the records of sessions that have run out (the `tick` sweep)."""
+    result = db.session.execute(delete(UserSession).where(UserSession.expires_at <= now))
+    return result.rowcount or 0
+
+
+# -- API tokens -------------------------------------------------------------------------------
 
 def _token_digest(raw_token: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough (no password stretching needed).
@@ -227,12 +365,15 @@ def _notify():  # type: ignore[no-untyped-def]
     return messages
 
 
-def resend_verification(user: User) -> bool:
-    """Queue a new verification e-mail unless the address is verified or one just went."""
+def _notify_recently(user: User, kind: str) -> bool:
     from makerspace.mail.services import recently_queued
 
-    if user.email_verified_at is not None or recently_queued(user, "email_verification",
-                                                             MAIL_REPEAT_PAUSE):
+    return recently_queued(user, kind, MAIL_REPEAT_PAUSE)
+
+
+def resend_verification(user: User) -> bool:
+    """Queue a new verification e-mail unless the address is verified or one just went."""
+    if user.email_verified_at is not None or _notify_recently(user, "email_verification"):
         return False
     _notify().email_verification(user)
     return True
@@ -250,10 +391,8 @@ def verify_email(token: str) -> User:
 
 def request_password_reset(email: str) -> None:
     """Queue a reset link if an account has this address; says nothing either way."""
-    from makerspace.mail.services import recently_queued
-
     user = find_user_by_email(email)
-    if user is not None and not recently_queued(user, "password_reset", MAIL_REPEAT_PAUSE):
+    if user is not None and not _notify_recently(user, "password_reset"):
         _notify().password_reset(user)
 
 
@@ -265,8 +404,9 @@ def check_reset_token(token: str) -> User:
 
 
 def reset_password(token: str, *, new_password: str) -> User:
-    """Set a new password through a reset link; the link dies with the old password. Getting
-    the link proves the address, so it counts as verified too."""
+    """Set a new password through a reset link; the link dies with the old password, and
+    every log-in session ends. Getting the link proves the address, so it counts as verified
+    too."""
     user = check_reset_token(token)
     change_password(user, new_password=new_password)
     if user.email_verified_at is None:

@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 
 from makerspace import clock
 from makerspace.accounts.models import User
-from makerspace.accounts.services import find_user_by_email
 from makerspace.api.auth import api_user, load_api_user, token_required
 from makerspace.api.inputs import field, json_body, parse_moment, query_date, query_int
 from makerspace.api.openapi import openapi_document
@@ -26,7 +25,7 @@ from makerspace.api.serializers import (
     me_json,
     signup_json,
 )
-from makerspace.auth import manages_branch
+from makerspace.auth import known_person_by_email, knows_person_at, manages_branch
 from makerspace.booking import services as booking
 from makerspace.booking.availability import free_and_busy
 from makerspace.booking.models import Equipment
@@ -40,7 +39,6 @@ from makerspace.checkin.api import bp as checkin_api_bp
 from makerspace.errors import Forbidden, InvalidInput
 from makerspace.events import services as events
 from makerspace.events.models import Event, Signup
-from makerspace.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(load_api_user)
@@ -65,6 +63,7 @@ def _require_manages(branch: Branch) -> User:
     if not manages_branch(user, branch):
         raise Forbidden()
     return user
+
 
 
 def _equipment_out(equipment: Equipment) -> dict:
@@ -95,7 +94,6 @@ def create_branch_view():  # type: ignore[no-untyped-def]
         timezone=field(body, "timezone", str, required=False, default="Europe/Oslo"),
         closed_on_public_holidays=field(body, "closed_on_public_holidays", bool,
                                         required=False, default=True))
-    db.session.commit()
     return jsonify(branch_json(branch)), 201
 
 
@@ -119,7 +117,6 @@ def put_opening_hours(slug: str):  # type: ignore[no-untyped-def]
         raise hours.InvalidHours(_("Each weekday needs a list of [opens, closes] pairs."))
     hours.set_weekly_hours(branch, {day: [tuple(map(str, pair)) for pair in pairs]
                                     for day, pairs in weekly.items()})
-    db.session.commit()
     return jsonify({"weekly": hours.weekly_hours(branch)})
 
 
@@ -149,7 +146,6 @@ def create_equipment_view(slug: str):  # type: ignore[no-untyped-def]
     if slug_needed:
         fields["requires_certification"] = certifications.certification_by_slug(slug_needed)
     equipment = booking.create_equipment(branch, **fields)
-    db.session.commit()
     return jsonify(_equipment_out(equipment)), 201
 
 
@@ -185,7 +181,6 @@ def create_certification_view():  # type: ignore[no-untyped-def]
     certification = certifications.create_certification(
         slug=field(body, "slug", str), name=field(body, "name", str),
         valid_months=field(body, "valid_months", int, required=False))
-    db.session.commit()
     return jsonify(certification_json(certification)), 201
 
 
@@ -196,19 +191,35 @@ def grant_certification_view(slug: str):  # type: ignore[no-untyped-def]
         raise Forbidden()
     certification = certifications.certification_by_slug(slug)
     body = json_body()
-    user = _user_by_email(field(body, "user_email", str))
+    user = _known_user_by_email(field(body, "user_email", str))
+    branch_slug = field(body, "branch", str, required=False)
     held = certifications.grant_certification(
         user=user, certification=certification, granted_by=api_user(),
-        note=field(body, "note", str, required=False, default=""))
-    db.session.commit()
+        note=field(body, "note", str, required=False, default=""),
+        branch=_granting_branch(branch_slug, user))
     return jsonify(grant_json(held)), 201
 
 
-def _user_by_email(email: str) -> User:
-    user = find_user_by_email(email)
+def _known_user_by_email(email: str) -> User:
+    """The person, if the caller (staff) may see them; the same refusal for an address
+    without an account and for someone the caller's libraries do not know."""
+    user = known_person_by_email(api_user(), email)
     if user is None:
         raise UnknownUser(field="user_email")
     return user
+
+
+def _granting_branch(slug: str | None, person: User) -> Branch | None:
+    """Where a grant is made: the branch named (one the caller manages), else the caller's
+    branch where the person is known; None for admins who name none."""
+    caller = api_user()
+    if slug:
+        named = branch_by_slug(slug)
+        _require_manages(named)
+        return named
+    if caller.is_admin:
+        return None
+    return next((b for b in caller.branches if knows_person_at(person, b)), None)
 
 
 # -- bookings -----------------------------------------------------------------------------
@@ -225,10 +236,9 @@ def create_booking_view():  # type: ignore[no-untyped-def]
     email = field(body, "user_email", str, required=False)
     if email and email.strip().lower() != user.email:
         booked_by = _require_manages(equipment.branch)
-        user = _user_by_email(email)
+        user = _known_user_by_email(email)
     created = booking.create_booking(user=user, equipment=equipment, start=start, end=end,
                                      booked_by=booked_by)
-    db.session.commit()
     return jsonify(booking_json(created)), 201
 
 
@@ -245,7 +255,6 @@ def cancel_booking_view(booking_id: int):  # type: ignore[no-untyped-def]
     body = request.get_json(silent=True) if request.data else {}
     reason = (body or {}).get("reason") or request.args.get("reason", "")
     booking.cancel_booking(found, by=api_user(), reason=str(reason))
-    db.session.commit()
     return jsonify(booking_json(found))
 
 
@@ -295,7 +304,6 @@ def create_event_view(slug: str):  # type: ignore[no-untyped-def]
         signup_closes_at=parse_moment(closes, zone, "signup_closes") if closes else None,
         grants_certification=_optional_certification(body, "grants_certification"),
         requires_certification=_optional_certification(body, "requires_certification"))
-    db.session.commit()
     return jsonify(_events_out([event])[0]), 201
 
 
@@ -315,9 +323,8 @@ def sign_up_view(event_id: int):  # type: ignore[no-untyped-def]
     email = field(body, "user_email", str, required=False)
     if email and email.strip().lower() != user.email:
         by = _require_manages(event.branch)
-        user = _user_by_email(email)
+        user = _known_user_by_email(email)
     signup = events.sign_up(event=event, user=user, by=by)
-    db.session.commit()
     return jsonify(_signup_out(signup)), 201
 
 
@@ -326,7 +333,6 @@ def sign_up_view(event_id: int):  # type: ignore[no-untyped-def]
 def leave_view(signup_id: int):  # type: ignore[no-untyped-def]
     signup = events.signup_visible_to(signup_id, api_user())
     events.leave(signup, by=api_user())
-    db.session.commit()
     return jsonify(_signup_out(signup))
 
 
@@ -335,7 +341,6 @@ def leave_view(signup_id: int):  # type: ignore[no-untyped-def]
 def attendance_view(signup_id: int):  # type: ignore[no-untyped-def]
     signup = events.signup_visible_to(signup_id, api_user())
     events.mark_attendance(signup, by=api_user())
-    db.session.commit()
     return jsonify(_signup_out(signup))
 
 

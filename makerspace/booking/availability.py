@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 
 from makerspace.booking.models import (
-    ACTIVE_STATUSES,
     MAX_OCCUPIED_SPAN,
     Booking,
+    BookingStatus,
     Equipment,
     EquipmentOutage,
 )
@@ -34,7 +34,7 @@ def busy_intervals(equipment: Equipment, start: datetime, end: datetime) -> list
             Booking.occupied_until > start,
             Booking.occupied_until < end + MAX_OCCUPIED_SPAN,
             Booking.start_at < end,
-            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.status.in_(BookingStatus.active()),
         )
     ).all()
     outages = db.session.execute(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from makerspace.accounts.models import User
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.checkin.codes import new_checkin_token
-from makerspace.database import UTCDateTime, utcnow
+from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
 from makerspace.extensions import db
 
 
@@ -43,6 +43,7 @@ class Equipment(db.Model):
         CheckConstraint("buffer_minutes >= 0 AND buffer_minutes <= 1440", name="buffer_minutes"),
         CheckConstraint("max_advance_days BETWEEN 0 AND 365", name="max_advance_days"),
         CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,7 +76,8 @@ class EquipmentOutage(db.Model):
     """A period the machine is out of service; `end_at` None means until further notice."""
 
     __tablename__ = "equipment_outages"
-    __table_args__ = (CheckConstraint("end_at IS NULL OR end_at > start_at", name="period"),)
+    __table_args__ = (CheckConstraint("end_at IS NULL OR end_at > start_at", name="period"),
+                      SQLITE_AUTOINCREMENT)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id", ondelete="CASCADE"),
@@ -99,14 +101,39 @@ class BookingStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     NO_SHOW = "no_show"
 
+    @classmethod
+    def active(cls) -> tuple[BookingStatus, ...]:
+        """Bookings that hold the machine. The database refuses two of these that overlap on
+        one machine (PostgreSQL: an exclusion constraint; SQLite: triggers; migration 0002)."""
+        return (cls.CONFIRMED, cls.CHECKED_IN, cls.COMPLETED)
+
+    @classmethod
+    def upcoming(cls) -> tuple[BookingStatus, ...]:
+        """Bookings still to come or going on: they count towards the quota, can be cancelled
+        and checked in."""
+        return (cls.CONFIRMED, cls.CHECKED_IN)
+
+    @property
+    def is_active(self) -> bool:
+        return self in self.active()
+
+    @property
+    def is_upcoming(self) -> bool:
+        return self in self.upcoming()
+
+
+class Cancellation(enum.StrEnum):
+    """Who cancelled a booking, kept when the people are anonymised (for the statistics)."""
+
+    BY_CITIZEN = "citizen"
+    BY_STAFF = "staff"
+    OUT_OF_SERVICE = "out_of_service"
+
 
 # A booking lasts at most a day and its buffer at most a day (equipment constraints), so no
 # booking holds a machine longer than this; availability queries rely on it to bound scans.
 MAX_OCCUPIED_SPAN = timedelta(days=2)
 
-# Bookings that hold the machine. The database refuses two of these that overlap on one
-# machine (PostgreSQL: an exclusion constraint; SQLite: triggers; both made by migration 0002).
-ACTIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
 
 
 class Booking(db.Model):
@@ -118,11 +145,20 @@ class Booking(db.Model):
         Index("ix_bookings_user_start", "user_id", "start_at"),
         # the no-show sweep and reminders: open bookings by start
         Index("ix_bookings_status_start", "status", "start_at"),
+        # the retention sweep: bookings that still name someone, by end
+        Index("ix_bookings_named_end", "end_at", postgresql_where=text("user_id IS NOT NULL"),
+              sqlite_where=text("user_id IS NOT NULL")),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # None once anonymised (the account was deleted, or RETENTION_DAYS after the end): the
+    # row stays for the statistics, without anyone's name on it.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The booker's age band at the start ("under-16", "16-25", "26-66", "67+"; None: unknown),
+    # what the statistics keep of them.
+    age_band: Mapped[str | None] = mapped_column(String(10))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # end_at plus the machine's buffer (cooling, cleaning) when it was booked.
@@ -137,6 +173,8 @@ class Booking(db.Model):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
+    cancellation: Mapped[Cancellation | None] = mapped_column(
+        _enum(Cancellation, "cancellation"))
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
@@ -149,20 +187,20 @@ class Booking(db.Model):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     equipment: Mapped[Equipment] = relationship()
-    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
 
     @property
     def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
+        return self.status.is_active
 
 
 class BookingBlock(db.Model):
     """A person may not make new bookings until `ends_at` (no-shows); staff can lift it."""
 
     __tablename__ = "booking_blocks"
-    __table_args__ = (CheckConstraint("ends_at > starts_at", name="period"),)
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="period"), SQLITE_AUTOINCREMENT)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -21,10 +21,10 @@ from makerspace.auth import manages_branch
 from makerspace.booking import errors
 from makerspace.booking.availability import bookable_window, nearest_free_starts
 from makerspace.booking.models import (
-    ACTIVE_STATUSES,
     Booking,
     BookingBlock,
     BookingStatus,
+    Cancellation,
     Equipment,
     EquipmentKind,
     EquipmentOutage,
@@ -40,7 +40,6 @@ from makerspace.mail import messages as notify
 
 RULE_FIELDS = ("slot_minutes", "min_minutes", "max_minutes", "buffer_minutes",
                "max_advance_days", "min_age")
-UPCOMING = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 
 # -- equipment ----------------------------------------------------------------------------
@@ -134,7 +133,8 @@ def take_out_of_service(equipment: Equipment, *, start: datetime, end: datetime 
         query = query.where(Booking.start_at < end)
     cancelled = list(db.session.scalars(query.with_for_update()))
     for booking in cancelled:
-        _mark_cancelled(booking, by=by, reason=reason.strip())
+        _mark_cancelled(booking, by=by, reason=reason.strip(),
+                        cancellation=Cancellation.OUT_OF_SERVICE)
     db.session.flush()
     notify.bookings_cancelled_out_of_service(outage, cancelled)
     return outage, cancelled
@@ -185,12 +185,7 @@ def upcoming_count(user: User, branch: Branch, now: datetime) -> int:
     return db.session.scalar(
         select(func.count(Booking.id)).join(Equipment).where(
             Booking.user_id == user.id, Equipment.branch_id == branch.id,
-            Booking.status.in_(UPCOMING), Booking.end_at > now)) or 0
-
-
-def age_in_year_of(user: User, moment: datetime) -> int | None:
-    """Age limits count from the year one turns that age (we keep only the birth year)."""
-    return None if user.birth_year is None else moment.year - user.birth_year
+            Booking.status.in_(BookingStatus.upcoming()), Booking.end_at > now)) or 0
 
 
 def check_booking_rules(*, user: User, equipment: Equipment, start: datetime, end: datetime,
@@ -232,7 +227,7 @@ def check_booking_rules(*, user: User, equipment: Equipment, start: datetime, en
               until=local_datetime(block.ends_at, equipment.branch.timezone, "short"),
               reason=block.reason), until=block.ends_at.isoformat())
     if equipment.min_age is not None:
-        age = age_in_year_of(user, start)
+        age = user.age_in(start)
         if age is None or age < equipment.min_age:
             raise errors.TooYoung(_("This machine is for people who turn %(age)s this year "
                                     "or are older.", age=equipment.min_age))
@@ -280,7 +275,7 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
     booking = Booking(
         equipment=equipment, user=user, start_at=start, end_at=end,
         occupied_until=end + timedelta(minutes=equipment.buffer_minutes),
-        status=BookingStatus.CONFIRMED,
+        status=BookingStatus.CONFIRMED, age_band=user.age_band(start),
         created_by_id=booked_by.id if booked_by is not None else user.id,
     )
     try:
@@ -304,12 +299,14 @@ def _suggestions(equipment: Equipment, start: datetime, end: datetime, now: date
             for i in nearest_free_starts(equipment, start, minutes, now)]
 
 
-def _mark_cancelled(booking: Booking, *, by: User, reason: str) -> None:
+def _mark_cancelled(booking: Booking, *, by: User, reason: str,
+                    cancellation: Cancellation) -> None:
     booking.status = BookingStatus.CANCELLED
     booking.sequence += 1  # calendar clients must see the change
     booking.cancelled_at = clock.now()
     booking.cancelled_by_id = by.id
     booking.cancel_reason = reason
+    booking.cancellation = cancellation
 
 
 def cancel_refusal(booking: Booking, *, by: User) -> DomainError | None:
@@ -318,7 +315,7 @@ def cancel_refusal(booking: Booking, *, by: User) -> DomainError | None:
     is_staff = manages_branch(by, booking.equipment.branch)
     if booking.user_id != by.id and not is_staff:
         return errors.BookingNotFound()
-    if booking.status not in UPCOMING or (booking.status == BookingStatus.CHECKED_IN
+    if not booking.status.is_upcoming or (booking.status == BookingStatus.CHECKED_IN
                                           and not is_staff):
         return errors.NotCancellable()
     if not is_staff and clock.now() >= booking.start_at:
@@ -333,9 +330,11 @@ def cancel_booking(booking: Booking, *, by: User, reason: str = "") -> Booking:
         raise refusal
     if booking.user_id != by.id and not reason.strip():
         raise errors.ReasonRequired()
-    _mark_cancelled(booking, by=by, reason=reason.strip())
+    own = booking.user_id == by.id
+    _mark_cancelled(booking, by=by, reason=reason.strip(),
+                    cancellation=Cancellation.BY_CITIZEN if own else Cancellation.BY_STAFF)
     db.session.flush()
-    if booking.user_id != by.id:
+    if not own:
         notify.booking_cancelled_by_staff(booking)
     return booking
 
@@ -346,10 +345,10 @@ def bookings_of(user: User, *, upcoming: bool, now: datetime, limit: int = 100
     query = select(Booking).where(Booking.user_id == user.id).options(
         joinedload(Booking.equipment).joinedload(Equipment.branch))
     if upcoming:
-        query = query.where(Booking.end_at > now, Booking.status.in_(ACTIVE_STATUSES)
+        query = query.where(Booking.end_at > now, Booking.status.in_(BookingStatus.active())
                             ).order_by(Booking.start_at)
     else:
-        query = query.where((Booking.end_at <= now) | Booking.status.notin_(ACTIVE_STATUSES)
+        query = query.where((Booking.end_at <= now) | Booking.status.notin_(BookingStatus.active())
                             ).order_by(Booking.start_at.desc())
     return list(db.session.scalars(query.limit(limit)))
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, true
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from makerspace.database import UTCDateTime, utcnow
+from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
 from makerspace.extensions import db
 
 DEFAULT_TIMEZONE = "Europe/Oslo"
@@ -24,6 +34,7 @@ class Branch(db.Model):
     __table_args__ = (
         CheckConstraint("length(slug) between 1 and 64", name="slug_length"),
         CheckConstraint("max_upcoming_bookings >= 0", name="max_upcoming_bookings"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +53,10 @@ class Branch(db.Model):
     # Secret for the staff iCal feed URL (with names); librarians can rotate it.
     staff_calendar_token: Mapped[str] = mapped_column(String(64), unique=True,
                                                       default=new_feed_token)
+    # The staff feed ends up on Google's or Microsoft's servers once subscribed: it shows
+    # initials unless the branch chooses full names.
+    staff_feed_full_names: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                        server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -58,6 +73,7 @@ class WeeklyHours(db.Model):
         # minutes after local midnight; 1440 is 24:00
         CheckConstraint("opens_minute >= 0 AND opens_minute < closes_minute "
                         "AND closes_minute <= 1440", name="interval"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,6 +95,7 @@ class DateException(db.Model):
             "(opens_minute >= 0 AND opens_minute < closes_minute AND closes_minute <= 1440)",
             name="interval",
         ),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

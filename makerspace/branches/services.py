@@ -59,11 +59,15 @@ def create_branch(*, slug: str, name: str, municipality: str,
 
 
 def update_branch_settings(branch: Branch, *, closed_on_public_holidays: bool,
-                           max_upcoming_bookings: int) -> Branch:
-    """Switch the public-holiday rule and the booking quota of a branch."""
+                           max_upcoming_bookings: int,
+                           staff_feed_full_names: bool | None = None) -> Branch:
+    """Switch the public-holiday rule, the booking quota and whether the staff calendar
+    feed shows full names (None: leave as it is)."""
     if not 0 <= max_upcoming_bookings <= 100:
         raise InvalidInput(_l("The number of upcoming bookings must be 0 to 100."))
     branch.closed_on_public_holidays = closed_on_public_holidays
     branch.max_upcoming_bookings = max_upcoming_bookings
+    if staff_feed_full_names is not None:
+        branch.staff_feed_full_names = staff_feed_full_names
     db.session.flush()
     return branch

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from makerspace.accounts.models import User
-from makerspace.booking.models import ACTIVE_STATUSES, Booking, BookingStatus, Equipment
+from makerspace.booking.models import Booking, BookingStatus, Equipment
 from makerspace.branches.models import Branch, new_feed_token
 from makerspace.calendar.ical import CalendarItem, CalendarMeta, item_uid
 from makerspace.core.urls import absolute_url
@@ -37,10 +37,11 @@ class Feed:
     fingerprint_queries: list[Select]
     items: Callable[[], list[CalendarItem]]
     private: bool = False
+    variant: str = ""  # a setting that changes the items' text (staff feed: names or not)
 
     def fingerprint(self, *, now: datetime, locale: str) -> tuple[str, datetime]:
         """(ETag, Last-Modified): changes whenever an item in the feed changes."""
-        parts = [self.meta.uid, locale, now.date().isoformat()]
+        parts = [self.meta.uid, locale, now.date().isoformat(), self.variant]
         latest = EPOCH
         for query in self.fingerprint_queries:
             count, newest = db.session.execute(query).one()
@@ -103,7 +104,7 @@ def _bookings_query(now: datetime):  # type: ignore[no-untyped-def]
     start, end = _window(now)
     return select(Booking).where(
         Booking.occupied_until > start, Booking.start_at < end,
-        or_(Booking.status.in_(ACTIVE_STATUSES), Booking.updated_at > now - CANCELLED_KEPT))
+        or_(Booking.status.in_(BookingStatus.active()), Booking.updated_at > now - CANCELLED_KEPT))
 
 
 def _booking_cancelled(booking: Booking) -> bool:
@@ -136,13 +137,29 @@ def _booking_item(booking: Booking, summary: str) -> CalendarItem:
         url=absolute_url("booking.show", booking_id=booking.id))
 
 
+def initials(name: str) -> str:
+    """"Kari Nordmann" -> "K. N.": enough for staff to tell bookings apart."""
+    return " ".join(f"{part[0].upper()}." for part in name.split() if part)
+
+
+def _who(booking: Booking, branch: Branch) -> str:
+    """Who booked, as the staff feed shows it: a subscribed feed lives on Google's or
+    Microsoft's servers, so initials and the booking number unless the branch chose names."""
+    if booking.user is None:
+        return _("Booking %(number)s", number=booking.id)
+    if branch.staff_feed_full_names:
+        return booking.user.name
+    return _("%(initials)s (booking %(number)s)", initials=initials(booking.user.name),
+             number=booking.id)
+
+
 def staff_feed(now: datetime, branch: Branch) -> Feed:
-    """Every booking (with the citizen's name) and event at a branch, for its staff."""
+    """Every booking and event at a branch, for its staff; who booked as `_who` shows it."""
     bookings = _bookings_query(now).join(Equipment).where(Equipment.branch_id == branch.id)
     events = _events_query(now, branch)
 
     def items() -> list[CalendarItem]:
-        found = [_booking_item(b, f"{b.equipment.name}: {b.user.name}")
+        found = [_booking_item(b, f"{b.equipment.name}: {_who(b, branch)}")
                  for b in db.session.scalars(bookings.options(
                      contains_eager(Booking.equipment), joinedload(Booking.user)))]
         return found + [_event_item(e) for e in db.session.scalars(events)]
@@ -151,7 +168,8 @@ def staff_feed(now: datetime, branch: Branch) -> Feed:
                                   name=_("Folkeverksted – staff calendar, %(branch)s",
                                          branch=branch.name)),
                 fingerprint_queries=[_fingerprint(bookings, Booking), _fingerprint(events, Event)],
-                items=items, private=True)
+                items=items, private=True,
+                variant="names" if branch.staff_feed_full_names else "initials")
 
 
 # -- a person's own -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from makerspace.accounts.models import User
-from makerspace.database import UTCDateTime, utcnow
+from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
 from makerspace.extensions import db
 
 
@@ -16,6 +16,7 @@ class Certification(db.Model):
     __tablename__ = "certifications"
     __table_args__ = (
         CheckConstraint("valid_months IS NULL OR valid_months > 0", name="valid_months"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -30,7 +31,7 @@ class UserCertification(db.Model):
     """A person holds a certification, granted by staff (or by attending a course)."""
 
     __tablename__ = "user_certifications"
-    __table_args__ = (UniqueConstraint("user_id", "certification_id"),)
+    __table_args__ = (UniqueConstraint("user_id", "certification_id"), SQLITE_AUTOINCREMENT)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -38,6 +39,8 @@ class UserCertification(db.Model):
         ForeignKey("certifications.id", ondelete="CASCADE"), index=True
     )
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Where it was granted (a course there, or staff there); None: by the county.
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(String(500), default="")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from makerspace import clock
 from makerspace.accounts.models import User
+from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification, UserCertification
 from makerspace.core.slugs import checked_slug
 from makerspace.errors import AlreadyExists, InvalidInput, NotFound
@@ -51,8 +52,10 @@ def create_certification(*, slug: str, name: str, valid_months: int | None = Non
 
 
 def grant_certification(*, user: User, certification: Certification, granted_by: User | None,
-                        note: str = "", at: datetime | None = None) -> UserCertification:
-    """Grant (or renew) a certification; it expires after the certification's validity."""
+                        note: str = "", at: datetime | None = None,
+                        branch: Branch | None = None) -> UserCertification:
+    """Grant (or renew) a certification (at `branch`: a course or staff there); it expires
+    after the certification's validity."""
     at = at or clock.now()
     expires = at + relativedelta(months=certification.valid_months) \
         if certification.valid_months else None
@@ -66,6 +69,7 @@ def grant_certification(*, user: User, certification: Certification, granted_by:
     held.granted_at = at
     held.expires_at = expires
     held.note = note.strip()[:500]
+    held.branch_id = branch.id if branch is not None else None
     db.session.flush()
     return held
 

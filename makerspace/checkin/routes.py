@@ -19,7 +19,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from makerspace import clock
-from makerspace.auth import managed_branch_or_404, manages_branch, staff_required
+from makerspace.auth import (
+    known_person_or_404,
+    managed_branch_or_404,
+    manages_branch,
+    staff_required,
+)
 from makerspace.booking.services import active_block, booking_visible_to
 from makerspace.checkin import services
 from makerspace.checkin.codes import token_from_scan
@@ -158,21 +163,20 @@ def code_check_in(token: str):  # type: ignore[no-untyped-def]
 @bp.get("/staff/people/<int:user_id>/blocks")
 @staff_required
 def blocks(user_id: int):  # type: ignore[no-untyped-def]
-    person = services.person_by_id(user_id)
+    person = known_person_or_404(user_id)
     now = clock.now()
     return _private(make_response(render_template(
         "checkin/blocks.html", person=person, blocks=services.blocks_of(person), now=now,
         no_shows=services.recent_no_shows(person, now), in_force=services.block_in_force,
-        form=EmptyForm())))
+        form=EmptyForm(), manages=lambda branch: manages_branch(current_user, branch))))
 
 
 @bp.post("/staff/people/<int:user_id>/blocks/<int:block_id>/lift")
 @staff_required
 def lift(user_id: int, block_id: int):  # type: ignore[no-untyped-def]
-    block = services.block_of(services.person_by_id(user_id), block_id)
+    block = services.block_of(known_person_or_404(user_id), block_id)
     if EmptyForm().validate_on_submit():
         services.lift_block(block, by=current_user)
-        db.session.commit()
         flash(_("The block has been lifted."), "success")
     else:
         flash(_("The form had expired. Please try again."), "error")

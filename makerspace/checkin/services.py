@@ -31,8 +31,9 @@ from makerspace.booking.models import (
 from makerspace.booking.services import active_block
 from makerspace.branches.models import Branch
 from makerspace.checkin.codes import token_from_scan
-from makerspace.checkin.models import AuditAction, AuditEntry
 from makerspace.checkin.qr import checkin_url, qr_payload
+from makerspace.core import audit
+from makerspace.core.audit import AuditAction
 from makerspace.errors import DomainError, Forbidden, NotFound
 from makerspace.events.models import EventStatus, Signup, SignupStatus
 from makerspace.events.services import mark_attendance
@@ -291,9 +292,9 @@ def check_in(scanned: str, *, by: User, branch: Branch | None = None) -> Checkin
         booking.status = BookingStatus.CHECKED_IN
         booking.checked_in_at = now
         booking.checked_in_by_id = by.id
-        db.session.add(AuditEntry(at=now, action=AuditAction.CHECKED_IN, actor_id=by.id,
-                                  subject_user_id=booking.user_id, booking_id=booking.id,
-                                  detail=f"branch {subject.branch.slug}"))
+        audit.record(AuditAction.CHECKED_IN, at=now, actor_id=by.id,
+                     subject_user_id=booking.user_id, booking_id=booking.id,
+                     detail=f"branch {subject.branch.slug}")
         db.session.flush()
     elif signup is not None:
         mark_attendance(signup, by=by)  # audited there (ATTENDED); grants a certification
@@ -342,9 +343,8 @@ def sweep_bookings(now: datetime | None = None, *, full: bool = False) -> TickRe
             if booking.start_at + timedelta(minutes=closes_minutes) <= now:
                 booking.status = BookingStatus.NO_SHOW
                 booking.sequence += 1
-                db.session.add(AuditEntry(at=now, action=AuditAction.NO_SHOW, actor_id=None,
-                                          subject_user_id=booking.user_id,
-                                          booking_id=booking.id))
+                audit.record(AuditAction.NO_SHOW, at=now, actor_id=None,
+                             subject_user_id=booking.user_id, booking_id=booking.id)
                 report.no_shows.append(booking)
         elif booking.end_at <= now:
             booking.status = BookingStatus.COMPLETED
@@ -390,8 +390,8 @@ def block_repeat_no_shows(user_ids: set[int], now: datetime) -> list[BookingBloc
                              reason=reason, created_by_id=None)
         db.session.add(block)
         db.session.flush()
-        db.session.add(AuditEntry(at=now, action=AuditAction.BLOCKED, actor_id=None,
-                                  subject_user_id=user_id, detail=f"block {block.id}: {reason}"))
+        audit.record(AuditAction.BLOCKED, at=now, actor_id=None, subject_user_id=user_id,
+                     detail=f"block {block.id}: {reason}")
         notify.booking_block_started(block)
         blocks.append(block)
     db.session.flush()
@@ -440,7 +440,7 @@ def lift_block(block: BookingBlock, *, by: User) -> BookingBlock:
     if block_in_force(block, now):
         block.lifted_at = now
         block.lifted_by_id = by.id
-        db.session.add(AuditEntry(at=now, action=AuditAction.BLOCK_LIFTED, actor_id=by.id,
-                                  subject_user_id=block.user_id, detail=f"block {block.id}"))
+        audit.record(AuditAction.BLOCK_LIFTED, at=now, actor_id=by.id,
+                     subject_user_id=block.user_id, detail=f"block {block.id}")
         db.session.flush()
     return block

@@ -15,7 +15,7 @@ from makerspace.accounts.models import User
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.checkin.codes import new_checkin_token
-from makerspace.database import UTCDateTime, utcnow
+from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
 from makerspace.extensions import db
 
 
@@ -33,6 +33,7 @@ class EventSeries(db.Model):
     """A weekly series; its occurrences are ordinary events, each editable on its own."""
 
     __tablename__ = "event_series"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"),
@@ -49,6 +50,7 @@ class Event(db.Model):
         CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
         Index("ix_events_branch_start", "branch_id", "start_at"),
         Index("ix_events_start", "start_at"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +105,15 @@ class SignupStatus(enum.StrEnum):
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
 
+    @classmethod
+    def live(cls) -> tuple[SignupStatus, ...]:
+        """A seat or a place on the waitlist: one of these per person and event."""
+        return (cls.CONFIRMED, cls.WAITLISTED)
+
+    @property
+    def is_live(self) -> bool:
+        return self in self.live()
+
 
 class Signup(db.Model):
     __tablename__ = "signups"
@@ -118,11 +129,14 @@ class Signup(db.Model):
         CheckConstraint("(status = 'waitlisted') = (queue_number IS NOT NULL)",
                         name="queue_number"),
         Index("ix_signups_user", "user_id"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # None once anonymised (as bookings are); age_band is what the statistics keep.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    age_band: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[SignupStatus] = mapped_column(_enum(SignupStatus, "signup_status"))
     # Order on the waitlist (first come, first served); the place in the queue is counted
     # from it, so promotions never renumber rows.
@@ -140,4 +154,4 @@ class Signup(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     event: Mapped[Event] = relationship()
-    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])

@@ -16,9 +16,13 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from makerspace import clock
-from makerspace.accounts.models import User
-from makerspace.auth import managed_branch_or_404, managed_or_404, manages_branch, staff_required
-from makerspace.booking.services import bookings_of
+from makerspace.auth import (
+    known_person_or_404,
+    managed_branch_or_404,
+    managed_or_404,
+    manages_branch,
+    staff_required,
+)
 from makerspace.branches.services import all_branches
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import (
@@ -102,7 +106,7 @@ def leave(event_id: int):  # type: ignore[no-untyped-def]
     event = services.event_by_id(event_id)
     target = safe_next_path(request.form.get("next"), url_for("events.show", event_id=event_id))
     mine = _my_signup(event, clock.now())
-    if not EmptyForm().validate_on_submit() or mine is None or mine.status not in services.LIVE:
+    if not EmptyForm().validate_on_submit() or mine is None or not mine.status.is_live:
         flash(_("You are not signed up for this."), "error")
         return redirect(target)
     try:
@@ -253,9 +257,7 @@ def attendance(event_id: int, signup_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/staff/people/<int:user_id>/certifications")
 @staff_required
 def person_certifications(user_id: int):  # type: ignore[no-untyped-def]
-    person = db.get_or_404(User, user_id)
-    if not _knows_person(person):
-        abort(404)
+    person = known_person_or_404(user_id)
     return render_template("events/person_certifications.html", person=person,
                            held=certifications_of(person), now=clock.now())
 
@@ -293,17 +295,4 @@ def _my_signup(event: Event, now: datetime) -> Signup | None:
     if not current_user.is_authenticated:
         return None
     mine = services.signups_of(current_user, now=now, upcoming=event.end_at > now)
-    return next((s for s in mine if s.event_id == event.id and s.status in services.LIVE), None)
-
-
-def _knows_person(person: User) -> bool:
-    """Staff see a citizen's name only if the citizen signed up or booked at a branch they
-    manage (admins see everyone)."""
-    if current_user.is_admin or person.id == current_user.id:
-        return True
-    now = clock.now()
-    branches = [s.event.branch for upcoming in (True, False)
-                for s in services.signups_of(person, now=now, upcoming=upcoming)]
-    branches += [b.equipment.branch for upcoming in (True, False)
-                 for b in bookings_of(person, upcoming=upcoming, now=now)]
-    return any(manages_branch(current_user, branch) for branch in branches)
+    return next((s for s in mine if s.event_id == event.id and s.status.is_live), None)

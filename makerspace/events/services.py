@@ -24,14 +24,13 @@ from makerspace.branches.hours import hours_for_days
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import grant_certification, holds_certification
-from makerspace.checkin.models import AuditAction, AuditEntry
+from makerspace.core import audit
+from makerspace.core.audit import AuditAction
 from makerspace.events import errors
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime
 from makerspace.mail import messages as notify
-
-LIVE = (SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)
 
 
 @dataclass(frozen=True)
@@ -199,20 +198,21 @@ def sign_up(*, event: Event, user: User, by: User | None = None) -> Signup:
         raise errors.EventCancelled()
     if locked.signup_window(now) != "open":
         raise errors.SignupClosed()
-    if locked.min_age is not None and (user.birth_year is None or
-                                       locked.start_at.year - user.birth_year < locked.min_age):
+    age = user.age_in(locked.start_at)
+    if locked.min_age is not None and (age is None or age < locked.min_age):
         raise errors.EventTooYoung(_("This is for people who turn %(age)s this year or are "
                                      "older.", age=locked.min_age))
     needed = locked.requires_certification
     if needed is not None and not holds_certification(user, needed, locked.start_at):
         raise errors.EventNotCertified(_("This needs the certification “%(name)s”.",
                                          name=needed.name), certification=needed.slug)
-    if db.session.scalar(select(Signup.id).where(Signup.event_id == locked.id,
-                                                 Signup.user_id == user.id,
-                                                 Signup.status.in_(LIVE))) is not None:
+    if db.session.scalar(select(Signup.id).where(
+            Signup.event_id == locked.id, Signup.user_id == user.id,
+            Signup.status.in_(SignupStatus.live()))) is not None:
         raise errors.AlreadySignedUp()
     counts = event_counts([locked])[locked.id]
-    signup = Signup(event=locked, user=user, created_by_id=(by or user).id)
+    signup = Signup(event=locked, user=user, created_by_id=(by or user).id,
+                    age_band=user.age_band(locked.start_at))
     if counts.confirmed < locked.capacity:
         signup.status = SignupStatus.CONFIRMED
     else:
@@ -268,7 +268,7 @@ def leave(signup: Signup, *, by: User) -> list[Signup]:
         raise errors.SignupNotFound()
     event = lock_event(signup.event_id)
     db.session.refresh(signup)
-    if signup.status not in LIVE:
+    if not signup.status.is_live:
         raise errors.SignupNotFound()
     if signup.attended_at is not None:
         raise errors.NotConfirmed(_("You have attended already."))
@@ -300,11 +300,11 @@ def mark_attendance(signup: Signup, *, by: User) -> Signup:
     if signup.attended_at is None:
         signup.attended_at = now
         signup.attendance_marked_by_id = by.id
-        db.session.add(AuditEntry(action=AuditAction.ATTENDED, actor_id=by.id,
-                                  subject_user_id=signup.user_id, signup_id=signup.id))
+        audit.record(AuditAction.ATTENDED, at=now, actor_id=by.id,
+                     subject_user_id=signup.user_id, signup_id=signup.id)
         if event.grants_certification is not None:
             grant_certification(user=signup.user, certification=event.grants_certification,
-                                granted_by=by, note=event.title, at=now)
+                                granted_by=by, note=event.title, at=now, branch=event.branch)
     db.session.flush()
     return signup
 
@@ -314,17 +314,18 @@ def signups_of(user: User, *, now: datetime, upcoming: bool = True) -> list[Sign
     query = select(Signup).join(Event).where(Signup.user_id == user.id).options(
         joinedload(Signup.event).joinedload(Event.branch))
     if upcoming:
-        query = query.where(Event.end_at > now, Signup.status.in_(LIVE)).order_by(Event.start_at)
+        query = query.where(Event.end_at > now, Signup.status.in_(SignupStatus.live())
+                            ).order_by(Event.start_at)
     else:
-        query = query.where((Event.end_at <= now) | Signup.status.notin_(LIVE)).order_by(
-            Event.start_at.desc())
+        query = query.where((Event.end_at <= now) | Signup.status.notin_(SignupStatus.live())
+                            ).order_by(Event.start_at.desc())
     return list(db.session.scalars(query.limit(200)))
 
 
 def attendees(event: Event) -> list[Signup]:
     """Everyone signed up (confirmed first, then the waitlist in order), for staff."""
     return list(db.session.scalars(
-        select(Signup).where(Signup.event_id == event.id, Signup.status.in_(LIVE))
+        select(Signup).where(Signup.event_id == event.id, Signup.status.in_(SignupStatus.live()))
         .order_by(case((Signup.status == SignupStatus.CONFIRMED, 0), else_=1),
                   Signup.queue_number, Signup.created_at)))
 
@@ -332,4 +333,5 @@ def attendees(event: Event) -> list[Signup]:
 def signup_for(event: Event, user: User) -> Signup | None:
     """The person's live sign-up for the event, if any."""
     return db.session.scalar(select(Signup).where(
-        Signup.event_id == event.id, Signup.user_id == user.id, Signup.status.in_(LIVE)))
+        Signup.event_id == event.id, Signup.user_id == user.id,
+        Signup.status.in_(SignupStatus.live())))

@@ -24,6 +24,7 @@ from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
 from makerspace.mail.models import OutboxMessage
 from makerspace.mail.services import (
+    LINK_PLACEHOLDER,
     Attachment,
     queue_message,
     recipient_context,
@@ -225,24 +226,33 @@ def queue_reminders(now: datetime | None = None) -> int:
 # -- accounts -----------------------------------------------------------------------------
 
 def password_reset(user: User) -> OutboxMessage:
-    """A signed, expiring, single-use link to choose a new password."""
-    from makerspace.mail.tokens import password_reset_token, reset_max_age
+    """A signed, expiring, single-use link to choose a new password (made when it is sent)."""
+    from makerspace.mail.tokens import reset_max_age
 
     with _for(user):
-        link = absolute_url("accounts.reset_password", token=password_reset_token(user))
-        return queue_message(kind="password_reset", user=user,
+        return queue_message(kind="password_reset", user=user, link_kind="password_reset",
                              subject=_l("Choose a new password for Folkeverksted"),
-                             context={"link": link,
+                             context={"link": LINK_PLACEHOLDER,
                                       "hours": int(reset_max_age().total_seconds() // 3600)})
 
 
 def email_verification(user: User) -> OutboxMessage:
     """A signed link that confirms the address (needed before the first booking)."""
-    from makerspace.mail.tokens import verification_max_age, verification_token
+    from makerspace.mail.tokens import verification_max_age
 
     with _for(user):
-        link = absolute_url("accounts.verify_email", token=verification_token(user))
         return queue_message(kind="email_verification", user=user,
+                             link_kind="email_verification",
                              subject=_l("Confirm your e-mail address for Folkeverksted"),
-                             context={"link": link,
+                             context={"link": LINK_PLACEHOLDER,
                                       "days": verification_max_age().days})
+
+
+def registration_attempt(user: User) -> OutboxMessage:
+    """Someone tried to register with an address that has an account: tell its owner (the
+    registration page itself says nothing about who has an account)."""
+    with _for(user):
+        return queue_message(kind="registration_attempt", user=user,
+                             subject=_l("Someone tried to create an account with your address"),
+                             context={"login_link": absolute_url("accounts.login"),
+                                      "forgot_link": absolute_url("accounts.forgot_password")})

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from makerspace.database import UTCDateTime, utcnow
+from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
 from makerspace.extensions import db
 
 
@@ -21,7 +21,8 @@ class OutboxStatus(enum.StrEnum):
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_messages_status_due", "status", "next_attempt_at"),
+                      SQLITE_AUTOINCREMENT)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))  # e.g. booking_confirmed, password_reset
@@ -29,6 +30,9 @@ class OutboxMessage(db.Model):
     to_name: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(5))
     subject: Mapped[str] = mapped_column(String(300))
+    # A message with a secret link (password reset, address verification) holds a placeholder
+    # instead: the sender makes the link when it sends, so the outbox never holds one.
+    link_kind: Mapped[str | None] = mapped_column(String(40))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
     status: Mapped[OutboxStatus] = mapped_column(
@@ -55,6 +59,7 @@ class OutboxAttachment(db.Model):
     """A file sent with a message; `content_id` set means an inline image (the QR code)."""
 
     __tablename__ = "outbox_attachments"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(

@@ -11,6 +11,7 @@ from makerspace.auth import admin_required
 from makerspace.core.forms import EmptyForm
 from makerspace.extensions import db
 from makerspace.mail import services
+from makerspace.mail.links import with_link
 from makerspace.mail.models import OutboxStatus
 
 bp = Blueprint("mail", __name__)
@@ -34,7 +35,11 @@ def outbox():  # type: ignore[no-untyped-def]
 @bp.get("/admin/outbox/<int:message_id>")
 @admin_required
 def message(message_id: int):  # type: ignore[no-untyped-def]
-    return render_template("admin/outbox.html", message=services.message_by_id(message_id),
+    found = services.message_by_id(message_id)
+    note = _("[a personal link, made when the message is sent]")
+    return render_template("admin/outbox.html", message=found,
+                           text_body=with_link(found.text_body, note),
+                           html_body=with_link(found.html_body, note),
                            status_names=STATUS_NAMES, configured=services.mail_configured(),
                            form=EmptyForm())
 

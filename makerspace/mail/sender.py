@@ -33,6 +33,7 @@ from sqlalchemy import func, or_, select, update
 
 from makerspace import clock
 from makerspace.extensions import db
+from makerspace.mail.links import LinkGone, make_link, with_link
 from makerspace.mail.models import OutboxMessage, OutboxStatus
 
 MAX_ATTEMPTS = 10
@@ -76,9 +77,10 @@ def sender_address() -> str:
     return str(_config("MAIL_DEFAULT_SENDER", default))
 
 
-def build_mime(message: OutboxMessage, *, sender: str, now: datetime) -> EmailMessage:
+def build_mime(message: OutboxMessage, *, sender: str, now: datetime,
+               link: str | None = None) -> EmailMessage:
     """Text and HTML alternatives; inline images (cid) related to the HTML; other files
-    (the .ics) attached."""
+    (the .ics) attached; `link` in place of the secret-link placeholder."""
     mime = EmailMessage()
     mime["Subject"] = message.subject
     mime["From"] = sender
@@ -89,8 +91,11 @@ def build_mime(message: OutboxMessage, *, sender: str, now: datetime) -> EmailMe
     mime["Message-ID"] = (f"<outbox-{message.id}.{int(message.created_at.timestamp())}"
                           f"@{domain}>")
     mime["Auto-Submitted"] = "auto-generated"
-    mime.set_content(message.text_body)
-    mime.add_alternative(message.html_body, subtype="html")
+    text_body, html_body = message.text_body, message.html_body
+    if link is not None:
+        text_body, html_body = with_link(text_body, link), with_link(html_body, link)
+    mime.set_content(text_body)
+    mime.add_alternative(html_body, subtype="html")
     inline = [a for a in message.attachments if a.content_id]
     files = [a for a in message.attachments if not a.content_id]
     if inline:
@@ -210,7 +215,16 @@ def send_due(now: datetime | None = None, *, limit: int = 100) -> SendReport:
                 db.session.rollback()
                 continue
             try:
-                smtp.send(build_mime(message, sender=sender, now=clock.now()), message.to_email)
+                link = make_link(message) if message.link_kind else None
+            except LinkGone:
+                _finish(message_id, worker, attempts=message.attempts + 1,
+                        status=OutboxStatus.FAILED,
+                        last_error="The person or the address is gone; no link was made.")
+                report.failed += 1
+                continue
+            try:
+                smtp.send(build_mime(message, sender=sender, now=clock.now(), link=link),
+                          message.to_email)
             except (smtplib.SMTPException, OSError) as error:
                 smtp.close()
                 attempts = message.attempts + 1

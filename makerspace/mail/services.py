@@ -25,6 +25,9 @@ from makerspace.extensions import db
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 
 DEFAULT_LOCALE = "nb"
+# Stands in the body for a secret link (password reset, verification) until it is sent; the
+# .invalid domain never resolves, should the placeholder ever leave the house.
+LINK_PLACEHOLDER = "https://secret-link.invalid/"
 _current_locale: ContextVar[str | None] = ContextVar("mail_locale", default=None)
 
 
@@ -71,11 +74,13 @@ def recipient_context(locale: str) -> Iterator[None]:
 def queue_message(*, kind: str, subject: Any, context: Mapping[str, Any] | None = None,
                   user: User | None = None, to_email: str | None = None,
                   to_name: str | None = None, locale: str | None = None,
-                  attachments: Sequence[Attachment] = ()) -> OutboxMessage:
+                  attachments: Sequence[Attachment] = (),
+                  link_kind: str | None = None) -> OutboxMessage:
     """Write a message to the outbox in the caller's transaction (flush, no commit).
 
     `subject` is a (lazy) gettext string; the bodies come from `templates/mail/<kind>.txt` and
-    `.html`; everything is rendered in the recipient's language."""
+    `.html`; everything is rendered in the recipient's language. `link_kind` names the kind
+    of link (see `mail.links`) that the sender puts in place of LINK_PLACEHOLDER when it sends."""
     if user is None and not to_email:
         raise ValueError("a message needs a user or to_email")
     language = recipient_locale(user, locale)
@@ -89,7 +94,7 @@ def queue_message(*, kind: str, subject: Any, context: Mapping[str, Any] | None 
     now = clock.now()
     message = OutboxMessage(
         created_at=now, kind=kind, to_email=email, to_name=name, locale=language,
-        subject=subject_text,
+        subject=subject_text, link_kind=link_kind,
         text_body=text_body, html_body=html_body, status=OutboxStatus.PENDING, attempts=0,
         next_attempt_at=now, user_id=user.id if user is not None else None,
         attachments=[OutboxAttachment(filename=a.filename, content_type=a.content_type,

@@ -218,6 +218,11 @@ class HoursForm(FlaskForm):
         _l("Upcoming bookings per citizen"), validators=[InputRequired(), NumberRange(0, 100)],
         description=_l("How many bookings one person may hold at this library at a time."),
         render_kw={"inputmode": "numeric"})
+    staff_feed_full_names = BooleanField(
+        _l("Full names in the staff calendar"),
+        description=_l("Off: the staff calendar shows initials and the booking number. On: "
+                       "full names. Warning: a calendar you subscribe to in Google Calendar or "
+                       "Outlook is stored on their servers, names included."))
 
     @staticmethod
     def initial(weekly: dict[str, list[tuple[str, str]]]) -> dict[str, dict[str, str]]:

@@ -16,9 +16,9 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from makerspace import clock
-from makerspace.accounts.services import find_user_by_email
 from makerspace.auth import (
     admin_required,
+    known_person_by_email,
     managed_branch_or_404,
     managed_or_404,
     manages_branch,
@@ -65,6 +65,12 @@ from makerspace.staff.forms import (
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 CLOSURE_LOOKAHEAD_DAYS = 90
+
+
+def _not_known_here() -> str:
+    """The same words whether the address has no account or one this library does not know."""
+    return _("No one with this e-mail address has booked or taken a course at your library. "
+             "They can book on their own phone or computer first.")
 CANCELLABLE = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 
@@ -229,14 +235,16 @@ def hours(slug: str):  # type: ignore[no-untyped-def]
     else:
         form = HoursForm(data={**HoursForm.initial(branch_hours.weekly_hours(branch)),
                                "closed_on_public_holidays": branch.closed_on_public_holidays,
-                               "max_upcoming_bookings": branch.max_upcoming_bookings})
+                               "max_upcoming_bookings": branch.max_upcoming_bookings,
+                               "staff_feed_full_names": branch.staff_feed_full_names})
     problem = None
     if form.validate_on_submit():
         try:
             branch_hours.set_weekly_hours(branch, form.weekly())
             update_branch_settings(
                 branch, closed_on_public_holidays=form.closed_on_public_holidays.data,
-                max_upcoming_bookings=form.max_upcoming_bookings.data)
+                max_upcoming_bookings=form.max_upcoming_bookings.data,
+                staff_feed_full_names=form.staff_feed_full_names.data)
         except DomainError as error:
             problem = _refused(error)
         else:
@@ -297,9 +305,9 @@ def walk_in(slug: str):  # type: ignore[no-untyped-def]
         form.day.data = local_today(clock.now(), branch.timezone)
     problem, suggestions = None, []
     if form.validate_on_submit():
-        citizen = find_user_by_email(form.email.data)
+        citizen = known_person_by_email(current_user, form.email.data)
         if citizen is None:
-            form.email.errors.append(_("There is no account with this e-mail address."))
+            form.email.errors.append(_not_known_here())
         else:
             try:
                 start, end = form.period(branch.timezone)
@@ -348,14 +356,14 @@ def grant(slug: str):  # type: ignore[no-untyped-def]
                                   for c in all_certifications()]
     problem = None
     if form.validate_on_submit():
-        citizen = find_user_by_email(form.email.data)
+        citizen = known_person_by_email(current_user, form.email.data)
         if citizen is None:
-            form.email.errors.append(_("There is no account with this e-mail address."))
+            form.email.errors.append(_not_known_here())
         else:
             try:
                 held = grant_certification(
                     user=citizen, certification=certification_by_slug(form.certification.data),
-                    granted_by=current_user, note=form.note.data or "")
+                    granted_by=current_user, note=form.note.data or "", branch=branch)
             except DomainError as error:
                 problem = _refused(error)
             else:
@@ -372,7 +380,7 @@ def people():  # type: ignore[no-untyped-def]
     form = PersonSearchForm(formdata=request.args or None)
     person, held = None, []
     if request.args and form.validate():
-        person = find_user_by_email(form.email.data)
+        person = known_person_by_email(current_user, form.email.data)
         held = certifications_of(person) if person is not None else []
     return render_template("staff/people.html", form=form, person=person, held=held,
                            searched=bool(request.args), now=clock.now())

@@ -1,0 +1,77 @@
+"""One unit of work per request: the view's changes are committed once, when it answers with
+success (1xx–3xx), and rolled back on any exception or error answer (4xx, 5xx).
+
+Views and API endpoints therefore never commit. Services flush and never commit. A view that
+wants to show a refusal on the same page asks `attempt()` to run the service call: a refusal
+(a DomainError) rolls back what the call changed and comes back as a value to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Generic, TypeVar
+
+from flask import Flask, Response, make_response, render_template
+
+from makerspace.errors import DomainError
+from makerspace.extensions import db
+
+T = TypeVar("T")
+
+
+def _committing(view: Callable[..., Any]) -> Callable[..., Response]:
+    @wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Response:
+        try:
+            response = make_response(view(*args, **kwargs))
+        except BaseException:
+            db.session.rollback()
+            raise
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    return run
+
+
+def install_unit_of_work(app: Flask) -> None:
+    """Wrap every view of the app (call once every blueprint is registered)."""
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = _committing(view)
+
+
+@dataclass(frozen=True)
+class Attempt(Generic[T]):
+    """What came of a service call: its value, or the rule that refused it."""
+
+    value: T | None = None
+    refusal: DomainError | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.refusal is not None
+
+    @property
+    def message(self) -> str | None:
+        """The refusal in words, for the page (None when it went through)."""
+        return str(self.refusal.message) if self.refusal is not None else None
+
+
+def attempt(call: Callable[[], T]) -> Attempt[T]:
+    """Run a service call; a refusal rolls back what it changed and is returned, not raised."""
+    try:
+        return Attempt(value=call())
+    except DomainError as refusal:
+        db.session.rollback()
+        return Attempt(refusal=refusal)
+
+
+def form_page(template: str, form: Any, problem: str | None = None, **context: Any
+              ) -> tuple[str, int]:
+    """A page with a form: 422 when the form or the service refused it (nothing is kept)."""
+    status = 422 if (form is not None and form.errors) or problem else 200
+    return render_template(template, form=form, problem=problem, **context), status

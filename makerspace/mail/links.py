@@ -1,0 +1,35 @@
+"""Secret links in e-mail (password reset, address verification), made when the message is
+sent: the outbox holds a placeholder, so neither the database nor the admins' outbox view ever
+holds a link that opens someone's account."""
+
+from __future__ import annotations
+
+from makerspace.accounts.models import User
+from makerspace.core.urls import absolute_url
+from makerspace.extensions import db
+from makerspace.mail.models import OutboxMessage
+from makerspace.mail.services import LINK_PLACEHOLDER, recipient_context
+from makerspace.mail.tokens import password_reset_token, verification_token
+
+_ENDPOINTS = {
+    "password_reset": ("accounts.reset_password", password_reset_token),
+    "email_verification": ("accounts.verify_email", verification_token),
+}
+
+
+class LinkGone(Exception):
+    """The person the link was for is gone, or has another address now."""
+
+
+def make_link(message: OutboxMessage) -> str:
+    """A fresh link of the message's kind for its recipient; raises LinkGone."""
+    user = db.session.get(User, message.user_id) if message.user_id is not None else None
+    if user is None or user.email != message.to_email or message.link_kind not in _ENDPOINTS:
+        raise LinkGone()
+    endpoint, make_token = _ENDPOINTS[message.link_kind]
+    with recipient_context(message.locale):
+        return absolute_url(endpoint, token=make_token(user))
+
+
+def with_link(body: str, link: str) -> str:
+    return body.replace(LINK_PLACEHOLDER, link)
