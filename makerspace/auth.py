@@ -6,12 +6,14 @@ from functools import wraps
 from typing import Any
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import exists, or_, select
 
 from makerspace.accounts.models import Role, User
 from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.models import Branch
+from makerspace.branches.services import branch_by_slug
 from makerspace.certifications.models import UserCertification
 from makerspace.events.models import Event, Signup
 from makerspace.extensions import db
@@ -69,6 +71,13 @@ def known_person_by_email(staff: User | Any, email: str) -> User | None:
     return person if person is not None and knows_person(staff, person) else None
 
 
+def not_known_here() -> str:
+    """What staff are told when they name someone they may not see: the same words whether
+    the address has no account or one their library does not know."""
+    return _("No one with this e-mail address has booked or taken a course at your library. "
+             "They can book on their own phone or computer first.")
+
+
 def known_person_or_404(user_id: int) -> User:
     """The person, if the current staff member may see them; otherwise the page does not
     exist."""
@@ -87,8 +96,6 @@ def managed_or_404(branch: Branch) -> Branch:
 
 def managed_branch_or_404(slug: str) -> Branch:
     """The branch with this slug, if the current user manages it; otherwise a 404."""
-    from makerspace.branches.services import branch_by_slug
-
     return managed_or_404(branch_by_slug(slug))
 
 

@@ -8,9 +8,13 @@ from flask.cli import with_appcontext
 
 from makerspace.accounts.models import Role
 from makerspace.accounts.services import create_user, find_user_by_email, issue_api_token
+from makerspace.checkin.services import sweep_bookings
 from makerspace.demo import database_is_empty, seed_demo
 from makerspace.errors import DomainError
 from makerspace.extensions import db
+from makerspace.mail.messages import queue_reminders
+from makerspace.mail.sender import send_due
+from makerspace.privacy.services import sweep_retention
 
 
 @click.command("seed-demo")
@@ -81,11 +85,6 @@ def tick_command(full: bool) -> None:
     Safe to run every minute (cron or a systemd timer): one transaction, and a second run
     finds nothing left to do.
     """
-    from makerspace.checkin.services import sweep_bookings
-    from makerspace.mail.messages import queue_reminders
-    from makerspace.mail.sender import send_due
-    from makerspace.privacy.services import sweep_retention
-
     report = sweep_bookings(full=full)  # tells the newly blocked, in the same transaction
     reminders = queue_reminders()
     retention = sweep_retention()
@@ -105,8 +104,6 @@ def send_mail_command(limit: int) -> None:
     Without MAIL_SERVER nothing is sent and the messages stay in the outbox (/admin/outbox).
     Safe to run from several places at once: each message is delivered once.
     """
-    from makerspace.mail.sender import send_due
-
     click.echo(send_due(limit=limit).summary())
 
 

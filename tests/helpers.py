@@ -17,6 +17,11 @@ def html_lang(body: bytes) -> str | None:
     return match.group(1).decode() if match else None
 
 
+def without_csrf(page: str) -> str:
+    """A page without its CSRF tokens, which carry a timestamp (to compare two pages)."""
+    return re.sub(r'name="csrf_token"[^>]*value="[^"]*"', 'name="csrf_token"', page)
+
+
 def sign_in(client: Any, user: Any) -> Any:
     """Log a user in on a test client without the form: a real server-side session."""
     from flask import has_app_context

@@ -413,7 +413,7 @@ def _flash(response) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_reset_links_are_signed_and_expire(app_ctx, make_user, monkeypatch):
-    from makerspace.mail import tokens
+    from makerspace.accounts import tokens
 
     person = db.session.get(User, make_user().id)
     token = tokens.password_reset_token(person)

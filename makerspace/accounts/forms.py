@@ -116,3 +116,12 @@ class DeleteAccountForm(FlaskForm):
         description=_l("To make sure it is you. This cannot be undone."),
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class PersonSearchForm(FlaskForm):
+    """Staff look up a person by e-mail (only people their library knows are found)."""
+
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])

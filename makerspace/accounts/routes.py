@@ -248,11 +248,10 @@ def resend_verification():  # type: ignore[no-untyped-def]
     if EmptyForm().validate_on_submit():
         if current_user.email_verified_at is not None:
             flash(_("Your e-mail address is confirmed already."), "info")
-        elif services.resend_verification(current_user):
-            flash(_("We have sent a new link to %(email)s.", email=current_user.email), "info")
         else:
-            flash(_("We sent you a link a moment ago. Please check your e-mail, and the spam "
-                    "folder too."), "info")
+            services.resend_verification(current_user)
+            flash(_("We have sent a link to %(email)s. It can take a few minutes; look in the "
+                    "spam folder too.", email=current_user.email), "info")
     return redirect(safe_next_path(request.form.get("next"), url_for("core.index")))
 
 

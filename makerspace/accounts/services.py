@@ -17,7 +17,9 @@ from zxcvbn import zxcvbn
 
 from makerspace import clock
 from makerspace.accounts.models import ApiToken, Role, User, UserSession
+from makerspace.accounts.tokens import user_for_reset_token, user_for_verification_token
 from makerspace.branches.services import branch_by_slug
+from makerspace.core import signals
 from makerspace.errors import AlreadyExists, InvalidInput, NotFound
 from makerspace.extensions import db
 
@@ -161,8 +163,7 @@ def register_citizen(
     existing = find_user_by_email(email)
     password_hash = hash_password(password)  # also for an existing address: the same time
     if existing is not None:
-        if not _notify_recently(existing, "registration_attempt"):
-            _notify().registration_attempt(existing)
+        signals.registration_attempted.send(existing)
         return None
     try:
         user = _add_user(User(email=normalise_email(email), name=name.strip(),
@@ -170,7 +171,7 @@ def register_citizen(
                               role=Role.CITIZEN, locale=locale))
     except EmailTaken:
         return None  # registered a moment ago by a request that won the race
-    _notify().email_verification(user)
+    signals.account_registered.send(user)
     return user
 
 
@@ -352,37 +353,17 @@ def revoke_api_token(user: User, token_id: int) -> None:
     db.session.flush()
 
 
-# -- e-mail verification and password reset (links from makerspace.mail.tokens) ------------
+# -- e-mail verification and password reset (signed links: accounts.tokens) ---------------
 
-# Asking again within this time sends no second e-mail (a double click, a script).
-MAIL_REPEAT_PAUSE = timedelta(minutes=2)
-
-
-def _notify():  # type: ignore[no-untyped-def]
-    # Imported late: the mail messages import the booking and event areas.
-    from makerspace.mail import messages
-
-    return messages
-
-
-def _notify_recently(user: User, kind: str) -> bool:
-    from makerspace.mail.services import recently_queued
-
-    return recently_queued(user, kind, MAIL_REPEAT_PAUSE)
-
-
-def resend_verification(user: User) -> bool:
-    """Queue a new verification e-mail unless the address is verified or one just went."""
-    if user.email_verified_at is not None or _notify_recently(user, "email_verification"):
-        return False
-    _notify().email_verification(user)
-    return True
+def resend_verification(user: User) -> None:
+    """Ask for a new verification e-mail, unless the address is verified already (the outbox
+    does not send a second one within a couple of minutes)."""
+    if user.email_verified_at is None:
+        signals.verification_requested.send(user)
 
 
 def verify_email(token: str) -> User:
     """Mark the address of the link's owner verified (again is fine); raises InvalidLink."""
-    from makerspace.mail.tokens import user_for_verification_token
-
     user = user_for_verification_token(token)
     if user.email_verified_at is None:
         user.email_verified_at = clock.now()
@@ -392,14 +373,12 @@ def verify_email(token: str) -> User:
 def request_password_reset(email: str) -> None:
     """Queue a reset link if an account has this address; says nothing either way."""
     user = find_user_by_email(email)
-    if user is not None and not _notify_recently(user, "password_reset"):
-        _notify().password_reset(user)
+    if user is not None:
+        signals.password_reset_requested.send(user)
 
 
 def check_reset_token(token: str) -> User:
     """The person a reset link is for; raises InvalidLink / ExpiredLink."""
-    from makerspace.mail.tokens import user_for_reset_token
-
     return user_for_reset_token(token)
 
 

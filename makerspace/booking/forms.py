@@ -1,69 +1,45 @@
-"""Booking forms and the labels the booking pages show."""
+"""Booking forms: the citizen's booking form and cancel button, and the staff forms for
+machines, outages, walk-ins and cancelling someone's booking."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
-from makerspace.booking.models import BookingStatus, Equipment, EquipmentKind
-from makerspace.branches.hours import format_clock, parse_clock, public_holiday
+from makerspace.booking.labels import KIND_LABELS, duration_label
+from makerspace.booking.models import Equipment
+from makerspace.booking.rules import EQUIPMENT_RULES, EquipmentRule
+from makerspace.branches.forms import clock_text
+from makerspace.branches.hours import format_clock, local_to_utc, parse_clock
 from makerspace.core.forms import EmptyForm
+from makerspace.errors import DomainError
 
-KIND_LABELS = {
-    EquipmentKind.PRINTER_3D: _l("3D printer"),
-    EquipmentKind.LASER_CUTTER: _l("Laser cutter"),
-    EquipmentKind.VR_KIT: _l("VR headset"),
-    EquipmentKind.VINYL_CUTTER: _l("Vinyl cutter"),
-    EquipmentKind.SEWING_MACHINE: _l("Sewing machine"),
-    EquipmentKind.PODCAST_STUDIO: _l("Podcast studio"),
-    EquipmentKind.DIGITISATION_STATION: _l("Digitisation station"),
-    EquipmentKind.OTHER: _l("Other equipment"),
-}
-
-STATUS_LABELS = {
-    BookingStatus.CONFIRMED: _l("Confirmed"),
-    BookingStatus.CHECKED_IN: _l("Checked in"),
-    BookingStatus.COMPLETED: _l("Completed"),
-    BookingStatus.CANCELLED: _l("Cancelled"),
-    BookingStatus.NO_SHOW: _l("No-show"),
-}
-
-SLOT_LABELS = {
-    "free": _l("Free"),
-    "busy": _l("Booked"),
-    "past": _l("Past"),
-    "closed": _l("Not bookable yet"),
-    "short": _l("Too short a gap"),
-}
-
-
-def holiday_name(day: date) -> str | None:
-    """The public holiday on that date in the page's language (English for en, else
-    Norwegian)."""
-    return public_holiday(day, str(get_locale()))
-
-
-def duration_label(minutes: int) -> str:
-    """90 -> '1 h 30 min' (in the page's language)."""
-    hours, rest = divmod(minutes, 60)
-    if hours and rest:
-        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=rest)
-    if hours:
-        return _("%(hours)s h", hours=hours)
-    return _("%(minutes)s min", minutes=rest)
-
-
-def durations(equipment: Equipment) -> list[int]:
-    """The booking lengths the machine allows, in minutes."""
-    step = equipment.slot_minutes
-    return list(range(equipment.min_minutes, equipment.max_minutes + 1, step))
+TIME_INPUT = {"type": "time", "inputmode": "numeric"}
+EARLIEST, LATEST = date(2000, 1, 1), date(9000, 1, 1)  # beyond these, time arithmetic overflows
 
 
 def start_times(step: int, weekly: dict[str, list[tuple[str, str]]]) -> list[str]:
@@ -74,9 +50,6 @@ def start_times(step: int, weekly: dict[str, list[tuple[str, str]]]) -> list[str
     last = max((c for _o, c in intervals), default=24 * 60)
     first = -(-first // step) * step
     return [format_clock(m) for m in range(first, last - step + 1, step)]
-
-
-EARLIEST, LATEST = date(2000, 1, 1), date(9000, 1, 1)  # beyond these, time arithmetic overflows
 
 
 class BookingForm(FlaskForm):
@@ -97,7 +70,7 @@ def booking_form(equipment: Equipment, times: Iterable[str], extra_time: str | N
     if extra_time and extra_time not in choices:  # a suggestion outside the usual week
         choices = sorted([*choices, extra_time])
     form.start.choices = [(t, t) for t in choices]
-    form.duration.choices = [(m, duration_label(m)) for m in durations(equipment)]
+    form.duration.choices = [(m, duration_label(m)) for m in equipment.durations]
     return form
 
 
@@ -105,3 +78,97 @@ class CancelForm(EmptyForm):
     reason = TextAreaField(
         _l("Reason"), validators=[Optional(), Length(max=500)],
         description=_l("Required when you cancel someone else's booking; they will see it."))
+
+
+def suggested_periods(refusal: DomainError | None, timezone: str) -> list[dict[str, Any]]:
+    """The free periods a refusal offers instead (`suggestions`), with what a form needs to
+    book one: start, end, the local date and time, the length in minutes."""
+    zone = ZoneInfo(timezone)
+    periods = []
+    for suggestion in (refusal.extra.get("suggestions") if refusal else None) or []:
+        start = datetime.fromisoformat(suggestion["start"])
+        end = datetime.fromisoformat(suggestion["end"])
+        local = start.astimezone(zone)
+        periods.append({"start": start, "end": end, "day": local.date().isoformat(),
+                        "time": local.strftime("%H:%M"),
+                        "minutes": int((end - start).total_seconds() // 60)})
+    return periods
+
+
+# -- staff --------------------------------------------------------------------------------
+
+def _rule_field(rule: EquipmentRule) -> IntegerField:
+    required = [InputRequired()] if rule.required else [Optional()]
+    return IntegerField(rule.label, validators=[*required, NumberRange(rule.low, rule.high)],
+                        default=rule.default, description=rule.description,
+                        render_kw={"inputmode": "numeric"})
+
+
+class EquipmentForm(FlaskForm):
+    """A machine's name, kind and booking rules (the rule fields come from booking.rules)."""
+
+    RULE_NAMES = tuple(rule.name for rule in EQUIPMENT_RULES)
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, label)
+                                            for k, label in KIND_LABELS.items()])
+    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    requires_certification = SelectField(_l("Certification needed"), choices=[])
+
+    def set_certifications(self, certifications: list[Any]) -> None:
+        self.requires_certification.choices = [SelectChoice("", _("None"))] + [
+            SelectChoice(c.slug, c.name) for c in certifications]
+
+    def rule_fields(self) -> dict[str, Any]:
+        """The machine's fields for create_equipment/update_equipment, certification aside."""
+        return {"name": self.name.data.strip(), "kind": self.kind.data,
+                "description": (self.description.data or "").strip(),
+                **{name: self[name].data for name in self.RULE_NAMES}}
+
+
+for _rule in EQUIPMENT_RULES:
+    setattr(EquipmentForm, _rule.name, _rule_field(_rule))
+
+
+class OutageForm(FlaskForm):
+    from_date = DateField(_l("From date"), validators=[InputRequired()])
+    from_time = StringField(_l("From time"), validators=[clock_text()], render_kw=TIME_INPUT)
+    until_date = DateField(_l("Until date (optional)"), validators=[Optional()],
+                           description=_l("Leave empty for “until further notice”."))
+    until_time = StringField(_l("Until time"), validators=[clock_text(required=False)],
+                             render_kw=TIME_INPUT)
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)],
+                         description=_l("Citizens whose bookings are cancelled will see it."))
+
+    def validate_until_time(self, field: StringField) -> None:
+        if self.until_date.data and not (field.data or "").strip():
+            raise ValidationError(_("Please give a time (HH:MM)."))
+
+    def period(self, timezone: str) -> tuple[datetime, datetime | None]:
+        start = local_to_utc(self.from_date.data, self.from_time.data, timezone)
+        if not self.until_date.data:
+            return start, None
+        return start, local_to_utc(self.until_date.data, self.until_time.data, timezone)
+
+
+class WalkInForm(FlaskForm):
+    equipment = SelectField(_l("Machine"), coerce=int, choices=[])
+    email = EmailField(_l("The citizen's e-mail address"),
+                       validators=[DataRequired(), Email(), Length(max=254)],
+                       render_kw={"autocomplete": "off"})
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    start = StringField(_l("Start time"), validators=[clock_text()], render_kw=TIME_INPUT)
+    minutes = IntegerField(_l("Duration (minutes)"), default=60,
+                           validators=[InputRequired(), NumberRange(1, 24 * 60)],
+                           render_kw={"inputmode": "numeric"})
+
+    def period(self, timezone: str) -> tuple[datetime, datetime]:
+        start = local_to_utc(self.day.data, self.start.data, timezone)
+        return start, start + timedelta(minutes=self.minutes.data)
+
+
+class StaffCancelForm(FlaskForm):
+    """Staff cancelling someone's booking say why (the citizen sees it)."""
+
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)],
+                         description=_l("The citizen will see it."))

@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from makerspace.accounts.models import User
+from makerspace.booking.rules import RULE_DEFAULTS
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.checkin.codes import new_checkin_token
@@ -52,11 +53,12 @@ class Equipment(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[EquipmentKind] = mapped_column(_enum(EquipmentKind, "equipment_kind"))
     description: Mapped[str] = mapped_column(Text, default="")
-    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
-    min_minutes: Mapped[int] = mapped_column(Integer, default=60)
-    max_minutes: Mapped[int] = mapped_column(Integer, default=240)
-    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
-    max_advance_days: Mapped[int] = mapped_column(Integer, default=14)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=RULE_DEFAULTS["slot_minutes"])
+    min_minutes: Mapped[int] = mapped_column(Integer, default=RULE_DEFAULTS["min_minutes"])
+    max_minutes: Mapped[int] = mapped_column(Integer, default=RULE_DEFAULTS["max_minutes"])
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=RULE_DEFAULTS["buffer_minutes"])
+    max_advance_days: Mapped[int] = mapped_column(Integer,
+                                                  default=RULE_DEFAULTS["max_advance_days"])
     min_age: Mapped[int | None] = mapped_column(Integer)
     requires_certification_id: Mapped[int | None] = mapped_column(
         ForeignKey("certifications.id", ondelete="SET NULL")
@@ -70,6 +72,11 @@ class Equipment(db.Model):
         back_populates="equipment", order_by="EquipmentOutage.start_at",
         cascade="all, delete-orphan",
     )
+
+    @property
+    def durations(self) -> list[int]:
+        """The booking lengths the machine allows, in minutes."""
+        return list(range(self.min_minutes, self.max_minutes + 1, self.slot_minutes))
 
 
 class EquipmentOutage(db.Model):

@@ -15,31 +15,16 @@ from makerspace import clock
 from makerspace.auth import manages_branch
 from makerspace.booking import services
 from makerspace.booking.availability import week_slots
-from makerspace.booking.forms import (
-    KIND_LABELS,
-    SLOT_LABELS,
-    STATUS_LABELS,
-    CancelForm,
-    booking_form,
-    duration_label,
-    durations,
-    holiday_name,
-    start_times,
-)
+from makerspace.booking.forms import CancelForm, booking_form, start_times, suggested_periods
 from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.hours import local_moment, parse_clock, weekly_hours
 from makerspace.certifications.services import holds_certification
 from makerspace.core.safety import safe_next_path
+from makerspace.core.transaction import attempt
 from makerspace.errors import DomainError
 from makerspace.events.services import upcoming_events_granting
-from makerspace.extensions import db
 
 bp = Blueprint("booking", __name__)
-
-LABELS = {"kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS,
-          "slot_labels": SLOT_LABELS, "duration_label": duration_label,
-          "holiday_name": holiday_name}
-
 
 @bp.get("/equipment/<int:equipment_id>")
 def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
@@ -49,7 +34,7 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "booking/equipment.html", equipment=machine, branch=machine.branch, week=week,
         days=week_slots(machine, week.first, now), outage=services.current_outage(machine, now),
-        certified=_certified(machine, now), granting=_granting(machine, now), **LABELS)
+        certified=_certified(machine, now), granting=_granting(machine, now))
 
 
 @bp.route("/equipment/<int:equipment_id>/book", methods=["GET", "POST"])
@@ -64,21 +49,16 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         start = local_moment(form.date.data, parse_clock(form.start.data), zone)
         end = start + timedelta(minutes=form.duration.data)
-        try:
-            booking = services.create_booking(user=current_user, equipment=machine,
-                                              start=start, end=end)
-        except DomainError as error:
-            db.session.rollback()
-            refusal = error
-        else:
-            db.session.commit()
+        done = attempt(lambda: services.create_booking(user=current_user, equipment=machine,
+                                                       start=start, end=end))
+        if not done.refused:
             flash(_("Your booking is confirmed."), "success")
-            return redirect(url_for("booking.show", booking_id=booking.id))
+            return redirect(url_for("booking.show", booking_id=done.value.id))
+        refusal = done.refusal
     return render_template(
         "booking/book.html", form=form, equipment=machine, branch=machine.branch,
-        refusal=refusal, suggestions=_suggestions(refusal),
+        refusal=refusal, suggestions=suggested_periods(refusal, machine.branch.timezone),
         certified=_certified(machine, clock.now()), granting=_granting(machine, clock.now()),
-        **LABELS,
     ), 422 if (refusal or form.errors) else 200
 
 
@@ -90,7 +70,7 @@ def show(booking_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "booking/show.html", booking=booking, equipment=booking.equipment, branch=branch,
         is_staff=manages_branch(current_user, branch), cancel_form=CancelForm(),
-        cancellable=_cancellable(booking), **LABELS)
+        cancellable=_cancellable(booking))
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
@@ -103,14 +83,10 @@ def cancel(booking_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash(_("The booking could not be cancelled. Please try again."), "error")
         return redirect(target)
-    try:
-        services.cancel_booking(booking, by=current_user, reason=form.reason.data or "")
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_("The booking has been cancelled."), "success")
+    done = attempt(lambda: services.cancel_booking(booking, by=current_user,
+                                                   reason=form.reason.data or ""))
+    flash(done.message or _("The booking has been cancelled."),
+          "error" if done.refused else "success")
     return redirect(target)
 
 
@@ -122,8 +98,7 @@ def my_bookings():  # type: ignore[no-untyped-def]
     return render_template(
         "booking/my_bookings.html", upcoming=upcoming,
         past=services.bookings_of(current_user, upcoming=False, now=now),
-        cancellable={b.id for b in upcoming if _cancellable(b)}, cancel_form=CancelForm(),
-        **LABELS)
+        cancellable={b.id for b in upcoming if _cancellable(b)}, cancel_form=CancelForm())
 
 
 # -- helpers for the views above ----------------------------------------------------------
@@ -176,7 +151,7 @@ def _prefill(equipment: Equipment, zone: ZoneInfo) -> dict[str, Any]:
         return {"start": time} if _on_grid(time, equipment.slot_minutes) else {}
     values: dict[str, Any] = {}
     minutes = request.args.get("minutes", type=int)
-    values["duration"] = minutes if minutes in durations(equipment) else equipment.min_minutes
+    values["duration"] = minutes if minutes in equipment.durations else equipment.min_minutes
     try:
         moment = datetime.fromisoformat(request.args.get("start", ""))
         local = moment.astimezone(zone) if moment.tzinfo else moment
@@ -194,14 +169,6 @@ def _on_grid(time: str, step: int) -> bool:
     except DomainError:
         return False
     return minutes < 24 * 60 and minutes % step == 0
-
-
-def _suggestions(refusal: DomainError | None) -> list[tuple[datetime, datetime, int]]:
-    """The service's nearest free periods as (start, end, minutes)."""
-    found = refusal.extra.get("suggestions") if refusal is not None else None
-    periods = [(datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"]))
-               for s in found or []]
-    return [(start, end, int((end - start).total_seconds() // 60)) for start, end in periods]
 
 
 def _cancellable(booking: Booking) -> bool:

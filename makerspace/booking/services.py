@@ -6,7 +6,6 @@ Functions here flush but never commit; the caller commits once.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,42 +28,20 @@ from makerspace.booking.models import (
     EquipmentKind,
     EquipmentOutage,
 )
+from makerspace.booking.rules import RULE_DEFAULTS, check_rules
 from makerspace.branches.hours import opening_intervals
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import holds_certification
+from makerspace.core import signals
 from makerspace.errors import DomainError
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime
-from makerspace.mail import messages as notify
-
-RULE_FIELDS = ("slot_minutes", "min_minutes", "max_minutes", "buffer_minutes",
-               "max_advance_days", "min_age")
-
 
 # -- equipment ----------------------------------------------------------------------------
 
-def _check_rules(rules: Any) -> None:
-    """Raise unless the rules fit together; `rules` has Equipment's attribute names."""
-    step = rules.slot_minutes
-    if not 5 <= step <= 240:
-        raise errors.InvalidEquipmentRules(_("The time step must be 5 to 240 minutes."))
-    if rules.min_minutes < step or rules.min_minutes % step:
-        raise errors.InvalidEquipmentRules(
-            _("The shortest booking must be a whole number of time steps."))
-    if rules.max_minutes < rules.min_minutes or rules.max_minutes % step or \
-            rules.max_minutes > 1440:
-        raise errors.InvalidEquipmentRules(
-            _("The longest booking must be a whole number of time steps, no shorter than the "
-              "shortest and at most 24 hours."))
-    if not 0 <= rules.buffer_minutes <= 1440:
-        raise errors.InvalidEquipmentRules(_("The buffer must be 0 to 1440 minutes."))
-    if not 0 <= rules.max_advance_days <= 365:
-        raise errors.InvalidEquipmentRules(_("Bookable days ahead must be 0 to 365."))
-    if rules.min_age is not None and not 0 <= rules.min_age <= 100:
-        raise errors.InvalidEquipmentRules(_("The age limit must be 0 to 100."))
-    if not rules.name.strip():
-        raise errors.InvalidEquipmentRules(_("A name is required."))
+EQUIPMENT_DEFAULTS: dict[str, Any] = {
+    "name": "", "kind": EquipmentKind.OTHER, "description": "", **RULE_DEFAULTS}
 
 
 def _checked_fields(current: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
@@ -76,21 +53,15 @@ def _checked_fields(current: dict[str, Any], fields: dict[str, Any]) -> dict[str
             try:
                 changes[name] = EquipmentKind(value)
             except ValueError as error:
-                raise errors.InvalidEquipmentRules(_("Unknown kind of equipment.")) from error
+                raise errors.InvalidEquipmentRules(_("Unknown kind of equipment."),
+                                                   field="kind") from error
         elif name == "requires_certification":
             if value is not None and not isinstance(value, Certification):
                 raise TypeError("requires_certification must be a Certification or None")
-        elif name not in RULE_FIELDS and name not in ("name", "description"):
+        elif name not in RULE_DEFAULTS and name not in ("name", "description"):
             raise TypeError(f"unknown equipment field {name}")
-    _check_rules(SimpleNamespace(**{**current, **changes}))
+    check_rules({**current, **changes})
     return changes
-
-
-EQUIPMENT_DEFAULTS: dict[str, Any] = {
-    "name": "", "kind": EquipmentKind.OTHER, "description": "", "slot_minutes": 30,
-    "min_minutes": 60, "max_minutes": 240, "buffer_minutes": 0, "max_advance_days": 14,
-    "min_age": None,
-}
 
 
 def create_equipment(branch: Branch, **fields: Any) -> Equipment:
@@ -136,7 +107,7 @@ def take_out_of_service(equipment: Equipment, *, start: datetime, end: datetime 
         _mark_cancelled(booking, by=by, reason=reason.strip(),
                         cancellation=Cancellation.OUT_OF_SERVICE)
     db.session.flush()
-    notify.bookings_cancelled_out_of_service(outage, cancelled)
+    signals.bookings_cancelled_out_of_service.send(outage, bookings=cancelled)
     return outage, cancelled
 
 
@@ -286,7 +257,7 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
             raise
         raise errors.BookingConflict(
             suggestions=_suggestions(equipment, start, end, now)) from error
-    notify.booking_confirmed(booking)
+    signals.booking_confirmed.send(booking)
     return booking
 
 
@@ -334,8 +305,7 @@ def cancel_booking(booking: Booking, *, by: User, reason: str = "") -> Booking:
     _mark_cancelled(booking, by=by, reason=reason.strip(),
                     cancellation=Cancellation.BY_CITIZEN if own else Cancellation.BY_STAFF)
     db.session.flush()
-    if not own:
-        notify.booking_cancelled_by_staff(booking)
+    signals.booking_cancelled.send(booking, by_staff=not own)
     return booking
 
 

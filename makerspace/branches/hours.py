@@ -189,3 +189,23 @@ def opening_intervals(branch: Branch, first: date, days: int) -> list[Interval]:
             else:
                 merged.append(interval)
     return merged
+
+
+# -- from a form's date and "HH:MM" to UTC, and back ----------------------------------------
+
+def local_to_utc(day: date, clock_text: str, timezone: str) -> datetime:
+    """A date and an 'HH:MM' entered in the branch's zone, as an aware UTC datetime.
+
+    Raises InvalidHours (a DomainError) when the time is not a time of day."""
+    return local_moment(day, parse_clock(clock_text), ZoneInfo(timezone))
+
+
+def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
+    """Start and end (exclusive) of a local date, in UTC; 23 or 25 hours long across DST."""
+    zone = ZoneInfo(timezone)
+    return local_moment(day, 0, zone), local_moment(day, MINUTES_PER_DAY, zone)
+
+
+def local_today(now: datetime, timezone: str) -> date:
+    """Today's date at the branch."""
+    return now.astimezone(ZoneInfo(timezone)).date()

@@ -9,7 +9,6 @@ from makerspace.auth import manages_branch
 from makerspace.branches.services import branch_by_slug
 from makerspace.calendar import services
 from makerspace.errors import Forbidden
-from makerspace.extensions import db
 
 bp = Blueprint("calendar_api", __name__)
 
@@ -32,7 +31,6 @@ def staff_calendar(slug: str):  # type: ignore[no-untyped-def]
 def rotate_staff_calendar(slug: str):  # type: ignore[no-untyped-def]
     branch = _managed_branch(slug)
     services.rotate_staff_token(branch)
-    db.session.commit()
     return jsonify({"url": services.staff_feed_url(branch)})
 
 
@@ -40,5 +38,4 @@ def rotate_staff_calendar(slug: str):  # type: ignore[no-untyped-def]
 @token_required
 def rotate_calendar_token():  # type: ignore[no-untyped-def]
     services.rotate_personal_token(api_user())
-    db.session.commit()
     return jsonify({"calendar_url": services.personal_feed_url(api_user())})

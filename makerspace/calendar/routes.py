@@ -27,7 +27,6 @@ from makerspace.calendar import services
 from makerspace.calendar.ical import build_calendar
 from makerspace.core.forms import EmptyForm
 from makerspace.events.services import signup_visible_to
-from makerspace.extensions import db
 from makerspace.i18n import select_locale
 
 bp = Blueprint("calendar", __name__)
@@ -153,7 +152,6 @@ def calendars_page():  # type: ignore[no-untyped-def]
 def rotate_personal():  # type: ignore[no-untyped-def]
     if EmptyForm().validate_on_submit():
         services.rotate_personal_token(current_user)
-        db.session.commit()
         flash(_("You have a new calendar address. The old one no longer works."), "success")
     return redirect(url_for("calendar.calendars_page", _anchor="mine"))
 
@@ -164,6 +162,5 @@ def rotate_staff(slug: str):  # type: ignore[no-untyped-def]
     branch = managed_branch_or_404(slug)
     if EmptyForm().validate_on_submit():
         services.rotate_staff_token(branch)
-        db.session.commit()
         flash(_("The staff calendar has a new address. The old one no longer works."), "success")
     return redirect(url_for("calendar.calendars_page", _anchor="staff"))

@@ -11,7 +11,6 @@ from makerspace.checkin.routes import qr_image
 from makerspace.checkin.services import check_in
 from makerspace.errors import Forbidden
 from makerspace.events.services import signup_visible_to
-from makerspace.extensions import db
 
 bp = Blueprint("checkin_api", __name__)
 
@@ -23,7 +22,6 @@ def create_checkin():  # type: ignore[no-untyped-def]
     if not user.is_staff:
         raise Forbidden()
     result = check_in(field(json_body(), "code", str), by=user)
-    db.session.commit()
     return jsonify(result.as_dict())
 
 

@@ -31,9 +31,8 @@ from makerspace.checkin.codes import token_from_scan
 from makerspace.checkin.forms import ScanForm
 from makerspace.checkin.qr import qr_png, qr_svg
 from makerspace.core.forms import EmptyForm
-from makerspace.errors import DomainError
+from makerspace.core.transaction import attempt
 from makerspace.events.services import signup_visible_to
-from makerspace.extensions import db
 from makerspace.i18n import local_time
 
 bp = Blueprint("checkin", __name__)
@@ -92,13 +91,9 @@ def scan(slug: str):  # type: ignore[no-untyped-def]
     form = ScanForm()
     result = refusal = None
     if form.validate_on_submit():
-        try:
-            result = services.check_in(form.code.data, by=current_user, branch=branch)
-        except DomainError as error:
-            db.session.rollback()
-            refusal = error
-        else:
-            db.session.commit()
+        done = attempt(lambda: services.check_in(form.code.data, by=current_user,
+                                                 branch=branch))
+        result, refusal = done.value, done.refusal
         form = ScanForm(formdata=None)  # an empty input, focused, for the next scan
     response = make_response(render_template(
         "checkin/scan.html", branch=branch, form=form, result=result, refusal=refusal),
@@ -142,13 +137,11 @@ def code_check_in(token: str):  # type: ignore[no-untyped-def]
     if not EmptyForm().validate_on_submit():
         flash(_("The form had expired. Please try again."), "error")
         return redirect(target)
-    try:
-        result = services.check_in(token, by=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    done = attempt(lambda: services.check_in(token, by=current_user))
+    if done.refused:
+        flash(done.message, "error")
         return redirect(target)
-    db.session.commit()
+    result = done.value
     if result.already:
         flash(_("Already checked in at %(time)s.", time=local_time(
             result.checked_in_at, result.subject.branch.timezone)), "warning")

@@ -32,14 +32,13 @@ from makerspace.booking.services import active_block
 from makerspace.branches.models import Branch
 from makerspace.checkin.codes import token_from_scan
 from makerspace.checkin.qr import checkin_url, qr_payload
-from makerspace.core import audit
+from makerspace.core import audit, signals
 from makerspace.core.audit import AuditAction
 from makerspace.errors import DomainError, Forbidden, NotFound
 from makerspace.events.models import EventStatus, Signup, SignupStatus
 from makerspace.events.services import mark_attendance
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime, local_time
-from makerspace.mail import messages as notify
 
 
 def _setting(name: str) -> int:
@@ -392,7 +391,7 @@ def block_repeat_no_shows(user_ids: set[int], now: datetime) -> list[BookingBloc
         db.session.flush()
         audit.record(AuditAction.BLOCKED, at=now, actor_id=None, subject_user_id=user_id,
                      detail=f"block {block.id}: {reason}")
-        notify.booking_block_started(block)
+        signals.block_started.send(block)
         blocks.append(block)
     db.session.flush()
     return blocks

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request
 from flask_login import current_user
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from makerspace.accounts.services import set_preferred_locale
-from makerspace.branches.models import Branch
+from makerspace.branches.services import all_branches
 from makerspace.core.forms import LanguageForm
 from makerspace.core.safety import safe_next_path
 from makerspace.extensions import db
@@ -20,8 +20,7 @@ ONE_YEAR = 365 * 24 * 3600
 
 @bp.get("/")
 def index():  # type: ignore[no-untyped-def]
-    branches = db.session.scalars(select(Branch).order_by(Branch.name)).all()
-    return render_template("core/index.html", branches=branches)
+    return render_template("core/index.html", branches=all_branches())
 
 
 @bp.get("/accessibility")
@@ -39,7 +38,6 @@ def set_language():  # type: ignore[no-untyped-def]
         abort(400)
     if current_user.is_authenticated:
         set_preferred_locale(current_user, lang)
-        db.session.commit()
     response = redirect(safe_next_path(form.next.data))
     response.set_cookie(LANGUAGE_COOKIE, lang, max_age=ONE_YEAR, samesite="Lax", httponly=True)
     return response

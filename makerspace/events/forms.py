@@ -28,20 +28,13 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from makerspace.branches.hours import parse_clock
+from makerspace.branches.forms import clock_text
+from makerspace.branches.hours import local_to_utc, parse_clock
 from makerspace.certifications.models import Certification
 from makerspace.core.forms import EmptyForm
-from makerspace.events.models import Event, SignupStatus
-from makerspace.staff.forms import clock_text, local_to_utc
+from makerspace.events.models import Event
 
-__all__ = ["EmptyForm", "EventFilterForm", "EventForm", "SeriesForm", "CancelEventForm",
-           "SIGNUP_LABELS"]
-
-SIGNUP_LABELS = {
-    SignupStatus.CONFIRMED: _l("Confirmed"),
-    SignupStatus.WAITLISTED: _l("On the waitlist"),
-    SignupStatus.CANCELLED: _l("Left"),
-}
+__all__ = ["EmptyForm", "EventFilterForm", "EventForm", "SeriesForm", "CancelEventForm"]
 
 EARLIEST, LATEST = date(2000, 1, 1), date(9000, 1, 1)  # beyond these, time arithmetic overflows
 _TIME_INPUT = {"type": "time", "inputmode": "numeric"}

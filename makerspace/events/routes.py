@@ -7,9 +7,6 @@ one service, commit once and redirect; a refusal from a service is shown, never 
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -17,12 +14,12 @@ from flask_login import current_user, login_required
 
 from makerspace import clock
 from makerspace.auth import (
-    known_person_or_404,
     managed_branch_or_404,
     managed_or_404,
     manages_branch,
     staff_required,
 )
+from makerspace.branches.hours import day_bounds
 from makerspace.branches.services import all_branches
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import (
@@ -31,10 +28,9 @@ from makerspace.certifications.services import (
     certifications_of,
 )
 from makerspace.core.safety import safe_next_path
-from makerspace.errors import DomainError
+from makerspace.core.transaction import attempt, form_page
 from makerspace.events import services
 from makerspace.events.forms import (
-    SIGNUP_LABELS,
     CancelEventForm,
     EmptyForm,
     EventFilterForm,
@@ -42,8 +38,6 @@ from makerspace.events.forms import (
     SeriesForm,
 )
 from makerspace.events.models import Event, Signup, SignupStatus
-from makerspace.extensions import db
-from makerspace.staff.forms import day_bounds
 
 bp = Blueprint("events", __name__)
 
@@ -72,12 +66,12 @@ def index():  # type: ignore[no-untyped-def]
 def show(event_id: int):  # type: ignore[no-untyped-def]
     event = services.event_by_id(event_id)
     now = clock.now()
-    signup = _my_signup(event, now)
+    signup = _my_signup(event)
     return render_template(
         "events/show.html", event=event, branch=event.branch, now=now, signup=signup,
         counts=services.event_counts([event])[event.id], form=EmptyForm(),
         position=services.waitlist_position(signup) if signup else None,
-        is_staff=manages_branch(current_user, event.branch), signup_labels=SIGNUP_LABELS)
+        is_staff=manages_branch(current_user, event.branch))
 
 
 @bp.post("/events/<int:event_id>/signup")
@@ -85,18 +79,15 @@ def show(event_id: int):  # type: ignore[no-untyped-def]
 def signup(event_id: int):  # type: ignore[no-untyped-def]
     event = services.event_by_id(event_id)
     if EmptyForm().validate_on_submit():
-        try:
-            mine = services.sign_up(event=event, user=current_user)
-        except DomainError as error:
-            flash(_refused(error), "error")
+        done = attempt(lambda: services.sign_up(event=event, user=current_user))
+        if done.refused:
+            flash(done.message, "error")
+        elif done.value.status == SignupStatus.CONFIRMED:
+            flash(_("You are signed up. Welcome!"), "success")
         else:
-            db.session.commit()
-            if mine.status == SignupStatus.CONFIRMED:
-                flash(_("You are signed up. Welcome!"), "success")
-            else:
-                flash(_("It is full, so you are on the waitlist as number %(position)s. You get "
-                        "the seat if someone leaves.",
-                        position=services.waitlist_position(mine)), "info")
+            flash(_("It is full, so you are on the waitlist as number %(position)s. You get "
+                    "the seat if someone leaves.",
+                    position=services.waitlist_position(done.value)), "info")
     return redirect(url_for("events.show", event_id=event_id))
 
 
@@ -105,17 +96,13 @@ def signup(event_id: int):  # type: ignore[no-untyped-def]
 def leave(event_id: int):  # type: ignore[no-untyped-def]
     event = services.event_by_id(event_id)
     target = safe_next_path(request.form.get("next"), url_for("events.show", event_id=event_id))
-    mine = _my_signup(event, clock.now())
-    if not EmptyForm().validate_on_submit() or mine is None or not mine.status.is_live:
+    mine = services.signup_for(event, current_user)
+    if not EmptyForm().validate_on_submit() or mine is None:
         flash(_("You are not signed up for this."), "error")
         return redirect(target)
-    try:
-        services.leave(mine, by=current_user)
-    except DomainError as error:
-        flash(_refused(error), "error")
-    else:
-        db.session.commit()
-        flash(_("You are no longer signed up."), "success")
+    done = attempt(lambda: services.leave(mine, by=current_user))
+    flash(done.message or _("You are no longer signed up."),
+          "error" if done.refused else "success")
     return redirect(target)
 
 
@@ -128,7 +115,7 @@ def mine():  # type: ignore[no-untyped-def]
         "events/mine.html", upcoming=upcoming, now=now, form=EmptyForm(),
         positions={s.id: services.waitlist_position(s) for s in upcoming},
         past=services.signups_of(current_user, now=now, upcoming=False),
-        held=certifications_of(current_user), signup_labels=SIGNUP_LABELS)
+        held=certifications_of(current_user))
 
 
 # -- staff --------------------------------------------------------------------------------
@@ -150,18 +137,18 @@ def new(slug: str):  # type: ignore[no-untyped-def]
     form.set_certifications(all_certifications())
     problem = None
     if form.validate_on_submit():
-        try:
+        def create():  # type: ignore[no-untyped-def]
             fields = form.event_fields(branch.timezone)
-            event = services.create_event(
-                branch=branch, start=fields.pop("start_at"), end=fields.pop("end_at"),
-                **fields, **_certifications(form))
-        except DomainError as error:
-            problem = _refused(error)
-        else:
-            db.session.commit()
-            flash(_("“%(title)s” has been created.", title=event.title), "success")
-            return redirect(url_for("events.show", event_id=event.id))
-    return _page("events/new.html", form, problem, branch=branch)
+            return services.create_event(branch=branch, start=fields.pop("start_at"),
+                                         end=fields.pop("end_at"), **fields,
+                                         **_certifications(form))
+
+        done = attempt(create)
+        if not done.refused:
+            flash(_("“%(title)s” has been created.", title=done.value.title), "success")
+            return redirect(url_for("events.show", event_id=done.value.id))
+        problem = done.message
+    return form_page("events/new.html", form, problem, branch=branch)
 
 
 @bp.route("/staff/<slug>/events/series", methods=["GET", "POST"])
@@ -172,17 +159,14 @@ def series(slug: str):  # type: ignore[no-untyped-def]
     form.set_certifications(all_certifications())
     problem = None
     if form.validate_on_submit():
-        try:
-            events = services.create_weekly_series(branch=branch, **form.series_fields(),
-                                                   **_certifications(form))
-        except DomainError as error:
-            problem = _refused(error)
-        else:
-            db.session.commit()
+        done = attempt(lambda: services.create_weekly_series(
+            branch=branch, **form.series_fields(), **_certifications(form)))
+        if not done.refused:
             flash(ngettext("%(num)d session has been created.",
-                           "%(num)d sessions have been created.", len(events)), "success")
+                           "%(num)d sessions have been created.", len(done.value)), "success")
             return redirect(url_for("events.staff_list", slug=slug))
-    return _page("events/series.html", form, problem, branch=branch)
+        problem = done.message
+    return form_page("events/series.html", form, problem, branch=branch)
 
 
 @bp.route("/staff/events/<int:event_id>/edit", methods=["GET", "POST"])
@@ -193,18 +177,15 @@ def edit(event_id: int):  # type: ignore[no-untyped-def]
     form.set_certifications(all_certifications())
     problem = None
     if form.validate_on_submit():
-        try:
-            services.update_event(event, **form.event_fields(event.branch.timezone),
-                                  **_certifications(form))
-        except DomainError as error:
-            problem = _refused(error)
-        else:
-            db.session.commit()
+        done = attempt(lambda: services.update_event(
+            event, **form.event_fields(event.branch.timezone), **_certifications(form)))
+        if not done.refused:
             flash(_("The course has been saved."), "success")
             return redirect(url_for("events.edit", event_id=event_id))
-    return _page("events/edit.html", form, problem, event=event, branch=event.branch,
-                 counts=services.event_counts([event])[event.id],
-                 cancel_form=CancelEventForm(formdata=None))
+        problem = done.message
+    return form_page("events/edit.html", form, problem, event=event, branch=event.branch,
+                     counts=services.event_counts([event])[event.id],
+                     cancel_form=CancelEventForm(formdata=None))
 
 
 @bp.post("/staff/events/<int:event_id>/cancel")
@@ -215,13 +196,9 @@ def cancel(event_id: int):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         flash(_("Please give a reason for cancelling; everyone signed up will see it."), "error")
         return redirect(url_for("events.edit", event_id=event_id, _anchor="cancel"))
-    try:
-        services.cancel_event(event, reason=form.reason.data)
-    except DomainError as error:
-        flash(_refused(error), "error")
-    else:
-        db.session.commit()
-        flash(_("The course has been cancelled."), "success")
+    done = attempt(lambda: services.cancel_event(event, reason=form.reason.data))
+    flash(done.message or _("The course has been cancelled."),
+          "error" if done.refused else "success")
     return redirect(url_for("events.attendees", event_id=event_id))
 
 
@@ -244,36 +221,13 @@ def attendance(event_id: int, signup_id: int):  # type: ignore[no-untyped-def]
     if signup.event_id != event.id:
         abort(404)
     name = signup.user.name
-    try:
-        services.mark_attendance(signup, by=current_user)
-    except DomainError as error:
-        flash(_refused(error), "error")
-    else:
-        db.session.commit()
-        flash(_("%(name)s is marked as attended.", name=name), "success")
+    done = attempt(lambda: services.mark_attendance(signup, by=current_user))
+    flash(done.message or _("%(name)s is marked as attended.", name=name),
+          "error" if done.refused else "success")
     return redirect(url_for("events.attendees", event_id=event_id, _anchor=f"signup-{signup_id}"))
 
 
-@bp.get("/staff/people/<int:user_id>/certifications")
-@staff_required
-def person_certifications(user_id: int):  # type: ignore[no-untyped-def]
-    person = known_person_or_404(user_id)
-    return render_template("events/person_certifications.html", person=person,
-                           held=certifications_of(person), now=clock.now())
-
-
 # -- helpers for the views above ----------------------------------------------------------
-
-def _refused(error: DomainError) -> str:
-    """Undo what the failed service call changed in the session, and say why."""
-    db.session.rollback()
-    return str(error.message)
-
-
-def _page(template: str, form: Any, problem: str | None = None, **context: Any):  # type: ignore[no-untyped-def]
-    status = 422 if form.errors or problem else 200
-    return render_template(template, form=form, problem=problem, **context), status
-
 
 def _managed_event(event_id: int) -> Event:
     event = services.event_by_id(event_id)  # EventNotFound is a 404
@@ -290,9 +244,8 @@ def _certifications(form: EventForm | SeriesForm) -> dict[str, Certification | N
             "grants_certification": _certification(form.grants_certification.data)}
 
 
-def _my_signup(event: Event, now: datetime) -> Signup | None:
-    """The logged-in person's live sign-up for the event (the service lists them by person)."""
+def _my_signup(event: Event) -> Signup | None:
+    """The logged-in person's live sign-up for the event."""
     if not current_user.is_authenticated:
         return None
-    mine = services.signups_of(current_user, now=now, upcoming=event.end_at > now)
-    return next((s for s in mine if s.event_id == event.id and s.status.is_live), None)
+    return services.signup_for(event, current_user)

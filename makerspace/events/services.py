@@ -24,13 +24,12 @@ from makerspace.branches.hours import hours_for_days
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import grant_certification, holds_certification
-from makerspace.core import audit
+from makerspace.core import audit, signals
 from makerspace.core.audit import AuditAction
 from makerspace.events import errors
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime
-from makerspace.mail import messages as notify
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def cancel_event(event: Event, *, reason: str) -> Event:
     event.cancel_reason = reason.strip()
     event.sequence += 1
     db.session.flush()
-    notify.event_cancelled(event)
+    signals.event_cancelled.send(event)
     return event
 
 
@@ -221,7 +220,7 @@ def sign_up(*, event: Event, user: User, by: User | None = None) -> Signup:
             select(func.max(Signup.queue_number)).where(Signup.event_id == locked.id)) or 0) + 1
     db.session.add(signup)
     db.session.flush()
-    notify.signed_up(signup)
+    signals.signup_created.send(signup)
     return signup
 
 
@@ -248,7 +247,8 @@ def _promote(event: Event) -> list[Signup]:
         signup.queue_number = None
         signup.sequence += 1
     db.session.flush()
-    notify.signups_promoted(promoted)
+    if promoted:
+        signals.signups_promoted.send(event, signups=promoted)
     return promoted
 
 

@@ -5,11 +5,11 @@ holds a link that opens someone's account."""
 from __future__ import annotations
 
 from makerspace.accounts.models import User
+from makerspace.accounts.tokens import password_reset_token, verification_token
 from makerspace.core.urls import absolute_url
 from makerspace.extensions import db
 from makerspace.mail.models import OutboxMessage
 from makerspace.mail.services import LINK_PLACEHOLDER, recipient_context
-from makerspace.mail.tokens import password_reset_token, verification_token
 
 _ENDPOINTS = {
     "password_reset": ("accounts.reset_password", password_reset_token),

@@ -15,12 +15,14 @@ from sqlalchemy import select
 
 from makerspace import clock
 from makerspace.accounts.models import User
+from makerspace.accounts.tokens import reset_max_age, verification_max_age
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
 from makerspace.calendar.ical import build_calendar
 from makerspace.calendar.services import single_booking, single_signup
 from makerspace.checkin.qr import checkin_url, qr_payload, qr_png
 from makerspace.core.urls import absolute_url
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
+from makerspace.events.services import waitlist_position
 from makerspace.extensions import db
 from makerspace.mail.models import OutboxMessage
 from makerspace.mail.services import (
@@ -147,8 +149,6 @@ def _signup_with_seat(signup: Signup, kind: str, subject: object) -> OutboxMessa
 
 def signup_waitlisted(signup: Signup) -> OutboxMessage:
     """The course is full: the person is on the waitlist, at this place."""
-    from makerspace.events.services import waitlist_position  # events.services imports us
-
     db.session.flush()
     with _for(signup.user):
         return queue_message(
@@ -227,8 +227,6 @@ def queue_reminders(now: datetime | None = None) -> int:
 
 def password_reset(user: User) -> OutboxMessage:
     """A signed, expiring, single-use link to choose a new password (made when it is sent)."""
-    from makerspace.mail.tokens import reset_max_age
-
     with _for(user):
         return queue_message(kind="password_reset", user=user, link_kind="password_reset",
                              subject=_l("Choose a new password for Folkeverksted"),
@@ -238,8 +236,6 @@ def password_reset(user: User) -> OutboxMessage:
 
 def email_verification(user: User) -> OutboxMessage:
     """A signed link that confirms the address (needed before the first booking)."""
-    from makerspace.mail.tokens import verification_max_age
-
     with _for(user):
         return queue_message(kind="email_verification", user=user,
                              link_kind="email_verification",

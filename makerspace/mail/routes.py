@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from makerspace import clock
 from makerspace.auth import admin_required
 from makerspace.core.forms import EmptyForm
-from makerspace.extensions import db
 from makerspace.mail import services
 from makerspace.mail.links import with_link
 from makerspace.mail.models import OutboxStatus
@@ -60,6 +59,5 @@ def retry(message_id: int):  # type: ignore[no-untyped-def]
     found = services.message_by_id(message_id)
     if EmptyForm().validate_on_submit():
         services.retry_message(found, clock.now())
-        db.session.commit()
         flash(_("The message will be sent on the next run of the sender."), "success")
     return redirect(url_for("mail.message", message_id=message_id))

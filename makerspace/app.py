@@ -1,0 +1,162 @@
+"""The app factory: the only place a Flask app is made (`wsgi.py` holds the one module-level
+app; `flask --app makerspace` finds `create_app`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from makerspace import models  # noqa: F401  (every mapper known before first use)
+from makerspace.accounts.models import User
+from makerspace.accounts.routes import bp as accounts_bp
+from makerspace.accounts.services import user_for_session
+from makerspace.accounts.staff_routes import bp as accounts_staff_bp
+from makerspace.api.routes import bp as api_bp
+from makerspace.booking import labels as booking_labels
+from makerspace.booking.routes import bp as booking_bp
+from makerspace.booking.staff_routes import bp as booking_staff_bp
+from makerspace.branches import labels as branches_labels
+from makerspace.branches.routes import bp as branches_bp
+from makerspace.branches.staff_routes import bp as branches_staff_bp
+from makerspace.calendar.routes import bp as calendar_bp
+from makerspace.certifications.routes import bp as certifications_bp
+from makerspace.checkin.routes import bp as checkin_bp
+from makerspace.cli import register_commands
+from makerspace.config import (
+    DEFAULTS,
+    check_config,
+    database_uri,
+    ensure_secret_key,
+    environment_overrides,
+)
+from makerspace.core.errors import register_error_handlers
+from makerspace.core.logs import install_log_redaction
+from makerspace.core.routes import bp as core_bp
+from makerspace.core.transaction import install_unit_of_work
+from makerspace.database import read_only_transaction
+from makerspace.events import labels as events_labels
+from makerspace.events.routes import bp as events_bp
+from makerspace.extensions import babel, csrf, db, limiter, login_manager, migrate
+from makerspace.i18n import register_template_helpers, select_locale
+from makerspace.mail.routes import bp as mail_bp
+from makerspace.mail.subscribers import connect as mail_listens_to_the_domain
+from makerspace.privacy.routes import bp as privacy_bp
+from makerspace.staff.routes import bp as staff_bp
+
+BLUEPRINTS = (core_bp, accounts_bp, accounts_staff_bp, branches_bp, branches_staff_bp,
+              booking_bp, booking_staff_bp, certifications_bp, staff_bp, events_bp,
+              checkin_bp, calendar_bp, mail_bp, privacy_bp, api_bp)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, instance/config.py, environment, then `config`."""
+    # Named after the package, so templates, static files and instance/ are found there.
+    app = Flask("makerspace", instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(environment_overrides(set(app.config)))
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    ensure_secret_key(app.config, app.instance_path)
+    check_config(app.config)
+    if app.config["ENVIRONMENT"] == "production" and "SESSION_COOKIE_SECURE" not in (config or {}):
+        app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config, app.instance_path)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(REPO_ROOT / "translations"))
+
+    install_log_redaction()
+    _init_extensions(app)
+    _register_blueprints(app)
+    install_unit_of_work(app)
+    _register_request_hooks(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    babel.init_app(app, locale_selector=select_locale)
+    register_template_helpers(app)
+    for template_globals in (booking_labels.TEMPLATE_GLOBALS, branches_labels.TEMPLATE_GLOBALS,
+                             events_labels.TEMPLATE_GLOBALS):
+        app.jinja_env.globals.update(template_globals)
+    mail_listens_to_the_domain()
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    # "basic", not "strong": a phone that moves from mobile data to the library's Wi-Fi changes
+    # IP address exactly when its owner needs to show a booking at the desk.
+    login_manager.session_protection = "basic"
+
+    # The cookie names a server-side session, never a user id: logging out, a new password
+    # or a deleted account ends it, whatever copy of the cookie is replayed later.
+    @login_manager.user_loader
+    def load_user(session_token: str) -> User | None:
+        return user_for_session(session_token)
+
+
+def _register_blueprints(app: Flask) -> None:
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    # The API authenticates with bearer tokens, never with cookies: no CSRF there.
+    for name, blueprint in app.blueprints.items():
+        if name == "api" or name.startswith("api."):
+            csrf.exempt(blueprint)
+
+
+def _personal(response) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the answer was made for someone: a logged-in person or an API token."""
+    if request.endpoint == "static":
+        return False
+    if request.headers.get("Authorization"):
+        return True
+    return bool(getattr(current_user, "is_authenticated", False))
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def readers_do_not_lock() -> None:
+        if request.method in SAFE_METHODS:
+            read_only_transaction(db.session)
+
+    hsts = app.config["ENVIRONMENT"] == "production" and app.config["BASE_URL"].startswith(
+        "https://")
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
+        if _personal(response):
+            # Pages and answers with someone's data: never kept by a shared cache, a browser's
+            # back-forward cache or a proxy. Views that know better (feeds) set their own.
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        )
+        response.vary.add("Cookie")
+        response.vary.add("Accept-Language")
+        return response

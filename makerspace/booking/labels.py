@@ -1,0 +1,54 @@
+"""What the booking pages call things, in one place: kinds of machine, booking and slot states,
+durations. Registered as template globals by the app factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from makerspace.booking.models import BookingStatus, EquipmentKind
+
+KIND_LABELS = {
+    EquipmentKind.PRINTER_3D: _l("3D printer"),
+    EquipmentKind.LASER_CUTTER: _l("Laser cutter"),
+    EquipmentKind.VR_KIT: _l("VR headset"),
+    EquipmentKind.VINYL_CUTTER: _l("Vinyl cutter"),
+    EquipmentKind.SEWING_MACHINE: _l("Sewing or embroidery machine"),
+    EquipmentKind.PODCAST_STUDIO: _l("Podcast studio"),
+    EquipmentKind.DIGITISATION_STATION: _l("Digitisation station"),
+    EquipmentKind.OTHER: _l("Other equipment"),
+}
+
+STATUS_LABELS = {
+    BookingStatus.CONFIRMED: _l("Confirmed"),
+    BookingStatus.CHECKED_IN: _l("Checked in"),
+    BookingStatus.COMPLETED: _l("Completed"),
+    BookingStatus.CANCELLED: _l("Cancelled"),
+    BookingStatus.NO_SHOW: _l("No-show"),
+}
+
+SLOT_LABELS = {
+    "free": _l("Free"),
+    "busy": _l("Booked"),
+    "past": _l("Past"),
+    "closed": _l("Not bookable yet"),
+    "short": _l("Too short a gap"),
+}
+
+
+def duration_label(minutes: int) -> str:
+    """90 -> '1 h 30 min' (in the page's language)."""
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=rest)
+    if hours:
+        return _("%(hours)s h", hours=hours)
+    return _("%(minutes)s min", minutes=rest)
+
+
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS, "slot_labels": SLOT_LABELS,
+    "duration_label": duration_label,
+}

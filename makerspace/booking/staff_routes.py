@@ -1,0 +1,190 @@
+"""Staff pages of the booking area: machines and their rules, out of service, walk-in
+bookings and cancelling someone's booking. Librarians at their branches, admins anywhere;
+everyone else gets 404."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from makerspace import clock
+from makerspace.auth import (
+    known_person_by_email,
+    managed_branch_or_404,
+    managed_or_404,
+    manages_branch,
+    not_known_here,
+    staff_required,
+)
+from makerspace.booking import services
+from makerspace.booking.forms import (
+    EquipmentForm,
+    OutageForm,
+    StaffCancelForm,
+    WalkInForm,
+    suggested_periods,
+)
+from makerspace.booking.models import Equipment
+from makerspace.branches.hours import local_today
+from makerspace.certifications.models import Certification
+from makerspace.certifications.services import all_certifications, certification_by_slug
+from makerspace.core.forms import EmptyForm
+from makerspace.core.transaction import attempt, form_page
+
+bp = Blueprint("booking_staff", __name__, url_prefix="/staff")
+
+
+def _managed_equipment(equipment_id: int) -> Equipment:
+    equipment = services.equipment_by_id(equipment_id)  # EquipmentNotFound is a 404
+    managed_or_404(equipment.branch)
+    return equipment
+
+
+def _certification_or_none(slug: str) -> Certification | None:
+    return certification_by_slug(slug) if slug else None
+
+
+@bp.route("/<slug>/equipment/new", methods=["GET", "POST"])
+@staff_required
+def equipment_new(slug: str):  # type: ignore[no-untyped-def]
+    branch = managed_branch_or_404(slug)
+    form = EquipmentForm()
+    form.set_certifications(all_certifications())
+    problem = None
+    if form.validate_on_submit():
+        done = attempt(lambda: services.create_equipment(
+            branch, **form.rule_fields(),
+            requires_certification=_certification_or_none(form.requires_certification.data)))
+        if not done.refused:
+            flash(_("%(name)s has been added.", name=done.value.name), "success")
+            return redirect(url_for("staff.branch", slug=slug))
+        problem = done.message
+    return form_page("staff/equipment_new.html", form, problem, branch=branch)
+
+
+@bp.route("/equipment/<int:equipment_id>/edit", methods=["GET", "POST"])
+@staff_required
+def equipment_edit(equipment_id: int):  # type: ignore[no-untyped-def]
+    equipment = _managed_equipment(equipment_id)
+    form = EquipmentForm(obj=equipment)
+    form.set_certifications(all_certifications())
+    if not form.is_submitted():
+        certification = equipment.requires_certification
+        form.requires_certification.data = certification.slug if certification else ""
+    problem = None
+    if form.validate_on_submit():
+        done = attempt(lambda: services.update_equipment(
+            equipment, **form.rule_fields(),
+            requires_certification=_certification_or_none(form.requires_certification.data)))
+        if not done.refused:
+            flash(_("The machine has been saved."), "success")
+            return redirect(url_for("booking_staff.equipment_edit", equipment_id=equipment_id))
+        problem = done.message
+    return _equipment_page(equipment, form=form, problem=problem)
+
+
+def _equipment_page(equipment: Equipment, *, form: EquipmentForm | None = None,  # type: ignore[no-untyped-def]
+                    outage_form: OutageForm | None = None, problem: str | None = None,
+                    outage_problem: str | None = None):
+    if form is None:
+        form = EquipmentForm(formdata=None, obj=equipment)
+        form.set_certifications(all_certifications())
+        form.requires_certification.data = (equipment.requires_certification.slug
+                                             if equipment.requires_certification else "")
+    now = clock.now()
+    if outage_form is None:
+        local = now.astimezone(ZoneInfo(equipment.branch.timezone))
+        outage_form = OutageForm(formdata=None, from_date=local.date(),
+                                 from_time=local.strftime("%H:%M"))
+    failed = bool(form.errors or problem or outage_form.errors or outage_problem)
+    return render_template(
+        "staff/equipment_edit.html", equipment=equipment, branch=equipment.branch, form=form,
+        outage_form=outage_form, problem=problem, outage_problem=outage_problem,
+        return_form=EmptyForm(), now=now, outage=services.current_outage(equipment, now),
+        planned=[o for o in equipment.outages if o.end_at is None or o.end_at > now],
+    ), 422 if failed else 200
+
+
+@bp.post("/equipment/<int:equipment_id>/outage")
+@staff_required
+def equipment_outage(equipment_id: int):  # type: ignore[no-untyped-def]
+    equipment = _managed_equipment(equipment_id)
+    form = OutageForm()
+    problem = None
+    if form.validate_on_submit():
+        def take_out():  # type: ignore[no-untyped-def]
+            start, end = form.period(equipment.branch.timezone)
+            return services.take_out_of_service(equipment, start=start, end=end,
+                                                reason=form.reason.data, by=current_user)
+
+        done = attempt(take_out)
+        if not done.refused:
+            _outage, cancelled = done.value
+            flash(ngettext("Out of service. %(num)d booking in the period was cancelled.",
+                           "Out of service. %(num)d bookings in the period were cancelled.",
+                           len(cancelled)), "success")
+            return redirect(url_for("booking_staff.equipment_edit", equipment_id=equipment_id))
+        problem = done.message
+    return _equipment_page(equipment, outage_form=form, outage_problem=problem)
+
+
+@bp.post("/equipment/<int:equipment_id>/return")
+@staff_required
+def equipment_return(equipment_id: int):  # type: ignore[no-untyped-def]
+    equipment = _managed_equipment(equipment_id)
+    if EmptyForm().validate_on_submit():
+        services.return_to_service(equipment, by=current_user)
+        flash(_("The machine is back in service."), "success")
+    return redirect(url_for("booking_staff.equipment_edit", equipment_id=equipment_id))
+
+
+@bp.route("/<slug>/book", methods=["GET", "POST"])
+@staff_required
+def walk_in(slug: str):  # type: ignore[no-untyped-def]
+    branch = managed_branch_or_404(slug)
+    form = WalkInForm()
+    form.equipment.choices = [SelectChoice(e.id, e.name) for e in services.equipment_at(branch)]
+    if not form.is_submitted():
+        form.day.data = local_today(clock.now(), branch.timezone)
+    problem, suggestions = None, []
+    if form.validate_on_submit():
+        citizen = known_person_by_email(current_user, form.email.data)
+        if citizen is None:
+            form.email.errors.append(not_known_here())
+        else:
+            def book():  # type: ignore[no-untyped-def]
+                start, end = form.period(branch.timezone)
+                return services.create_booking(
+                    user=citizen, equipment=services.equipment_by_id(form.equipment.data),
+                    start=start, end=end, booked_by=current_user)
+
+            done = attempt(book)
+            if not done.refused:
+                flash(_("The machine is booked for %(name)s.", name=citizen.name), "success")
+                return redirect(url_for("staff.branch", slug=slug))
+            problem = done.message
+            suggestions = suggested_periods(done.refusal, branch.timezone)
+    return form_page("staff/walk_in.html", form, problem, branch=branch, suggestions=suggestions)
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@staff_required
+def booking_cancel(booking_id: int):  # type: ignore[no-untyped-def]
+    booking = services.booking_visible_to(booking_id, current_user)
+    branch = booking.equipment.branch
+    if not manages_branch(current_user, branch):
+        abort(404)  # their own booking at a branch they do not manage: not a staff matter
+    form = StaffCancelForm()
+    if not form.validate_on_submit():
+        flash(_("Please give a reason for cancelling; the citizen will see it."), "error")
+        return redirect(url_for("staff.branch", slug=branch.slug))
+    done = attempt(lambda: services.cancel_booking(booking, by=current_user,
+                                                   reason=form.reason.data))
+    flash(done.message or _("The booking has been cancelled."),
+          "error" if done.refused else "success")
+    return redirect(url_for("staff.branch", slug=branch.slug))

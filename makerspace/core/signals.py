@@ -1,0 +1,41 @@
+"""Domain events: what the areas announce, for whoever listens (today: the e-mail outbox).
+
+A service sends a signal inside its own transaction, after the change is flushed; receivers
+(`makerspace.mail.subscribers`, connected in `create_app`) write what they need in that same
+transaction, so an outbox message is committed with the change that caused it, or not at all.
+No area imports the listeners; they import the areas.
+
+Each signal is sent with the object it is about as the sender, and documented arguments.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_domain = Namespace()
+
+# accounts: the person (a User) is the sender
+account_registered = _domain.signal("account-registered")
+"""A citizen registered; their address is to be verified."""
+verification_requested = _domain.signal("verification-requested")
+"""A person asked for a new verification link."""
+registration_attempted = _domain.signal("registration-attempted")
+"""Someone tried to register with the address of this existing account."""
+password_reset_requested = _domain.signal("password-reset-requested")
+"""Someone asked for a reset link for this account."""
+
+# booking: the Booking is the sender
+booking_confirmed = _domain.signal("booking-confirmed")
+booking_cancelled = _domain.signal("booking-cancelled")
+"""Cancelled; `by_staff` says whether someone else than the booker did it."""
+bookings_cancelled_out_of_service = _domain.signal("bookings-cancelled-out-of-service")
+"""Sender: the EquipmentOutage; `bookings`: the bookings it cancelled."""
+block_started = _domain.signal("block-started")
+"""Sender: the BookingBlock that keeps a person from booking (repeated no-shows)."""
+
+# events: the Signup or Event is the sender
+signup_created = _domain.signal("signup-created")
+"""A seat or a waitlist place (the Signup's status says which)."""
+signups_promoted = _domain.signal("signups-promoted")
+"""Sender: the Event; `signups`: those who got a seat from the waitlist."""
+event_cancelled = _domain.signal("event-cancelled")

@@ -1,0 +1,79 @@
+"""The outbox listens to the domain: one receiver per signal (makerspace.core.signals), each
+writing its messages in the transaction of the change that sent it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from makerspace.accounts.models import User
+from makerspace.booking.models import Booking, BookingBlock, EquipmentOutage
+from makerspace.core import signals
+from makerspace.events.models import Event, Signup
+from makerspace.mail import messages
+from makerspace.mail.services import recently_queued
+
+# A second request for the same e-mail within this time sends nothing (a double click, a
+# script), so a person cannot be flooded through the forms.
+REPEAT_PAUSE = timedelta(minutes=2)
+
+
+def _unless_just_sent(kind: str, send: Any):  # type: ignore[no-untyped-def]
+    def receive(user: User, **_: Any) -> None:
+        if not recently_queued(user, kind, REPEAT_PAUSE):
+            send(user)
+
+    return receive
+
+
+def _booking_cancelled(booking: Booking, *, by_staff: bool, **_: Any) -> None:
+    if by_staff:  # the person cancelled it themselves: they know
+        messages.booking_cancelled_by_staff(booking)
+
+
+def _out_of_service(outage: EquipmentOutage, *, bookings: list[Booking], **_: Any) -> None:
+    messages.bookings_cancelled_out_of_service(outage, bookings)
+
+
+def _block_started(block: BookingBlock, **_: Any) -> None:
+    messages.booking_block_started(block)
+
+
+def _booking_confirmed(booking: Booking, **_: Any) -> None:
+    messages.booking_confirmed(booking)
+
+
+def _signup_created(signup: Signup, **_: Any) -> None:
+    messages.signed_up(signup)
+
+
+def _signups_promoted(_event: Event, *, signups: list[Signup], **_: Any) -> None:
+    messages.signups_promoted(signups)
+
+
+def _event_cancelled(event: Event, **_: Any) -> None:
+    messages.event_cancelled(event)
+
+
+RECEIVERS = {
+    signals.account_registered: messages.email_verification,
+    signals.verification_requested: _unless_just_sent("email_verification",
+                                                      messages.email_verification),
+    signals.registration_attempted: _unless_just_sent("registration_attempt",
+                                                      messages.registration_attempt),
+    signals.password_reset_requested: _unless_just_sent("password_reset",
+                                                        messages.password_reset),
+    signals.booking_confirmed: _booking_confirmed,
+    signals.booking_cancelled: _booking_cancelled,
+    signals.bookings_cancelled_out_of_service: _out_of_service,
+    signals.block_started: _block_started,
+    signals.signup_created: _signup_created,
+    signals.signups_promoted: _signups_promoted,
+    signals.event_cancelled: _event_cancelled,
+}
+
+
+def connect() -> None:
+    """Listen to every signal (idempotent: connecting twice keeps one receiver)."""
+    for signal, receiver in RECEIVERS.items():
+        signal.connect(receiver, weak=False)
