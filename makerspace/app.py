@@ -36,6 +36,7 @@ from makerspace.config import (
 )
 from makerspace.core.errors import register_error_handlers
 from makerspace.core.logs import install_log_redaction
+from makerspace.core.pagination import page_url
 from makerspace.core.routes import bp as core_bp
 from makerspace.core.transaction import install_unit_of_work
 from makerspace.database import read_only_transaction
@@ -96,6 +97,7 @@ def _init_extensions(app: Flask) -> None:
     for template_globals in (booking_labels.TEMPLATE_GLOBALS, branches_labels.TEMPLATE_GLOBALS,
                              events_labels.TEMPLATE_GLOBALS):
         app.jinja_env.globals.update(template_globals)
+    app.jinja_env.globals["page_url"] = page_url
     mail_listens_to_the_domain()
 
     login_manager.init_app(app)

@@ -280,7 +280,7 @@ def list_events():  # type: ignore[no-untyped-def]
     zone = ZoneInfo(branch.timezone if branch else "Europe/Oslo")
     first = query_date("from", clock.now().astimezone(zone).date())
     start = hours.local_moment(first, 0, zone)
-    return jsonify(_events_out(events.list_events(branch=branch, start=start)))
+    return jsonify(_events_out(events.list_events(branch=branch, start=start).items))
 
 
 @bp.post("/branches/<slug>/events")
@@ -348,8 +348,7 @@ def attendance_view(signup_id: int):  # type: ignore[no-untyped-def]
 @token_required
 def my_signups():  # type: ignore[no-untyped-def]
     now = clock.now()
-    found = events.signups_of(api_user(), now=now) + events.signups_of(api_user(), now=now,
-                                                                       upcoming=False)
+    found = events.signups_of(api_user(), now=now, upcoming=None)
     return jsonify([_signup_out(s) for s in found])
 
 
@@ -371,8 +370,7 @@ def me():  # type: ignore[no-untyped-def]
 @token_required
 def my_bookings():  # type: ignore[no-untyped-def]
     now = clock.now()
-    upcoming = booking.bookings_of(api_user(), upcoming=True, now=now)
-    past = booking.bookings_of(api_user(), upcoming=False, now=now)
-    return jsonify([booking_json(b) for b in upcoming + past])
+    found = booking.bookings_of(api_user(), upcoming=None, now=now)
+    return jsonify([booking_json(b) for b in found])
 
 

@@ -102,7 +102,7 @@ def event_json(event: Event, counts: EventCounts) -> dict[str, Any]:
         "start": iso(event.start_at),
         "end": iso(event.end_at),
         "capacity": event.capacity,
-        "seats_left": max(event.capacity - counts.confirmed, 0),
+        "seats_left": event.seats_left(counts.confirmed),
         "waitlist_length": counts.waitlisted,
         "status": event.status.value,
         "min_age": event.min_age,

@@ -19,6 +19,7 @@ from makerspace.booking.forms import CancelForm, booking_form, start_times, sugg
 from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.hours import local_moment, parse_clock, weekly_hours
 from makerspace.certifications.services import holds_certification
+from makerspace.core.pagination import requested_page
 from makerspace.core.safety import safe_next_path
 from makerspace.core.transaction import attempt
 from makerspace.errors import DomainError
@@ -94,10 +95,12 @@ def cancel(booking_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def my_bookings():  # type: ignore[no-untyped-def]
     now = clock.now()
-    upcoming = services.bookings_of(current_user, upcoming=True, now=now)
+    upcoming = services.bookings_of(current_user, upcoming=True, now=now,
+                                    page=requested_page("upcoming_page"))
     return render_template(
         "booking/my_bookings.html", upcoming=upcoming,
-        past=services.bookings_of(current_user, upcoming=False, now=now),
+        past=services.bookings_of(current_user, upcoming=False, now=now,
+                                  page=requested_page()),
         cancellable={b.id for b in upcoming if _cancellable(b)}, cancel_form=CancelForm())
 
 

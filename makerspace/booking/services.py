@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -34,6 +34,7 @@ from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import holds_certification
 from makerspace.core import signals
+from makerspace.core.pagination import PER_PAGE, Page, paginate
 from makerspace.errors import DomainError
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime
@@ -309,18 +310,26 @@ def cancel_booking(booking: Booking, *, by: User, reason: str = "") -> Booking:
     return booking
 
 
-def bookings_of(user: User, *, upcoming: bool, now: datetime, limit: int = 100
-                ) -> list[Booking]:
-    """A person's bookings: upcoming (not ended, soonest first) or past (latest first)."""
+def _is_upcoming(now: datetime) -> Any:
+    return (Booking.end_at > now) & Booking.status.in_(BookingStatus.active())
+
+
+def bookings_of(user: User, *, upcoming: bool | None, now: datetime, page: int = 1,
+                per_page: int = PER_PAGE) -> Page[Booking]:
+    """A page of a person's bookings: upcoming (not ended, soonest first), past (latest
+    first), or both (None: upcoming first, then past)."""
     query = select(Booking).where(Booking.user_id == user.id).options(
         joinedload(Booking.equipment).joinedload(Equipment.branch))
-    if upcoming:
-        query = query.where(Booking.end_at > now, Booking.status.in_(BookingStatus.active())
-                            ).order_by(Booking.start_at)
+    ahead = _is_upcoming(now)
+    if upcoming is True:
+        query = query.where(ahead).order_by(Booking.start_at, Booking.id)
+    elif upcoming is False:
+        query = query.where(~ahead).order_by(Booking.start_at.desc(), Booking.id.desc())
     else:
-        query = query.where((Booking.end_at <= now) | Booking.status.notin_(BookingStatus.active())
-                            ).order_by(Booking.start_at.desc())
-    return list(db.session.scalars(query.limit(limit)))
+        query = query.order_by(case((ahead, 0), else_=1),
+                               case((ahead, Booking.start_at)).asc(),
+                               Booking.start_at.desc(), Booking.id)
+    return paginate(query, page=page, per_page=per_page)
 
 
 def bookings_at_branch(branch: Branch, start: datetime, end: datetime) -> list[Booking]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     Boolean,
@@ -59,6 +59,13 @@ class Branch(db.Model):
                                                         server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def checkin_window(self, start: datetime) -> tuple[datetime, datetime]:
+        """[opens, closes) for something starting at `start`: from `checkin_opens_minutes`
+        before until `checkin_closes_minutes` after; a booking not checked in when it closes
+        is a no-show."""
+        return (start - timedelta(minutes=self.checkin_opens_minutes),
+                start + timedelta(minutes=self.checkin_closes_minutes))
 
     def __repr__(self) -> str:
         return f"<Branch {self.slug}>"

@@ -116,8 +116,8 @@ def code(token: str):  # type: ignore[no-untyped-def]
     if subject is not None and current_user.is_authenticated:
         if manages_branch(current_user, subject.branch):
             view = "staff"
-            context = {"form": EmptyForm(), "window": services.checkin_window(
-                subject.branch, subject.start)}
+            context = {"form": EmptyForm(),
+                       "window": subject.branch.checkin_window(subject.start)}
         elif subject.user.id == current_user.id:
             view = "owner"
             context = {"block": active_block(current_user, clock.now())}

@@ -222,13 +222,6 @@ class CheckinResult:
         }
 
 
-def checkin_window(branch: Branch, start: datetime) -> tuple[datetime, datetime]:
-    """[opens, closes): from `checkin_opens_minutes` before the start until
-    `checkin_closes_minutes` after it; the no-show sweep takes over when it closes."""
-    return (start - timedelta(minutes=branch.checkin_opens_minutes),
-            start + timedelta(minutes=branch.checkin_closes_minutes))
-
-
 def _moment_text(moment: datetime, zone: str, now: datetime) -> str:
     """A time of day when it is today in the branch's zone, else date and time."""
     tz = ZoneInfo(zone)
@@ -248,7 +241,7 @@ def _check_place(subject: Subject, *, by: User, branch: Branch | None) -> None:
 
 def _too_late(subject: Subject, now: datetime) -> TooLate:
     branch = subject.branch
-    closes = checkin_window(branch, subject.start)[1]
+    closes = branch.checkin_window(subject.start)[1]
     return TooLate(_("Too late: check-in closed at %(time)s.",
                      time=_moment_text(closes, branch.timezone, now)),
                    closed_at=closes.isoformat())
@@ -256,7 +249,7 @@ def _too_late(subject: Subject, now: datetime) -> TooLate:
 
 def _check_time(subject: Subject, now: datetime) -> None:
     branch = subject.branch
-    opens, closes = checkin_window(branch, subject.start)
+    opens, closes = branch.checkin_window(subject.start)
     if now < opens:
         raise TooEarly(_("Too early: check-in opens at %(time)s.",
                          time=_moment_text(opens, branch.timezone, now)),
@@ -309,17 +302,16 @@ class TickReport:
     blocks: list[BookingBlock] = field(default_factory=list)
 
 
-def _open_bookings(now: datetime, *, full: bool) -> list[tuple[Booking, int]]:
-    """Bookings that have started and are still confirmed or checked in, with their branch's
-    `checkin_closes_minutes`. Every started booking has occupied_until <= now + 2 days
+def _open_bookings(now: datetime, *, full: bool) -> list[tuple[Booking, Branch]]:
+    """Bookings that have started and are still confirmed or checked in, with their branch
+    (read once for all machines). Every started booking has occupied_until <= now + 2 days
     (MAX_OCCUPIED_SPAN), which bounds the index range from above; the lookback bounds it from
     below, so a sweep reads about a week of bookings whatever the history."""
-    closes_after = dict(db.session.execute(
-        select(Equipment.id, Branch.checkin_closes_minutes).join(Branch)).all())
-    if not closes_after:
+    branch_of = dict(db.session.execute(select(Equipment.id, Branch).join(Branch)).all())
+    if not branch_of:
         return []
     query = select(Booking).where(
-        Booking.equipment_id.in_(list(closes_after)),
+        Booking.equipment_id.in_(list(branch_of)),
         Booking.occupied_until <= now + MAX_OCCUPIED_SPAN,
         Booking.start_at <= now,
         Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)))
@@ -328,7 +320,7 @@ def _open_bookings(now: datetime, *, full: bool) -> list[tuple[Booking, int]]:
         query = query.where(Booking.occupied_until > now - lookback)
     # A booking being checked in right now is skipped (PostgreSQL) and seen next minute.
     query = query.order_by(Booking.id).with_for_update(skip_locked=True)
-    return [(b, closes_after[b.equipment_id]) for b in db.session.scalars(query)]
+    return [(b, branch_of[b.equipment_id]) for b in db.session.scalars(query)]
 
 
 def sweep_bookings(now: datetime | None = None, *, full: bool = False) -> TickReport:
@@ -337,9 +329,9 @@ def sweep_bookings(now: datetime | None = None, *, full: bool = False) -> TickRe
     completed, and block people with too many no-shows. Idempotent: run it every minute."""
     now = now or clock.now()
     report = TickReport()
-    for booking, closes_minutes in _open_bookings(now, full=full):
+    for booking, branch in _open_bookings(now, full=full):
         if booking.status == BookingStatus.CONFIRMED:
-            if booking.start_at + timedelta(minutes=closes_minutes) <= now:
+            if branch.checkin_window(booking.start_at)[1] <= now:
                 booking.status = BookingStatus.NO_SHOW
                 booking.sequence += 1
                 audit.record(AuditAction.NO_SHOW, at=now, actor_id=None,

@@ -91,6 +91,10 @@ class Event(db.Model):
     def signup_deadline(self) -> datetime:
         return self.signup_closes_at or self.start_at
 
+    def seats_left(self, confirmed: int) -> int:
+        """Seats still free when `confirmed` people have one (never below 0)."""
+        return max(self.capacity - confirmed, 0)
+
     def signup_window(self, now: datetime) -> str:
         """"not_yet", "open" or "closed": the one rule for when people may sign up."""
         if self.status == EventStatus.CANCELLED or now >= self.signup_deadline:

@@ -27,6 +27,7 @@ from makerspace.certifications.services import (
     certification_by_slug,
     certifications_of,
 )
+from makerspace.core.pagination import requested_page
 from makerspace.core.safety import safe_next_path
 from makerspace.core.transaction import attempt, form_page
 from makerspace.events import services
@@ -41,7 +42,8 @@ from makerspace.events.models import Event, Signup, SignupStatus
 
 bp = Blueprint("events", __name__)
 
-LIST_LIMIT = 200
+# A person's upcoming courses fit one page: the list of them is not split.
+MAX_PER_PAGE = 500
 
 
 # -- citizens -----------------------------------------------------------------------------
@@ -57,7 +59,7 @@ def index():  # type: ignore[no-untyped-def]
     if form.validate() and form.start.data:
         zone = branch.timezone if branch else current_app.config["BABEL_DEFAULT_TIMEZONE"]
         start = max(now, day_bounds(form.start.data, zone)[0])
-    events = services.list_events(branch=branch, start=start, limit=LIST_LIMIT)
+    events = services.list_events(branch=branch, start=start, page=requested_page())
     return render_template("events/index.html", form=form, events=events, branch=branch,
                            counts=services.event_counts(events), now=now)
 
@@ -71,6 +73,7 @@ def show(event_id: int):  # type: ignore[no-untyped-def]
         "events/show.html", event=event, branch=event.branch, now=now, signup=signup,
         counts=services.event_counts([event])[event.id], form=EmptyForm(),
         position=services.waitlist_position(signup) if signup else None,
+        may_leave=signup is not None and services.leave_refusal(signup, by=current_user) is None,
         is_staff=manages_branch(current_user, event.branch))
 
 
@@ -110,11 +113,12 @@ def leave(event_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def mine():  # type: ignore[no-untyped-def]
     now = clock.now()
-    upcoming = services.signups_of(current_user, now=now, upcoming=True)
+    upcoming = services.signups_of(current_user, now=now, upcoming=True, per_page=MAX_PER_PAGE)
     return render_template(
         "events/mine.html", upcoming=upcoming, now=now, form=EmptyForm(),
         positions={s.id: services.waitlist_position(s) for s in upcoming},
-        past=services.signups_of(current_user, now=now, upcoming=False),
+        leavable={s.id for s in upcoming if services.leave_refusal(s, by=current_user) is None},
+        past=services.signups_of(current_user, now=now, upcoming=False, page=requested_page()),
         held=certifications_of(current_user))
 
 
@@ -124,7 +128,7 @@ def mine():  # type: ignore[no-untyped-def]
 @staff_required
 def staff_list(slug: str):  # type: ignore[no-untyped-def]
     branch = managed_branch_or_404(slug)
-    events = services.list_events(branch=branch, start=clock.now(), limit=LIST_LIMIT)
+    events = services.list_events(branch=branch, start=clock.now(), page=requested_page())
     return render_template("events/staff_list.html", branch=branch, events=events,
                            counts=services.event_counts(events))
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from makerspace import clock
 from makerspace.accounts.models import User
@@ -26,6 +26,8 @@ from makerspace.certifications.models import Certification
 from makerspace.certifications.services import grant_certification, holds_certification
 from makerspace.core import audit, signals
 from makerspace.core.audit import AuditAction
+from makerspace.core.pagination import PER_PAGE, Page, paginate
+from makerspace.errors import DomainError
 from makerspace.events import errors
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
@@ -166,8 +168,9 @@ def event_counts(events: Iterable[Event]) -> dict[int, EventCounts]:
 
 
 def list_events(*, branch: Branch | None = None, start: datetime, end: datetime | None = None,
-                include_cancelled: bool = True, limit: int = 500) -> list[Event]:
-    """Events that end after `start` (and begin before `end`), soonest first."""
+                include_cancelled: bool = True, page: int = 1, per_page: int = PER_PAGE
+                ) -> Page[Event]:
+    """A page of the events that end after `start` (and begin before `end`), soonest first."""
     query = select(Event).where(Event.end_at > start)
     if end is not None:
         query = query.where(Event.start_at < end)
@@ -175,7 +178,8 @@ def list_events(*, branch: Branch | None = None, start: datetime, end: datetime 
         query = query.where(Event.branch_id == branch.id)
     if not include_cancelled:
         query = query.where(Event.status == EventStatus.SCHEDULED)
-    return list(db.session.scalars(query.order_by(Event.start_at, Event.id).limit(limit)))
+    query = query.options(joinedload(Event.branch)).order_by(Event.start_at, Event.id)
+    return paginate(query, page=page, per_page=per_page)
 
 
 def upcoming_events_granting(certification: Certification, now: datetime,
@@ -261,19 +265,34 @@ def signup_visible_to(signup_id: int, user: User) -> Signup:
     return signup
 
 
+def leave_refusal(signup: Signup, *, by: User) -> DomainError | None:
+    """Why `by` may not give up this seat or waitlist place now, or None. The person leaves
+    their own until the start (not after attending, not a cancelled course); branch staff may
+    take anyone off at any time. Pages ask this to offer a button."""
+    is_staff = manages_branch(by, signup.event.branch)
+    if signup.user_id != by.id and not is_staff:
+        return errors.SignupNotFound()
+    if not signup.status.is_live:
+        return errors.SignupNotFound()
+    if signup.attended_at is not None:
+        return errors.NotConfirmed(_("You have attended already."))
+    if not is_staff and signup.event.status == EventStatus.CANCELLED:
+        return errors.EventCancelled()
+    if not is_staff and clock.now() >= signup.event.start_at:
+        return errors.SignupClosed(_("It has started; ask the library staff."))
+    return None
+
+
 def leave(signup: Signup, *, by: User) -> list[Signup]:
-    """Give up a seat or a waitlist place; a freed seat goes to the first on the waitlist in the
-    same transaction. Returns the promoted sign-ups (to be told)."""
+    """Give up a seat or a waitlist place, if `leave_refusal` allows; a freed seat goes to the
+    first on the waitlist in the same transaction. Returns the promoted sign-ups."""
     if signup.user_id != by.id and not manages_branch(by, signup.event.branch):
         raise errors.SignupNotFound()
     event = lock_event(signup.event_id)
     db.session.refresh(signup)
-    if not signup.status.is_live:
-        raise errors.SignupNotFound()
-    if signup.attended_at is not None:
-        raise errors.NotConfirmed(_("You have attended already."))
-    if clock.now() >= event.start_at and not manages_branch(by, event.branch):
-        raise errors.SignupClosed(_("It has started; ask the library staff."))
+    refusal = leave_refusal(signup, by=by)
+    if refusal is not None:
+        raise refusal
     signup.status = SignupStatus.CANCELLED
     signup.queue_number = None
     signup.cancelled_at = clock.now()
@@ -291,7 +310,7 @@ def mark_attendance(signup: Signup, *, by: User) -> Signup:
     if signup.status != SignupStatus.CONFIRMED:
         raise errors.NotConfirmed()
     now = clock.now()
-    opens = event.start_at - timedelta(minutes=event.branch.checkin_opens_minutes)
+    opens = event.branch.checkin_window(event.start_at)[0]
     if now < opens:
         raise errors.AttendanceTooEarly(
             _("Attendance can be marked from %(time)s.",
@@ -309,17 +328,21 @@ def mark_attendance(signup: Signup, *, by: User) -> Signup:
     return signup
 
 
-def signups_of(user: User, *, now: datetime, upcoming: bool = True) -> list[Signup]:
-    """A person's sign-ups: upcoming events first, or past ones latest first."""
+def signups_of(user: User, *, now: datetime, upcoming: bool | None = True, page: int = 1,
+               per_page: int = PER_PAGE) -> Page[Signup]:
+    """A page of a person's sign-ups: upcoming (soonest first), past and left (latest
+    first), or both (None: upcoming first, then the rest)."""
     query = select(Signup).join(Event).where(Signup.user_id == user.id).options(
-        joinedload(Signup.event).joinedload(Event.branch))
-    if upcoming:
-        query = query.where(Event.end_at > now, Signup.status.in_(SignupStatus.live())
-                            ).order_by(Event.start_at)
+        contains_eager(Signup.event).joinedload(Event.branch))
+    ahead = (Event.end_at > now) & Signup.status.in_(SignupStatus.live())
+    if upcoming is True:
+        query = query.where(ahead).order_by(Event.start_at, Signup.id)
+    elif upcoming is False:
+        query = query.where(~ahead).order_by(Event.start_at.desc(), Signup.id.desc())
     else:
-        query = query.where((Event.end_at <= now) | Signup.status.notin_(SignupStatus.live())
-                            ).order_by(Event.start_at.desc())
-    return list(db.session.scalars(query.limit(200)))
+        query = query.order_by(case((ahead, 0), else_=1), case((ahead, Event.start_at)).asc(),
+                               Event.start_at.desc(), Signup.id)
+    return paginate(query, page=page, per_page=per_page)
 
 
 def attendees(event: Event) -> list[Signup]:

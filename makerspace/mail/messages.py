@@ -19,7 +19,8 @@ from makerspace.accounts.tokens import reset_max_age, verification_max_age
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
 from makerspace.calendar.ical import build_calendar
 from makerspace.calendar.services import single_booking, single_signup
-from makerspace.checkin.qr import checkin_url, qr_payload, qr_png
+from makerspace.checkin.qr import qr_png
+from makerspace.checkin.services import checkin_link, qr_data
 from makerspace.core.urls import absolute_url
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.events.services import waitlist_position
@@ -45,18 +46,14 @@ def _for(user: User):  # type: ignore[no-untyped-def]
     return recipient_context(recipient_locale(user))
 
 
-def _base_url() -> str:
-    return current_app.config["BASE_URL"]
-
-
 def _checkin_parts(token: str, ics: bytes, ics_name: str) -> tuple[list[Attachment], dict]:
     """The QR code inline (the same payload as the QR on the booking page) and the .ics file."""
     attachments = [
-        Attachment("checkin-qr.png", "image/png", qr_png(qr_payload(_base_url(), token)),
+        Attachment("checkin-qr.png", "image/png", qr_png(qr_data(token)),
                    content_id=QR_CONTENT_ID),
         Attachment(ics_name, "text/calendar", ics),
     ]
-    return attachments, {"qr_cid": QR_CONTENT_ID, "checkin_link": checkin_url(_base_url(), token)}
+    return attachments, {"qr_cid": QR_CONTENT_ID, "checkin_link": checkin_link(token)}
 
 
 def _booking_context(booking: Booking) -> dict:

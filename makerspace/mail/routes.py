@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from makerspace import clock
 from makerspace.auth import admin_required
 from makerspace.core.forms import EmptyForm
+from makerspace.core.pagination import requested_page
 from makerspace.mail import services
 from makerspace.mail.links import with_link
 from makerspace.mail.models import OutboxStatus
@@ -25,7 +26,8 @@ def outbox():  # type: ignore[no-untyped-def]
     status = request.args.get("status")
     if status is not None and status not in {s.value for s in OutboxStatus}:
         abort(404)
-    messages = services.list_messages(status=OutboxStatus(status) if status else None)
+    messages = services.list_messages(status=OutboxStatus(status) if status else None,
+                                      page=requested_page())
     return render_template("admin/outbox.html", messages=messages, status=status,
                            counts=services.status_counts(), status_names=STATUS_NAMES,
                            configured=services.mail_configured(), form=EmptyForm())

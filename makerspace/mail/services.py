@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from makerspace import clock
 from makerspace.accounts.models import User
+from makerspace.core.pagination import PER_PAGE, Page, paginate
 from makerspace.errors import NotFound
 from makerspace.extensions import db
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
@@ -115,13 +116,14 @@ def recently_queued(user: User, kind: str, within: timedelta) -> bool:
 
 # -- for admins ---------------------------------------------------------------------------
 
-def list_messages(*, status: OutboxStatus | None = None, limit: int = 200) -> list[OutboxMessage]:
-    """The newest messages first, optionally of one status."""
+def list_messages(*, status: OutboxStatus | None = None, page: int = 1,
+                  per_page: int = PER_PAGE) -> Page[OutboxMessage]:
+    """A page of the messages, newest first, optionally of one status."""
     query = select(OutboxMessage)
     if status is not None:
         query = query.where(OutboxMessage.status == status)
-    return list(db.session.scalars(query.order_by(OutboxMessage.created_at.desc(),
-                                                  OutboxMessage.id.desc()).limit(limit)))
+    return paginate(query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
+                    page=page, per_page=per_page)
 
 
 def status_counts() -> dict[OutboxStatus, int]:
