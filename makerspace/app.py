@@ -16,7 +16,8 @@ from makerspace.accounts.models import User
 from makerspace.accounts.routes import bp as accounts_bp
 from makerspace.accounts.services import user_for_session
 from makerspace.accounts.staff_routes import bp as accounts_staff_bp
-from makerspace.api.routes import bp as api_bp
+from makerspace.api.fields import IdConverter
+from makerspace.api.routes import install_api
 from makerspace.booking import labels as booking_labels
 from makerspace.booking.routes import bp as booking_bp
 from makerspace.booking.staff_routes import bp as booking_staff_bp
@@ -51,7 +52,7 @@ from makerspace.staff.routes import bp as staff_bp
 
 BLUEPRINTS = (core_bp, accounts_bp, accounts_staff_bp, branches_bp, branches_staff_bp,
               booking_bp, booking_staff_bp, certifications_bp, staff_bp, events_bp,
-              checkin_bp, calendar_bp, mail_bp, privacy_bp, api_bp)
+              checkin_bp, calendar_bp, mail_bp, privacy_bp)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -116,12 +117,11 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    # `<id:…>` in routes: ids from 1 to 2^31 − 1; anything else is "not found", never a 500.
+    app.url_map.converters["id"] = IdConverter
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    # The API authenticates with bearer tokens, never with cookies: no CSRF there.
-    for name, blueprint in app.blueprints.items():
-        if name == "api" or name.startswith("api."):
-            csrf.exempt(blueprint)
+    install_api(app)
 
 
 def _personal(response) -> bool:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import abort
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import exists, or_, select
 
@@ -15,6 +16,7 @@ from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.models import Branch
 from makerspace.branches.services import branch_by_slug
 from makerspace.certifications.models import UserCertification
+from makerspace.errors import Forbidden, InvalidInput
 from makerspace.events.models import Event, Signup
 from makerspace.extensions import db
 
@@ -78,6 +80,20 @@ def not_known_here() -> str:
              "They can book on their own phone or computer first.")
 
 
+class UnknownPerson(InvalidInput):
+    code = "unknown_user"
+    title = _l("No one with this e-mail address is known at your library.")
+
+
+def known_person_or_refusal(staff: User, email: str, field: str = "user_email") -> User:
+    """The person with this address, if `staff` may see them; else UnknownPerson (422
+    `unknown_user`), the same for an address without an account."""
+    person = known_person_by_email(staff, email)
+    if person is None:
+        raise UnknownPerson(field=field)
+    return person
+
+
 def known_person_or_404(user_id: int) -> User:
     """The person, if the current staff member may see them; otherwise the page does not
     exist."""
@@ -85,6 +101,28 @@ def known_person_or_404(user_id: int) -> User:
     if person is None:
         abort(404)
     return person
+
+
+def require_admin(user: User) -> User:
+    """The user, if a county admin; else Forbidden (for the API)."""
+    if not user.is_admin:
+        raise Forbidden()
+    return user
+
+
+def require_staff(user: User) -> User:
+    """The user, if a librarian or admin; else Forbidden (for the API)."""
+    if not user.is_staff:
+        raise Forbidden()
+    return user
+
+
+def require_manager(user: User, branch: Branch) -> Branch:
+    """The branch, if the user manages it; else Forbidden (for the API: the branch itself is
+    public, so saying that it exists tells nothing)."""
+    if not manages_branch(user, branch):
+        raise Forbidden()
+    return branch
 
 
 def managed_or_404(branch: Branch) -> Branch:

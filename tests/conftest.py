@@ -25,6 +25,7 @@ from makerspace.accounts.models import Role, User
 from makerspace.accounts.services import create_user, issue_api_token
 from makerspace.branches.models import Branch
 from makerspace.extensions import db, limiter
+from tests.api_check import ApiCheckingClient
 from tests.databases import postgres_database, sqlite_database, test_config
 from tests.helpers import PASSWORD, sign_in
 
@@ -99,6 +100,7 @@ def shared_app(database_url: str) -> Iterator[Flask]:
     """One app per database for the whole run: Jinja's template cache and the mappers'
     compiled statements survive from test to test."""
     app = create_app(test_config(database_url))
+    app.test_client_class = ApiCheckingClient
     db.session.session_factory.configure(join_transaction_mode="create_savepoint")
     yield app
     with app.app_context():
@@ -133,6 +135,7 @@ def app(request: pytest.FixtureRequest, database_url: str, app_config: dict[str,
     of their own."""
     if CREATE_TIME_SETTINGS & set(app_config):
         fresh = create_app(test_config(database_url, **app_config))
+        fresh.test_client_class = ApiCheckingClient
         try:
             yield fresh
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -44,3 +45,25 @@ def sign_in(client: Any, user: Any) -> Any:
         session["_user_id"] = raw
         session["_fresh"] = True
     return client
+
+
+@functools.cache
+def api_document() -> dict[str, Any]:
+    """The OpenAPI document the app serves (it does not depend on the database)."""
+    from makerspace import create_app
+    from makerspace.api.routes import openapi_document
+    from tests.databases import test_config
+
+    app = create_app(test_config("sqlite://"))
+    with app.app_context():
+        return openapi_document(app)
+
+
+def matches(body: Any, schema_name: str) -> None:
+    """The body fits the named component schema of the document."""
+    import jsonschema
+
+    document = api_document()
+    jsonschema.validate(body, {**document["components"]["schemas"][schema_name],
+                               "components": document["components"]},
+                        cls=jsonschema.Draft202012Validator)

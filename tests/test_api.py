@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
 from makerspace.accounts.models import Role
-from makerspace.api.openapi import openapi_document
-from tests.helpers import bearer
-
-
-def _schema(document: dict, name: str) -> dict:
-    """A component schema with its references resolvable by jsonschema."""
-    return {**document["components"]["schemas"][name], "components": document["components"]}
+from tests.helpers import api_document, bearer, matches
 
 
 def assert_problem(response, status: int, code: str) -> dict:
@@ -87,7 +80,7 @@ def test_openapi_document_is_valid_and_served(client):
 def test_openapi_lists_exactly_the_api_routes(app):
     documented = {
         (path, method.upper())
-        for path, item in openapi_document()["paths"].items()
+        for path, item in api_document()["paths"].items()
         for method in item
         if method in {"get", "post", "put", "patch", "delete"}
     }
@@ -98,7 +91,7 @@ def test_openapi_lists_exactly_the_api_routes(app):
         path = rule.rule.removeprefix("/api/v1")
         for argument in rule.arguments:
             path = path.replace(f"<{argument}>", f"{{{argument}}}")
-            for converter in ("int", "string", "path"):
+            for converter in ("int", "id", "string", "path"):
                 path = path.replace(f"<{converter}:{argument}>", f"{{{argument}}}")
         served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == served
@@ -111,6 +104,33 @@ def test_responses_match_their_schemas(client, make_user, make_token, make_branc
     make_branch()
     token = make_token(make_user())
     body = client.get(path, headers=bearer(token)).get_json()
-    document = openapi_document()
     for item in body if many else [body]:
-        jsonschema.validate(item, _schema(document, schema))
+        matches(item, schema)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/equipment/2147483648", "/api/v1/events/99999999999999999999",
+    "/api/v1/equipment/0", "/events/2147483648", "/equipment/2147483648",
+    "/bookings/2147483648"])
+def test_ids_beyond_the_database_are_not_found(client, login, make_user, path):
+    login(make_user())
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1999-12-31"])
+def test_dates_far_away_are_invalid_input_not_errors(client, make_equipment, day):
+    machine = make_equipment()
+    assert_problem(client.get(f"/api/v1/equipment/{machine.id}/availability?from={day}"),
+                   422, "invalid_input")
+    assert_problem(client.get(f"/api/v1/events?from={day}"), 422, "invalid_input")
+
+
+def test_bodies_that_are_not_objects_are_invalid_json(client, make_user, make_token):
+    token = make_token(make_user())
+    for body in ("[1, 2]", '"text"', "not json", ""):
+        assert_problem(client.post("/api/v1/bookings", data=body, headers={
+            **bearer(token), "Content-Type": "application/json"}), 400, "invalid_json")
+    body = assert_problem(client.post("/api/v1/bookings", json={"equipment_id": "x"},
+                                      headers=bearer(token)), 422, "invalid_input")
+    assert set(body["errors"]) == {"equipment_id", "start", "end"}
+    assert body["field"] in body["errors"]

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import jsonschema
 import pytest
 
 from makerspace.accounts.models import Role
-from makerspace.api.openapi import openapi_document
 from makerspace.booking.models import Booking, BookingStatus
 from makerspace.extensions import db
-from tests.helpers import bearer
+from tests.helpers import bearer, matches
 from tests.test_api import assert_problem
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday 09:00 in Oslo
 
 
-def matches(body, schema_name: str) -> None:
-    document = openapi_document()
-    jsonschema.validate(body, {**document["components"]["schemas"][schema_name],
-                               "components": document["components"]})
 
 
 @pytest.fixture

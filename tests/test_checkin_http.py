@@ -14,13 +14,12 @@ from PIL import Image
 from sqlalchemy import select
 
 from makerspace.accounts.models import User
-from makerspace.api.openapi import openapi_document
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus
 from makerspace.checkin.codes import new_checkin_token
 from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Event, Signup
 from makerspace.extensions import db
-from tests.helpers import bearer, without_csrf
+from tests.helpers import api_document, bearer, without_csrf
 from tests.test_api import assert_problem
 from tests.test_checkin import START, oslo, world_fixture  # noqa: F401  (fixture)
 
@@ -289,8 +288,10 @@ def test_staff_see_and_lift_a_block(client, app, world, login):
 # -- the API ------------------------------------------------------------------------------
 
 def checkin_schema() -> dict:
-    operation = openapi_document()["paths"]["/checkins"]["post"]
-    return operation["responses"]["200"]["content"]["application/json"]["schema"]
+    document = api_document()
+    operation = document["paths"]["/checkins"]["post"]
+    return {**operation["responses"]["200"]["content"]["application/json"]["schema"],
+            "components": document["components"]}
 
 
 def test_api_check_in_with_the_decoded_png(client, app, world, make_token):

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from makerspace.accounts.models import Role
-from tests.helpers import bearer
+from tests.helpers import bearer, matches
 from tests.test_api import assert_problem
-from tests.test_booking_api import matches
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 

@@ -188,7 +188,7 @@ def create_token():  # type: ignore[no-untyped-def]
     return make_response(_profile_page(new_token=raw))
 
 
-@bp.post("/profile/tokens/<int:token_id>/revoke")
+@bp.post("/profile/tokens/<id:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
     if EmptyForm().validate_on_submit():

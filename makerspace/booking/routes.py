@@ -27,7 +27,7 @@ from makerspace.events.services import upcoming_events_granting
 
 bp = Blueprint("booking", __name__)
 
-@bp.get("/equipment/<int:equipment_id>")
+@bp.get("/equipment/<id:equipment_id>")
 def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
     machine = services.equipment_by_id(equipment_id)
     now = clock.now()
@@ -38,7 +38,7 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
         certified=_certified(machine, now), granting=_granting(machine, now))
 
 
-@bp.route("/equipment/<int:equipment_id>/book", methods=["GET", "POST"])
+@bp.route("/equipment/<id:equipment_id>/book", methods=["GET", "POST"])
 @login_required
 def book(equipment_id: int):  # type: ignore[no-untyped-def]
     machine = services.equipment_by_id(equipment_id)
@@ -63,7 +63,7 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     ), 422 if (refusal or form.errors) else 200
 
 
-@bp.get("/bookings/<int:booking_id>")
+@bp.get("/bookings/<id:booking_id>")
 @login_required
 def show(booking_id: int):  # type: ignore[no-untyped-def]
     booking = services.booking_visible_to(booking_id, current_user)
@@ -74,7 +74,7 @@ def show(booking_id: int):  # type: ignore[no-untyped-def]
         cancellable=_cancellable(booking))
 
 
-@bp.post("/bookings/<int:booking_id>/cancel")
+@bp.post("/bookings/<id:booking_id>/cancel")
 @login_required
 def cancel(booking_id: int):  # type: ignore[no-untyped-def]
     booking = services.booking_visible_to(booking_id, current_user)

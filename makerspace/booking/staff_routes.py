@@ -67,7 +67,7 @@ def equipment_new(slug: str):  # type: ignore[no-untyped-def]
     return form_page("staff/equipment_new.html", form, problem, branch=branch)
 
 
-@bp.route("/equipment/<int:equipment_id>/edit", methods=["GET", "POST"])
+@bp.route("/equipment/<id:equipment_id>/edit", methods=["GET", "POST"])
 @staff_required
 def equipment_edit(equipment_id: int):  # type: ignore[no-untyped-def]
     equipment = _managed_equipment(equipment_id)
@@ -110,7 +110,7 @@ def _equipment_page(equipment: Equipment, *, form: EquipmentForm | None = None, 
     ), 422 if failed else 200
 
 
-@bp.post("/equipment/<int:equipment_id>/outage")
+@bp.post("/equipment/<id:equipment_id>/outage")
 @staff_required
 def equipment_outage(equipment_id: int):  # type: ignore[no-untyped-def]
     equipment = _managed_equipment(equipment_id)
@@ -133,7 +133,7 @@ def equipment_outage(equipment_id: int):  # type: ignore[no-untyped-def]
     return _equipment_page(equipment, outage_form=form, outage_problem=problem)
 
 
-@bp.post("/equipment/<int:equipment_id>/return")
+@bp.post("/equipment/<id:equipment_id>/return")
 @staff_required
 def equipment_return(equipment_id: int):  # type: ignore[no-untyped-def]
     equipment = _managed_equipment(equipment_id)
@@ -172,7 +172,7 @@ def walk_in(slug: str):  # type: ignore[no-untyped-def]
     return form_page("staff/walk_in.html", form, problem, branch=branch, suggestions=suggestions)
 
 
-@bp.post("/bookings/<int:booking_id>/cancel")
+@bp.post("/bookings/<id:booking_id>/cancel")
 @staff_required
 def booking_cancel(booking_id: int):  # type: ignore[no-untyped-def]
     booking = services.booking_visible_to(booking_id, current_user)

@@ -56,9 +56,12 @@ def format_clock(minutes: int) -> str:
 
 
 def _checked_intervals(pairs: Iterable[Sequence[str]]) -> list[tuple[int, int]]:
+    if not isinstance(pairs, list | tuple):
+        raise InvalidHours(_("Each weekday needs a list of [opens, closes] pairs."))
     intervals = []
     for pair in pairs:
-        if len(pair) != 2:
+        if not isinstance(pair, list | tuple) or len(pair) != 2 or not all(
+                isinstance(clock, str) for clock in pair):
             raise InvalidHours(_("Each interval needs an opening and a closing time."))
         opens, closes = parse_clock(pair[0]), parse_clock(pair[1])
         if opens >= closes:

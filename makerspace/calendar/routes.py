@@ -91,7 +91,7 @@ def branch_events_feed(slug: str):  # type: ignore[no-untyped-def]
     return _serve(lambda now: services.public_events_feed(now, branch), f"{slug}.ics")
 
 
-@bp.get("/calendar/equipment/<int:equipment_id>.ics")
+@bp.get("/calendar/equipment/<id:equipment_id>.ics")
 def equipment_feed(equipment_id: int):  # type: ignore[no-untyped-def]
     equipment = equipment_by_id(equipment_id)
     return _serve(lambda now: services.equipment_feed(now, equipment),
@@ -121,14 +121,14 @@ def _single(meta_and_items, filename: str):  # type: ignore[no-untyped-def]
     return response
 
 
-@bp.get("/bookings/<int:booking_id>.ics")
+@bp.get("/bookings/<id:booking_id>.ics")
 @login_required
 def booking_file(booking_id: int):  # type: ignore[no-untyped-def]
     booking = booking_visible_to(booking_id, current_user)
     return _single(services.single_booking(booking), f"booking-{booking_id}.ics")
 
 
-@bp.get("/signups/<int:signup_id>.ics")
+@bp.get("/signups/<id:signup_id>.ics")
 @login_required
 def signup_file(signup_id: int):  # type: ignore[no-untyped-def]
     signup = signup_visible_to(signup_id, current_user)

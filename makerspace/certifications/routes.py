@@ -53,7 +53,7 @@ def grant(slug: str):  # type: ignore[no-untyped-def]
     return form_page("staff/grant.html", form, problem, branch=branch)
 
 
-@bp.get("/people/<int:user_id>/certifications")
+@bp.get("/people/<id:user_id>/certifications")
 @staff_required
 def person_certifications(user_id: int):  # type: ignore[no-untyped-def]
     person = known_person_or_404(user_id)

@@ -29,25 +29,13 @@ from makerspace.booking.services import active_block, booking_visible_to
 from makerspace.checkin import services
 from makerspace.checkin.codes import token_from_scan
 from makerspace.checkin.forms import ScanForm
-from makerspace.checkin.qr import qr_png, qr_svg
+from makerspace.checkin.qr_images import qr_image
 from makerspace.core.forms import EmptyForm
 from makerspace.core.transaction import attempt
 from makerspace.events.services import signup_visible_to
 from makerspace.i18n import local_time
 
 bp = Blueprint("checkin", __name__)
-
-QR_MAX_AGE = 3600  # the token never changes; the image may be kept a while, privately
-
-
-def qr_image(token: str, kind: str) -> Response:
-    """The QR code of a check-in token as PNG or SVG (shared with the API)."""
-    data = services.qr_data(token)
-    response = (Response(qr_png(data), mimetype="image/png") if kind == "png"
-                else Response(qr_svg(data), mimetype="image/svg+xml"))
-    response.headers["Cache-Control"] = f"private, max-age={QR_MAX_AGE}"
-    return response
-
 
 def _private(response: Response) -> Response:
     """Pages with personal data: never stored by shared caches or listed by search engines."""
@@ -58,25 +46,25 @@ def _private(response: Response) -> Response:
 
 # -- QR images ----------------------------------------------------------------------------
 
-@bp.get("/bookings/<int:booking_id>/qr.png")
+@bp.get("/bookings/<id:booking_id>/qr.png")
 @login_required
 def booking_qr_png(booking_id: int):  # type: ignore[no-untyped-def]
     return qr_image(booking_visible_to(booking_id, current_user).checkin_token, "png")
 
 
-@bp.get("/bookings/<int:booking_id>/qr.svg")
+@bp.get("/bookings/<id:booking_id>/qr.svg")
 @login_required
 def booking_qr_svg(booking_id: int):  # type: ignore[no-untyped-def]
     return qr_image(booking_visible_to(booking_id, current_user).checkin_token, "svg")
 
 
-@bp.get("/signups/<int:signup_id>/qr.png")
+@bp.get("/signups/<id:signup_id>/qr.png")
 @login_required
 def signup_qr_png(signup_id: int):  # type: ignore[no-untyped-def]
     return qr_image(signup_visible_to(signup_id, current_user).checkin_token, "png")
 
 
-@bp.get("/signups/<int:signup_id>/qr.svg")
+@bp.get("/signups/<id:signup_id>/qr.svg")
 @login_required
 def signup_qr_svg(signup_id: int):  # type: ignore[no-untyped-def]
     return qr_image(signup_visible_to(signup_id, current_user).checkin_token, "svg")
@@ -153,7 +141,7 @@ def code_check_in(token: str):  # type: ignore[no-untyped-def]
 
 # -- blocks -------------------------------------------------------------------------------
 
-@bp.get("/staff/people/<int:user_id>/blocks")
+@bp.get("/staff/people/<id:user_id>/blocks")
 @staff_required
 def blocks(user_id: int):  # type: ignore[no-untyped-def]
     person = known_person_or_404(user_id)
@@ -164,7 +152,7 @@ def blocks(user_id: int):  # type: ignore[no-untyped-def]
         form=EmptyForm(), manages=lambda branch: manages_branch(current_user, branch))))
 
 
-@bp.post("/staff/people/<int:user_id>/blocks/<int:block_id>/lift")
+@bp.post("/staff/people/<id:user_id>/blocks/<id:block_id>/lift")
 @staff_required
 def lift(user_id: int, block_id: int):  # type: ignore[no-untyped-def]
     block = services.block_of(known_person_or_404(user_id), block_id)

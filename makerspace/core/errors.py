@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from makerspace.api.problems import problem_response
+from makerspace.api.problems import problem_response, validation_problem
 from makerspace.errors import DomainError
 from makerspace.extensions import db
 
@@ -60,6 +60,9 @@ def register_error_handlers(app: Flask) -> None:
         if status >= 500:
             db.session.rollback()
         title, message = _http_texts(status)
+        messages = (getattr(error, "data", None) or {}).get("messages")
+        if _wants_problem() and messages is not None and status in (400, 422):
+            return validation_problem(status, messages)  # the API's schemas refused the input
         if _wants_problem():
             code = {400: "bad_request", 401: "unauthorized", 404: "not_found",
                     405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}

@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from makerspace.errors import InvalidInput
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# What checked_slug accepts before it lower-cases and trims (for the API document).
+SLUG_ANY_CASE = r"^\s*[A-Za-z0-9]+(-[A-Za-z0-9]+)*\s*$"
 
 
 class InvalidSlug(InvalidInput):

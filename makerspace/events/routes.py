@@ -64,7 +64,7 @@ def index():  # type: ignore[no-untyped-def]
                            counts=services.event_counts(events), now=now)
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<id:event_id>")
 def show(event_id: int):  # type: ignore[no-untyped-def]
     event = services.event_by_id(event_id)
     now = clock.now()
@@ -77,7 +77,7 @@ def show(event_id: int):  # type: ignore[no-untyped-def]
         is_staff=manages_branch(current_user, event.branch))
 
 
-@bp.post("/events/<int:event_id>/signup")
+@bp.post("/events/<id:event_id>/signup")
 @login_required
 def signup(event_id: int):  # type: ignore[no-untyped-def]
     event = services.event_by_id(event_id)
@@ -94,7 +94,7 @@ def signup(event_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("events.show", event_id=event_id))
 
 
-@bp.post("/events/<int:event_id>/leave")
+@bp.post("/events/<id:event_id>/leave")
 @login_required
 def leave(event_id: int):  # type: ignore[no-untyped-def]
     event = services.event_by_id(event_id)
@@ -173,7 +173,7 @@ def series(slug: str):  # type: ignore[no-untyped-def]
     return form_page("events/series.html", form, problem, branch=branch)
 
 
-@bp.route("/staff/events/<int:event_id>/edit", methods=["GET", "POST"])
+@bp.route("/staff/events/<id:event_id>/edit", methods=["GET", "POST"])
 @staff_required
 def edit(event_id: int):  # type: ignore[no-untyped-def]
     event = _managed_event(event_id)
@@ -192,7 +192,7 @@ def edit(event_id: int):  # type: ignore[no-untyped-def]
                      cancel_form=CancelEventForm(formdata=None))
 
 
-@bp.post("/staff/events/<int:event_id>/cancel")
+@bp.post("/staff/events/<id:event_id>/cancel")
 @staff_required
 def cancel(event_id: int):  # type: ignore[no-untyped-def]
     event = _managed_event(event_id)
@@ -206,7 +206,7 @@ def cancel(event_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("events.attendees", event_id=event_id))
 
 
-@bp.get("/staff/events/<int:event_id>/attendees")
+@bp.get("/staff/events/<id:event_id>/attendees")
 @staff_required
 def attendees(event_id: int):  # type: ignore[no-untyped-def]
     event = _managed_event(event_id)
@@ -217,7 +217,7 @@ def attendees(event_id: int):  # type: ignore[no-untyped-def]
         waitlist=[s for s in people if s.status == SignupStatus.WAITLISTED])
 
 
-@bp.post("/staff/events/<int:event_id>/attendance/<int:signup_id>")
+@bp.post("/staff/events/<id:event_id>/attendance/<id:signup_id>")
 @staff_required
 def attendance(event_id: int, signup_id: int):  # type: ignore[no-untyped-def]
     event = _managed_event(event_id)

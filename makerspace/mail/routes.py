@@ -33,7 +33,7 @@ def outbox():  # type: ignore[no-untyped-def]
                            configured=services.mail_configured(), form=EmptyForm())
 
 
-@bp.get("/admin/outbox/<int:message_id>")
+@bp.get("/admin/outbox/<id:message_id>")
 @admin_required
 def message(message_id: int):  # type: ignore[no-untyped-def]
     found = services.message_by_id(message_id)
@@ -45,7 +45,7 @@ def message(message_id: int):  # type: ignore[no-untyped-def]
                            form=EmptyForm())
 
 
-@bp.get("/admin/outbox/<int:message_id>/files/<int:attachment_id>")
+@bp.get("/admin/outbox/<id:message_id>/files/<id:attachment_id>")
 @admin_required
 def attachment(message_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
     found = services.attachment_of(services.message_by_id(message_id), attachment_id)
@@ -55,7 +55,7 @@ def attachment(message_id: int, attachment_id: int):  # type: ignore[no-untyped-
     return response
 
 
-@bp.post("/admin/outbox/<int:message_id>/retry")
+@bp.post("/admin/outbox/<id:message_id>/retry")
 @admin_required
 def retry(message_id: int):  # type: ignore[no-untyped-def]
     found = services.message_by_id(message_id)

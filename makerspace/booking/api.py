@@ -1,0 +1,162 @@
+"""Machines, their availability and bookings in the API."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from makerspace import clock
+from makerspace.api.auth import api_user
+from makerspace.api.fields import Moment, PageQuery
+from makerspace.api.pages import LINK_HEADER, link_header
+from makerspace.api.rest import ApiBlueprint
+from makerspace.auth import known_person_or_refusal, require_manager
+from makerspace.booking import services
+from makerspace.booking.availability import free_and_busy
+from makerspace.booking.models import Booking, Equipment
+from makerspace.booking.rules import RULE_DEFAULTS
+from makerspace.booking.schemas import (
+    AvailabilityQuerySchema,
+    AvailabilitySchema,
+    BookingSchema,
+    CancelSchema,
+    EquipmentSchema,
+    NewBookingSchema,
+    NewEquipmentSchema,
+)
+from makerspace.branches.services import branch_by_slug
+from makerspace.certifications.services import certification_by_slug
+from makerspace.checkin.services import checkin_link
+
+bp = ApiBlueprint("booking_api", __name__, "Machines, their availability and bookings")
+
+BOOKING_RULES = ("A booking rule refuses it: `outside_opening_hours`, `off_grid`, `too_short`, "
+                 "`too_long`, `in_past`, `too_far_ahead`, `out_of_service`, `quota_exceeded`; "
+                 "also `invalid_input`, `unknown_user`. Refusals about the time carry "
+                 "`suggestions`: the nearest free periods.")
+BOOKING_FORBIDDEN = ("`not_certified` (with `certification`), `too_young`, `blocked` (with "
+                     "`until`), `email_not_verified`, or `forbidden` (booking for someone else "
+                     "without being staff of the branch)")
+
+
+def equipment_out(equipment: Equipment) -> dict[str, Any]:
+    certification = equipment.requires_certification
+    out = services.current_outage(equipment, clock.now())
+    return {"id": equipment.id, "branch": equipment.branch.slug, "name": equipment.name,
+            "kind": equipment.kind.value, "description": equipment.description,
+            "status": "out_of_service" if out else "in_service",
+            **{name: getattr(equipment, name) for name in RULE_DEFAULTS},
+            "requires_certification": certification.slug if certification else None}
+
+
+def booking_out(booking: Booking) -> dict[str, Any]:
+    return {"id": booking.id, "equipment_id": booking.equipment_id,
+            "branch": booking.equipment.branch.slug, "start": booking.start_at,
+            "end": booking.end_at, "status": booking.status.value,
+            "cancel_reason": booking.cancel_reason or None,
+            "checkin_url": checkin_link(booking.checkin_token)}
+
+
+@bp.route("/branches/<slug>/equipment", methods=["GET"])
+@bp.response(200, EquipmentSchema(many=True))
+@bp.problems(404, s404="`unknown_branch`")
+@bp.doc(operationId="listEquipment", summary="A branch's machines with their booking rules")
+def list_equipment(slug: str):  # type: ignore[no-untyped-def]
+    return [equipment_out(e) for e in services.equipment_at(branch_by_slug(slug))]
+
+
+@bp.route("/branches/<slug>/equipment", methods=["POST"])
+@bp.secured
+@bp.arguments(NewEquipmentSchema)
+@bp.response(201, EquipmentSchema)
+@bp.problems(400, 403, 404, 422, s404="`unknown_branch`, `unknown_certification`",
+             s422="`invalid_rules` (with `field`), `invalid_input`")
+@bp.doc(operationId="createEquipment",
+        summary="Add a machine (admin or the branch's librarians)")
+def create_equipment(body: dict, slug: str):  # type: ignore[no-untyped-def]
+    branch = require_manager(api_user(), branch_by_slug(slug))
+    needed = body.pop("requires_certification", None)
+    if needed:
+        body["requires_certification"] = certification_by_slug(needed)
+    return equipment_out(services.create_equipment(branch, **body)), 201
+
+
+@bp.route("/equipment/<id:equipment_id>", methods=["GET"])
+@bp.response(200, EquipmentSchema)
+@bp.problems(404)
+@bp.doc(operationId="getEquipment", summary="One machine")
+def get_equipment(equipment_id: int):  # type: ignore[no-untyped-def]
+    return equipment_out(services.equipment_by_id(equipment_id))
+
+
+@bp.route("/equipment/<id:equipment_id>/availability", methods=["GET"])
+@bp.arguments(AvailabilityQuerySchema, location="query")
+@bp.response(200, AvailabilitySchema)
+@bp.problems(404)
+@bp.doc(operationId="getAvailability",
+        summary="Free and busy periods (public, no personal data)")
+def availability(query: dict, equipment_id: int):  # type: ignore[no-untyped-def]
+    equipment = services.equipment_by_id(equipment_id)
+    now = clock.now()
+    first = query.get("start") or now.astimezone(ZoneInfo(equipment.branch.timezone)).date()
+    free, busy = free_and_busy(equipment, first, query["days"], now)
+    return {"free": [{"start": i.start, "end": i.end} for i in free],
+            "busy": [{"start": i.start, "end": i.end} for i in busy]}
+
+
+@bp.route("/bookings", methods=["POST"])
+@bp.secured
+@bp.arguments(NewBookingSchema)
+@bp.response(201, BookingSchema)
+@bp.problems(400, 403, 404, 409, 422, s403=BOOKING_FORBIDDEN,
+             s409="`conflict`: the machine is taken then (with `suggestions`)",
+             s422=BOOKING_RULES)
+@bp.doc(operationId="createBooking",
+        summary="Book a machine (for yourself, or as staff for a citizen)")
+def create_booking(body: dict):  # type: ignore[no-untyped-def]
+    equipment = services.equipment_by_id(body["equipment_id"])
+    zone = equipment.branch.timezone
+    start, end = Moment.parse(body["start"], zone), Moment.parse(body["end"], zone)
+    user, booked_by = api_user(), None
+    email = body.get("user_email")
+    if email and email.strip().lower() != user.email:
+        require_manager(user, equipment.branch)
+        booked_by, user = user, known_person_or_refusal(user, email)
+    return booking_out(services.create_booking(user=user, equipment=equipment, start=start,
+                                               end=end, booked_by=booked_by)), 201
+
+
+@bp.route("/bookings/<id:booking_id>", methods=["GET"])
+@bp.secured
+@bp.response(200, BookingSchema)
+@bp.problems(404)
+@bp.doc(operationId="getBooking", summary="One booking (its owner or the branch's staff)")
+def get_booking(booking_id: int):  # type: ignore[no-untyped-def]
+    return booking_out(services.booking_visible_to(booking_id, api_user()))
+
+
+@bp.route("/bookings/<id:booking_id>", methods=["DELETE"])
+@bp.secured
+@bp.arguments(CancelSchema, location="query", arg_name="query")
+@bp.arguments(CancelSchema, location="json", required=False, arg_name="body")
+@bp.response(200, BookingSchema)
+@bp.problems(400, 404, 409, 422, s409="`not_cancellable`: the booking is no longer active",
+             s422="`too_late_to_cancel`, `reason_required`")
+@bp.doc(operationId="cancelBooking",
+        summary="Cancel: the owner before the start; branch staff any time, with a "
+                "`reason` (JSON body or query) when it is someone else's")
+def cancel_booking(booking_id: int, query: dict, body: dict):  # type: ignore[no-untyped-def]
+    found = services.booking_visible_to(booking_id, api_user())
+    reason = body.get("reason") or query.get("reason") or ""
+    return booking_out(services.cancel_booking(found, by=api_user(), reason=reason))
+
+
+@bp.route("/me/bookings", methods=["GET"])
+@bp.secured
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, BookingSchema(many=True), headers=LINK_HEADER)
+@bp.doc(operationId="listMyBookings",
+        summary="The caller's bookings: upcoming first, then past (a page at a time)")
+def my_bookings(query: dict):  # type: ignore[no-untyped-def]
+    page = services.bookings_of(api_user(), upcoming=None, now=clock.now(), **query)
+    return [booking_out(b) for b in page], 200, link_header(page)

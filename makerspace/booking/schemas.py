@@ -1,0 +1,89 @@
+"""API shapes of the booking area. The machine's rules come from booking.rules: the document
+shows their ranges, the service enforces them (refusing with `invalid_rules`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from makerspace.api.fields import Day, Id, Input, Moment, Output, Stamp, Text, Whole
+from makerspace.api.problems import IntervalSchema
+from makerspace.booking.models import BookingStatus, EquipmentKind
+from makerspace.booking.rules import EQUIPMENT_RULES, EquipmentRule
+
+KINDS = [kind.value for kind in EquipmentKind]
+
+
+def _rule_out(rule: EquipmentRule) -> ma.fields.Integer:
+    return ma.fields.Integer(required=True, allow_none=not rule.required,
+                             metadata={"description": str(rule.label)})
+
+
+def _rule_in(rule: EquipmentRule) -> ma.fields.Integer:
+    meta: dict[str, Any] = {"minimum": rule.low, "maximum": rule.high}
+    if rule.default is not None:
+        meta["default"] = rule.default
+    return ma.fields.Integer(strict=True, allow_none=not rule.required, metadata=meta,
+                             error_messages={"invalid": "must be a whole number."})
+
+
+EquipmentSchema = Output.from_dict({
+    "id": ma.fields.Integer(required=True),
+    "branch": ma.fields.String(required=True, metadata={"description": "The branch's slug"}),
+    "name": ma.fields.String(required=True),
+    "kind": ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS)),
+    "description": ma.fields.String(required=True),
+    "status": ma.fields.String(required=True,
+                               validate=ma.validate.OneOf(["in_service", "out_of_service"])),
+    **{rule.name: _rule_out(rule) for rule in EQUIPMENT_RULES},
+    "requires_certification": ma.fields.String(required=True, allow_none=True,
+                                               metadata={"description": "A certification slug"}),
+}, name="Equipment")
+
+NewEquipmentSchema = Input.from_dict({
+    "name": Text(required=True, max_length=200),
+    "kind": ma.fields.String(required=True, metadata={"enum": KINDS}),
+    "description": Text(max_length=5000),
+    **{rule.name: _rule_in(rule) for rule in EQUIPMENT_RULES},
+    "requires_certification": ma.fields.String(allow_none=True, metadata={
+        "description": "A certification slug"}),
+}, name="NewEquipment")
+
+
+class AvailabilityQuerySchema(Input):
+    start = Day(data_key="from", metadata={"description": "First day (branch's zone); "
+                                                           "default today"})
+    days = Whole(1, 62, strict=False, load_default=7)
+
+
+class AvailabilitySchema(Output):
+    """Free: bookable now. Busy: bookings (with buffers) and outages. Nothing about who."""
+
+    free = ma.fields.List(ma.fields.Nested(IntervalSchema), required=True)
+    busy = ma.fields.List(ma.fields.Nested(IntervalSchema), required=True)
+
+
+class NewBookingSchema(Input):
+    equipment_id = Id(required=True)
+    start = Moment(required=True)
+    end = Moment(required=True)
+    user_email = Text(max_length=254, metadata={"description": "Staff booking for a citizen"})
+
+
+class BookingSchema(Output):
+    id = ma.fields.Integer(required=True)
+    equipment_id = ma.fields.Integer(required=True)
+    branch = ma.fields.String(required=True)
+    start = Stamp(required=True)
+    end = Stamp(required=True)
+    status = ma.fields.String(required=True,
+                              validate=ma.validate.OneOf([s.value for s in BookingStatus]))
+    cancel_reason = ma.fields.String(required=True, allow_none=True)
+    checkin_url = ma.fields.Url(required=True, metadata={
+        "description": "What the QR code holds: <base>/C/<TOKEN>"})
+
+
+class CancelSchema(Input):
+    reason = Text(max_length=500, metadata={
+        "description": "Required when staff cancel someone else's booking"})
