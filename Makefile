@@ -46,6 +46,7 @@ test: $(VENV)/.installed-test compile-translations $(JS_DEPS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Extract strings, merge them into every catalog (no fuzzy guesses), compile.
 translations: $(VENV)/.installed

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -17,7 +17,7 @@ from makerspace.accounts.routes import bp as accounts_bp
 from makerspace.accounts.services import user_for_session
 from makerspace.accounts.staff_routes import bp as accounts_staff_bp
 from makerspace.api.fields import IdConverter
-from makerspace.api.routes import install_api
+from makerspace.api.registry import install_api
 from makerspace.booking import labels as booking_labels
 from makerspace.booking.routes import bp as booking_bp
 from makerspace.booking.staff_routes import bp as booking_staff_bp
@@ -134,6 +134,15 @@ def _personal(response) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def nothing_with_nul() -> None:
+        # No database stores a NUL character; a path with one names nothing, and a form
+        # field with one is not something a person typed.
+        if "\x00" in request.path:
+            abort(404)
+        if request.form and any("\x00" in value for value in request.form.values()):
+            abort(400)
+
     @app.before_request
     def readers_do_not_lock() -> None:
         if request.method in SAFE_METHODS:

@@ -10,8 +10,8 @@ from typing import Any
 import jsonschema
 from flask.testing import FlaskClient
 
+from makerspace.api.registry import openapi_document
 from makerspace.api.rest import PREFIX
-from makerspace.api.routes import openapi_document
 
 _PATTERNS: dict[int, list[tuple[re.Pattern[str], dict]]] = {}
 

@@ -51,7 +51,7 @@ def sign_in(client: Any, user: Any) -> Any:
 def api_document() -> dict[str, Any]:
     """The OpenAPI document the app serves (it does not depend on the database)."""
     from makerspace import create_app
-    from makerspace.api.routes import openapi_document
+    from makerspace.api.registry import openapi_document
     from tests.databases import test_config
 
     app = create_app(test_config("sqlite://"))

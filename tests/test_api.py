@@ -134,3 +134,15 @@ def test_bodies_that_are_not_objects_are_invalid_json(client, make_user, make_to
                                       headers=bearer(token)), 422, "invalid_input")
     assert set(body["errors"]) == {"equipment_id", "start", "end"}
     assert body["field"] in body["errors"]
+
+
+def test_nul_characters_are_refused_not_stored(client, make_user, make_token, login):
+    token = make_token(make_user())
+    refused = client.post("/api/v1/bookings", headers=bearer(token), json={
+        "equipment_id": 1, "start": "2026-12-01T10:00", "end": "2026-12-01T11:00",
+        "user_email": "a\x00b@example.no"})
+    assert_problem(refused, 422, "invalid_input")
+    assert client.get("/api/v1/branches/a%00b").status_code == 404
+    assert client.get("/events?branch=a%00b").status_code in (200, 400)
+    assert client.post("/login", data={"email": "x\x00@example.no", "password": "y"}
+                       ).status_code == 400

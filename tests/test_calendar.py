@@ -196,6 +196,7 @@ def test_single_item_files(client, scene, login, make_user):
     response = client.get(f"/bookings/{scene['booking']}.ics")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment")
+    assert b"X-WR-CALNAME" not in response.data and b"REFRESH-INTERVAL" not in response.data
     [event], js = both(response.data)
     assert event.uid.value == f"booking-{scene['booking']}@folkeverksted"
     with client.application.app_context():

@@ -144,8 +144,13 @@ def test_booking_confirmation_arrives_in_the_persons_language_with_qr_and_ics(
     assert ics.get_content_disposition() == "attachment"
     assert ics.get_filename() == f"booking-{booking.id}.ics"
     assert ics.get_param("method") is None
-    calendar = vobject.readOne(ics.get_content() if isinstance(ics.get_content(), str)
-                               else ics.get_content().decode())
+    raw = ics.get_content() if isinstance(ics.get_content(), str) else ics.get_content().decode()
+    # UTC, never a TZID without its VTIMEZONE (RFC 5545 §3.2.19): the booking was made a
+    # moment ago with an Oslo time, and still the file says UTC.
+    assert "DTSTART:20261208T090000Z" in raw and "TZID" not in raw
+    # a file to import, not a calendar to subscribe to
+    assert "X-WR-CALNAME" not in raw and "REFRESH-INTERVAL" not in raw
+    calendar = vobject.readOne(raw)
     assert calendar.vevent.uid.value == f"booking-{booking.id}@folkeverksted"
     assert calendar.vevent.dtstart.value == START.astimezone(UTC)
     assert calendar.vevent.dtend.value == (START + timedelta(hours=1)).astimezone(UTC)

@@ -8,7 +8,7 @@ response check holds the API to it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,10 +17,10 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import validate
 from werkzeug.routing import IntegerConverter
 
+from makerspace.core.forms import EARLIEST_DAY, LATEST_DAY
+
 # PostgreSQL's integer: an id beyond it names nothing.
 MAX_ID = 2**31 - 1
-# Time arithmetic (a week ahead, a zone's offset) must not overflow a date.
-EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 REQUIRED = _l("is required.")
 NULL = _l("may not be empty (null).")
@@ -28,11 +28,35 @@ _MESSAGES = {"required": REQUIRED, "null": NULL, "invalid": _l("has the wrong ty
              "validator_failed": _l("is not valid.")}
 
 
+def _nul_free(value: Any, path: str = "") -> str | None:
+    """The name of the first field whose text holds a NUL character (no database keeps it)."""
+    if isinstance(value, str):
+        return path or "_schema" if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, inner in items:
+        found = _nul_free(inner, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
 class Input(ma.Schema):
-    """A request body or query: unknown fields are ignored."""
+    """A request body or query: unknown fields are ignored; text with NUL is refused."""
 
     class Meta:
         unknown = ma.EXCLUDE
+
+    @ma.pre_load
+    def _refuse_nul(self, data: Any, **_: Any) -> Any:
+        name = _nul_free(data if isinstance(data, dict) else {})
+        if name:
+            raise ma.ValidationError({name.split(".")[0]: [str(_l("may not contain NUL."))]})
+        return data
 
 
 class Output(ma.Schema):
@@ -71,10 +95,18 @@ def Text(*, min_length: int = 0, max_length: int = 500, **kwargs: Any) -> ma.fie
                             error_messages=_messages(invalid=_l("must be text.")), **kwargs)
 
 
+class _JsonBoolean(ma.fields.Boolean):
+    """true or false, and nothing else (not 0, 1, "yes")."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def Flag(**kwargs: Any) -> ma.fields.Boolean:  # noqa: N802
-    return ma.fields.Boolean(truthy={True}, falsy={False},
-                             error_messages=_messages(invalid=_l("must be true or false.")),
-                             **kwargs)
+    return _JsonBoolean(error_messages=_messages(invalid=_l("must be true or false.")),
+                        **kwargs)
 
 
 class Moment(ma.fields.String):
@@ -115,8 +147,22 @@ def Stamp(**kwargs: Any) -> ma.fields.DateTime:  # noqa: N802
     return ma.fields.DateTime(**kwargs)
 
 
+def _up_to(limit: str) -> str:
+    """A regular expression for the whole numbers 1 … limit without leading zeros."""
+    shorter = f"[1-9]\\d{{0,{len(limit) - 2}}}" if len(limit) > 1 else ""
+    same_length = [
+        f"{limit[:i]}[{'1' if i == 0 else '0'}-{int(digit) - 1}]\\d{{{len(limit) - i - 1}}}"
+        for i, digit in enumerate(limit) if int(digit) > (1 if i == 0 else 0)]
+    return "|".join(p for p in (shorter, *same_length, limit) if p)
+
+
 class IdConverter(IntegerConverter):
-    """`<id:name>` in a route: a whole number from 1 to 2^31 − 1; anything else is a 404."""
+    """`<id:name>` in a route: a whole number from 1 to 2^31 − 1; anything else is a 404.
+
+    The bound is in the regular expression itself, not only in the conversion: Werkzeug
+    answers 405 instead of 404 when a path matches another method's rule but fails a check."""
+
+    regex = _up_to(str(MAX_ID))
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
         super().__init__(map, min=1, max=MAX_ID)

@@ -4,7 +4,7 @@ machines, outages, walk-ins and cancelling someone's booking."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,11 +35,10 @@ from makerspace.booking.models import Equipment
 from makerspace.booking.rules import EQUIPMENT_RULES, EquipmentRule
 from makerspace.branches.forms import clock_text
 from makerspace.branches.hours import format_clock, local_to_utc, parse_clock
-from makerspace.core.forms import EmptyForm
+from makerspace.core.forms import EmptyForm, within_years
 from makerspace.errors import DomainError
 
 TIME_INPUT = {"type": "time", "inputmode": "numeric"}
-EARLIEST, LATEST = date(2000, 1, 1), date(9000, 1, 1)  # beyond these, time arithmetic overflows
 
 
 def start_times(step: int, weekly: dict[str, list[tuple[str, str]]]) -> list[str]:
@@ -53,13 +52,9 @@ def start_times(step: int, weekly: dict[str, list[tuple[str, str]]]) -> list[str
 
 
 class BookingForm(FlaskForm):
-    date = DateField(_l("Date"), validators=[InputRequired()])
+    date = DateField(_l("Date"), validators=[InputRequired(), within_years])
     start = SelectField(_l("Start time"), validators=[DataRequired()])
     duration = SelectField(_l("Duration"), coerce=int, validators=[InputRequired()])
-
-    def validate_date(self, field: DateField) -> None:
-        if field.data is not None and not EARLIEST <= field.data <= LATEST:
-            raise ValidationError(_("Choose a date in the coming weeks."))
 
 
 def booking_form(equipment: Equipment, times: Iterable[str], extra_time: str | None = None,
@@ -131,9 +126,9 @@ for _rule in EQUIPMENT_RULES:
 
 
 class OutageForm(FlaskForm):
-    from_date = DateField(_l("From date"), validators=[InputRequired()])
+    from_date = DateField(_l("From date"), validators=[InputRequired(), within_years])
     from_time = StringField(_l("From time"), validators=[clock_text()], render_kw=TIME_INPUT)
-    until_date = DateField(_l("Until date (optional)"), validators=[Optional()],
+    until_date = DateField(_l("Until date (optional)"), validators=[Optional(), within_years],
                            description=_l("Leave empty for “until further notice”."))
     until_time = StringField(_l("Until time"), validators=[clock_text(required=False)],
                              render_kw=TIME_INPUT)
@@ -156,7 +151,7 @@ class WalkInForm(FlaskForm):
     email = EmailField(_l("The citizen's e-mail address"),
                        validators=[DataRequired(), Email(), Length(max=254)],
                        render_kw={"autocomplete": "off"})
-    day = DateField(_l("Date"), validators=[InputRequired()])
+    day = DateField(_l("Date"), validators=[InputRequired(), within_years])
     start = StringField(_l("Start time"), validators=[clock_text()], render_kw=TIME_INPUT)
     minutes = IntegerField(_l("Duration (minutes)"), default=60,
                            validators=[InputRequired(), NumberRange(1, 24 * 60)],

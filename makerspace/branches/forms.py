@@ -14,6 +14,7 @@ from wtforms.widgets import HiddenInput
 
 from makerspace.branches.hours import WEEKDAYS, InvalidHours, parse_clock
 from makerspace.branches.labels import WEEKDAY_LABELS
+from makerspace.core.forms import within_years
 
 CLOCK_HINT = _l("HH:MM, for example 08:30")
 CLOCK_INPUT = {"inputmode": "numeric", "placeholder": "HH:MM", "size": 5, "maxlength": 5,
@@ -99,7 +100,7 @@ class HoursForm(FlaskForm):
 
 
 class ClosureForm(FlaskForm):
-    day = DateField(_l("Date"), validators=[InputRequired()])
+    day = DateField(_l("Date"), validators=[InputRequired(), within_years])
     closed = BooleanField(_l("Closed all day"), default=True)
     opens = StringField(_l("Opens"), validators=[clock_text(required=False)],
                         description=CLOCK_HINT, render_kw=CLOCK_INPUT)

@@ -67,12 +67,18 @@ def _vevent(item: CalendarItem) -> Event:
     return event
 
 
-def build_calendar(meta: CalendarMeta, items: Iterable[CalendarItem]) -> bytes:
-    """A whole VCALENDAR: subscribable, no METHOD (Outlook would treat it as an invitation)."""
+def _calendar() -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
+    return calendar
+
+
+def build_calendar(meta: CalendarMeta, items: Iterable[CalendarItem]) -> bytes:
+    """A whole VCALENDAR to subscribe to: a name and a refresh interval; no METHOD (Outlook
+    would treat it as an invitation)."""
+    calendar = _calendar()
     calendar.add("uid", meta.uid)
     calendar.add("name", meta.name)
     calendar.add("x-wr-calname", meta.name)
@@ -81,6 +87,15 @@ def build_calendar(meta: CalendarMeta, items: Iterable[CalendarItem]) -> bytes:
         calendar.add("x-wr-caldesc", meta.description)
     calendar.add("refresh-interval", vDuration(meta.refresh), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(meta.refresh))
+    for item in sorted(items, key=lambda i: (i.start, i.uid)):
+        calendar.add_component(_vevent(item))
+    return calendar.to_ical()
+
+
+def build_event_file(items: Iterable[CalendarItem]) -> bytes:
+    """A file to import (a booking, a sign-up, an e-mail attachment): the events only, with no
+    calendar name or refresh interval, so a calendar app adds them instead of subscribing."""
+    calendar = _calendar()
     for item in sorted(items, key=lambda i: (i.start, i.uid)):
         calendar.add_component(_vevent(item))
     return calendar.to_ical()

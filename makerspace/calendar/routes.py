@@ -114,8 +114,8 @@ def personal_feed(token: str):  # type: ignore[no-untyped-def]
     return _serve(lambda now: services.personal_feed(now, user), "folkeverksted-meg.ics")
 
 
-def _single(meta_and_items, filename: str):  # type: ignore[no-untyped-def]
-    response = Response(build_calendar(*meta_and_items), content_type=CALENDAR_TYPE)
+def _single(ics: bytes, filename: str):  # type: ignore[no-untyped-def]
+    response = Response(ics, content_type=CALENDAR_TYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-cache"
     return response
@@ -125,14 +125,14 @@ def _single(meta_and_items, filename: str):  # type: ignore[no-untyped-def]
 @login_required
 def booking_file(booking_id: int):  # type: ignore[no-untyped-def]
     booking = booking_visible_to(booking_id, current_user)
-    return _single(services.single_booking(booking), f"booking-{booking_id}.ics")
+    return _single(services.booking_file(booking), f"booking-{booking_id}.ics")
 
 
 @bp.get("/signups/<id:signup_id>.ics")
 @login_required
 def signup_file(signup_id: int):  # type: ignore[no-untyped-def]
     signup = signup_visible_to(signup_id, current_user)
-    return _single(services.single_signup(signup), f"signup-{signup_id}.ics")
+    return _single(services.signup_file(signup), f"signup-{signup_id}.ics")
 
 
 @bp.get("/calendars")

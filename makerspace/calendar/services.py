@@ -18,7 +18,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from makerspace.accounts.models import User
 from makerspace.booking.models import Booking, BookingStatus, Equipment
 from makerspace.branches.models import Branch, new_feed_token
-from makerspace.calendar.ical import CalendarItem, CalendarMeta, item_uid
+from makerspace.calendar.ical import CalendarItem, CalendarMeta, build_event_file, item_uid
 from makerspace.core.urls import absolute_url
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
@@ -209,15 +209,14 @@ def personal_feed(now: datetime, user: User) -> Feed:
                 items=items, private=True)
 
 
-def single_booking(booking: Booking) -> tuple[CalendarMeta, list[CalendarItem]]:
-    return (CalendarMeta(uid=f"booking-{booking.id}-file@folkeverksted",
-                         name=booking.equipment.name),
-            [_booking_item(booking, booking.equipment.name)])
+def booking_file(booking: Booking) -> bytes:
+    """The .ics file of one booking (to import, not to subscribe to)."""
+    return build_event_file([_booking_item(booking, booking.equipment.name)])
 
 
-def single_signup(signup: Signup) -> tuple[CalendarMeta, list[CalendarItem]]:
-    return (CalendarMeta(uid=f"signup-{signup.id}-file@folkeverksted",
-                         name=signup.event.title), [_signup_item(signup)])
+def signup_file(signup: Signup) -> bytes:
+    """The .ics file of one course sign-up."""
+    return build_event_file([_signup_item(signup)])
 
 
 # -- secrets ------------------------------------------------------------------------------

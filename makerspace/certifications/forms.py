@@ -21,6 +21,6 @@ class CertificationForm(FlaskForm):
                        description=_l("a–z, 0–9 and hyphens, e.g. laser-basic."))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     valid_months = IntegerField(_l("Valid for (months, optional)"),
-                                validators=[Optional(), NumberRange(min=1)],
+                                validators=[Optional(), NumberRange(min=1, max=1200)],
                                 description=_l("Leave empty if it never expires."),
                                 render_kw={"inputmode": "numeric"})

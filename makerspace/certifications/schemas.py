@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from makerspace.api.fields import Input, Output, Stamp, Text
+from makerspace.certifications.services import MAX_VALID_MONTHS
 from makerspace.core.slugs import SLUG_ANY_CASE
 
 
@@ -20,7 +21,7 @@ class NewCertificationSchema(Input):
                 metadata={"pattern": SLUG_ANY_CASE})
     name = Text(required=True, min_length=1, max_length=200)
     valid_months = ma.fields.Integer(strict=True, allow_none=True,
-                                     metadata={"minimum": 1, "maximum": 1200})
+                                     metadata={"minimum": 1, "maximum": MAX_VALID_MONTHS})
 
 
 class NewGrantSchema(Input):

@@ -16,6 +16,8 @@ from makerspace.core.slugs import checked_slug
 from makerspace.errors import AlreadyExists, InvalidInput, NotFound
 from makerspace.extensions import db
 
+MAX_VALID_MONTHS = 1200  # a hundred years: "for ever" is None
+
 
 class UnknownCertification(NotFound):
     code = "unknown_certification"
@@ -41,8 +43,8 @@ def create_certification(*, slug: str, name: str, valid_months: int | None = Non
     slug = checked_slug(slug)
     if not name.strip():
         raise InvalidInput(_l("A name is required."))
-    if valid_months is not None and valid_months <= 0:
-        raise InvalidInput(_l("The validity must be a positive number of months."))
+    if valid_months is not None and not 1 <= valid_months <= MAX_VALID_MONTHS:
+        raise InvalidInput(_l("The validity must be 1 to 1200 months."), field="valid_months")
     if db.session.scalar(select(Certification.id).where(Certification.slug == slug)):
         raise CertificationExists()
     certification = Certification(slug=slug, name=name.strip(), valid_months=valid_months)

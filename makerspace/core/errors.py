@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from makerspace.api.problems import problem_response, validation_problem
@@ -53,6 +54,17 @@ def register_error_handlers(app: Flask) -> None:
                 error.status, error.code, str(error.title), str(error.message), **error.extra
             )
         return _page(error.status, str(error.title), str(error.message))
+
+    @app.errorhandler(DataError)
+    def data_error(error: DataError):  # type: ignore[no-untyped-def]
+        # A value the database cannot hold (a NUL in text, a number out of its range) that
+        # got past the checks: the input is at fault, not the server.
+        db.session.rollback()
+        app.logger.warning("Input the database refused: %s", error.orig)
+        if _wants_problem():
+            return problem_response(422, "invalid_input", _("The input is not valid"),
+                                    _("The input is not valid."))
+        return _page(400, *_http_texts(400))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

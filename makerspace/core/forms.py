@@ -1,7 +1,26 @@
-"""Forms used across areas."""
+"""Forms used across areas, and the bounds of any date a person may enter."""
 
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import Field, HiddenField
+from wtforms.validators import ValidationError
+
+# Beyond these, time arithmetic (a week ahead, a zone's offset) would overflow; pages and API
+# alike refuse dates outside them.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
+def within_years(form: Any, field: Field) -> None:
+    """A validator for a date or a date and time: between the years 2000 and 2999."""
+    value = field.data
+    day = value.date() if isinstance(value, datetime) else value
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValidationError(_("Choose a date in the coming years."))
 
 
 class EmptyForm(FlaskForm):

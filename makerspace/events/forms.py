@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,24 +31,13 @@ from wtforms.validators import (
 from makerspace.branches.forms import clock_text
 from makerspace.branches.hours import local_to_utc, parse_clock
 from makerspace.certifications.models import Certification
-from makerspace.core.forms import EmptyForm
+from makerspace.core.forms import EmptyForm, within_years
 from makerspace.events.models import Event
 
 __all__ = ["EmptyForm", "EventFilterForm", "EventForm", "SeriesForm", "CancelEventForm"]
 
-EARLIEST, LATEST = date(2000, 1, 1), date(9000, 1, 1)  # beyond these, time arithmetic overflows
 _TIME_INPUT = {"type": "time", "inputmode": "numeric"}
 _NUMBER_INPUT = {"inputmode": "numeric"}
-
-
-def _sane_date(form: Any, field: DateField) -> None:
-    if field.data is not None and not EARLIEST <= field.data <= LATEST:
-        raise ValidationError(_("Choose a date in the coming years."))
-
-
-def _sane_moment(form: Any, field: DateTimeLocalField) -> None:
-    if field.data is not None and not EARLIEST <= field.data.date() <= LATEST:
-        raise ValidationError(_("Choose a date in the coming years."))
 
 
 def _time_of_day(form: Any, field: StringField) -> None:
@@ -73,7 +62,7 @@ class EventFilterForm(FlaskForm):
         csrf = False  # a GET filter changes nothing
 
     branch = SelectField(_l("Library"), choices=[], validate_choice=False)
-    start = DateField(_l("From date"), name="from", validators=[Optional(), _sane_date])
+    start = DateField(_l("From date"), name="from", validators=[Optional(), within_years])
 
     def set_branches(self, branches: list[Any]) -> None:
         self.branch.choices = [SelectChoice("", _("All libraries"))] + [
@@ -94,7 +83,7 @@ class EventForm(_CertificationChoices, FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     instructor = StringField(_l("Instructor (optional)"), validators=[Length(max=200)])
-    day = DateField(_l("Date"), validators=[InputRequired(), _sane_date])
+    day = DateField(_l("Date"), validators=[InputRequired(), within_years])
     start_time = StringField(_l("Start time"), validators=[clock_text()], render_kw=_TIME_INPUT)
     end_time = StringField(_l("End time"), validators=[clock_text()], render_kw=_TIME_INPUT)
     capacity = IntegerField(_l("Seats"), validators=[InputRequired(), NumberRange(0, 10_000)],
@@ -104,10 +93,10 @@ class EventForm(_CertificationChoices, FlaskForm):
         description=_l("People may sign up from the year they turn this age."),
         render_kw=_NUMBER_INPUT)
     signup_opens_at = DateTimeLocalField(
-        _l("Sign-up opens (optional)"), validators=[Optional(), _sane_moment],
+        _l("Sign-up opens (optional)"), validators=[Optional(), within_years],
         description=_l("Leave empty to open sign-up at once."))
     signup_closes_at = DateTimeLocalField(
-        _l("Sign-up closes (optional)"), validators=[Optional(), _sane_moment],
+        _l("Sign-up closes (optional)"), validators=[Optional(), within_years],
         description=_l("Leave empty to close sign-up at the start."))
     requires_certification = SelectField(
         _l("Certification needed to join"), choices=[],
@@ -150,13 +139,13 @@ class SeriesForm(_CertificationChoices, FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     instructor = StringField(_l("Instructor (optional)"), validators=[Length(max=200)])
-    first_day = DateField(_l("First day"), validators=[InputRequired(), _sane_date],
+    first_day = DateField(_l("First day"), validators=[InputRequired(), within_years],
                           description=_l("The series repeats on this weekday."))
     start_time = StringField(_l("Start time"), validators=[clock_text(), _time_of_day],
                              render_kw=_TIME_INPUT)
     end_time = StringField(_l("End time"), validators=[clock_text(), _time_of_day],
                            render_kw=_TIME_INPUT)
-    until = DateField(_l("Last day"), validators=[InputRequired(), _sane_date],
+    until = DateField(_l("Last day"), validators=[InputRequired(), within_years],
                       description=_l("At most a year after the first day."))
     capacity = IntegerField(_l("Seats"), validators=[InputRequired(), NumberRange(0, 10_000)],
                             render_kw=_NUMBER_INPUT)

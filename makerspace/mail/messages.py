@@ -17,8 +17,7 @@ from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.accounts.tokens import reset_max_age, verification_max_age
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
-from makerspace.calendar.ical import build_calendar
-from makerspace.calendar.services import single_booking, single_signup
+from makerspace.calendar.services import booking_file, signup_file
 from makerspace.checkin.qr import qr_png
 from makerspace.checkin.services import checkin_link, qr_data
 from makerspace.core.urls import absolute_url
@@ -77,7 +76,7 @@ def booking_confirmed(booking: Booking) -> OutboxMessage:
     """The booking is made: times, a link, the QR code to show at the desk, the .ics file."""
     db.session.flush()  # ids and timestamps for the link and the calendar file
     with _for(booking.user):
-        ics = build_calendar(*single_booking(booking))
+        ics = booking_file(booking)
         attachments, extra = _checkin_parts(booking.checkin_token, ics,
                                             f"booking-{booking.id}.ics")
         return queue_message(
@@ -137,7 +136,7 @@ def signup_promoted(signup: Signup) -> OutboxMessage:
 def _signup_with_seat(signup: Signup, kind: str, subject: object) -> OutboxMessage:
     db.session.flush()
     with _for(signup.user):
-        ics = build_calendar(*single_signup(signup))
+        ics = signup_file(signup)
         attachments, extra = _checkin_parts(signup.checkin_token, ics, f"course-{signup.id}.ics")
         return queue_message(kind=kind, user=signup.user, subject=subject,
                              attachments=attachments,
