@@ -42,7 +42,7 @@ tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.js
 	@touch $@
 
 test: $(VENV)/.installed-test compile-translations $(JS_DEPS)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
