@@ -32,6 +32,7 @@ from makerspace.config import (
     DEFAULTS,
     check_config,
     database_uri,
+    engine_options,
     ensure_secret_key,
     environment_overrides,
 )
@@ -73,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["ENVIRONMENT"] == "production" and "SESSION_COOKIE_SECURE" not in (config or {}):
         app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config, app.instance_path)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(REPO_ROOT / "translations"))
 
     install_log_redaction()
@@ -124,9 +126,13 @@ def _register_blueprints(app: Flask) -> None:
     install_api(app)
 
 
+# Answered without the ORM session (health checks, files): no transaction, no user lookup.
+SESSIONLESS = {"static", "core.health", "core.ready", "core.metrics"}
+
+
 def _personal(response) -> bool:  # type: ignore[no-untyped-def]
     """Whether the answer was made for someone: a logged-in person or an API token."""
-    if request.endpoint == "static":
+    if request.endpoint in SESSIONLESS:
         return False
     if request.headers.get("Authorization"):
         return True
@@ -145,7 +151,7 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def readers_do_not_lock() -> None:
-        if request.method in SAFE_METHODS:
+        if request.method in SAFE_METHODS and request.endpoint not in SESSIONLESS:
             read_only_transaction(db.session)
 
     hsts = app.config["ENVIRONMENT"] == "production" and app.config["BASE_URL"].startswith(

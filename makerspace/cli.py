@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import with_appcontext
 
 from makerspace.accounts.models import Role
 from makerspace.accounts.services import create_user, find_user_by_email, issue_api_token
 from makerspace.checkin.services import sweep_bookings
+from makerspace.core.cli_errors import database_command
 from makerspace.demo import database_is_empty, seed_demo
 from makerspace.errors import DomainError
 from makerspace.extensions import db
@@ -18,7 +18,7 @@ from makerspace.privacy.services import sweep_retention
 
 
 @click.command("seed-demo")
-@with_appcontext
+@database_command
 @click.option("--if-empty", is_flag=True, help="Only seed a database that has no branches yet.")
 def seed_demo_command(if_empty: bool) -> None:
     """Add demo branches and accounts (safe to run again)."""
@@ -33,7 +33,7 @@ def seed_demo_command(if_empty: bool) -> None:
 
 
 @click.command("create-user")
-@with_appcontext
+@database_command
 @click.argument("email")
 @click.option("--name", required=True, help="The person's full name.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.CITIZEN.value,
@@ -59,7 +59,7 @@ def create_user_command(email: str, name: str, role: str, branches: tuple[str, .
 
 
 @click.command("create-token")
-@with_appcontext
+@database_command
 @click.argument("email")
 @click.option("--name", default="CLI", show_default=True, help="What the token is for.")
 def create_token_command(email: str, name: str) -> None:
@@ -74,7 +74,7 @@ def create_token_command(email: str, name: str) -> None:
 
 
 @click.command("tick")
-@with_appcontext
+@database_command
 @click.option("--full", is_flag=True,
               help="Look through all bookings, not only the last TICK_LOOKBACK_DAYS (7) days.")
 def tick_command(full: bool) -> None:
@@ -96,7 +96,7 @@ def tick_command(full: bool) -> None:
 
 
 @click.command("send-mail")
-@with_appcontext
+@database_command
 @click.option("--limit", default=100, show_default=True, help="Send at most this many.")
 def send_mail_command(limit: int) -> None:
     """Send the e-mail in the outbox that is due, then exit (`tick` does this too).

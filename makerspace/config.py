@@ -25,6 +25,19 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # The database connection pool (PostgreSQL). A connection is checked before each use, so
+    # a restarted database costs a reconnect, not an error.
+    "DATABASE_POOL_PRE_PING": True,
+    "DATABASE_POOL_SIZE": 5,
+    "DATABASE_MAX_OVERFLOW": 5,
+    "DATABASE_POOL_RECYCLE": 1800,  # seconds; below the firewall's idle cut-off
+    "DATABASE_POOL_TIMEOUT": 10,  # seconds to wait for a free connection
+    "DATABASE_CONNECT_TIMEOUT": 5,  # seconds to wait for the server to answer
+    # SQLite: how long a write waits for another writer's lock before giving up (503). Keep it
+    # well below gunicorn's worker timeout (30 s), which would kill the worker instead.
+    "SQLITE_BUSY_TIMEOUT_MS": 5000,
+    # Seconds a client is asked to wait (Retry-After) when the database is away.
+    "RETRY_AFTER_SECONDS": 5,
     # Where this site is reachable from outside; used for links in feeds, QR codes and e-mail.
     "BASE_URL": "http://127.0.0.1:5000",
     # Shown on the accessibility statement (/accessibility) as where to report a problem,
@@ -65,11 +78,14 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Read from the environment as booleans / integers instead of strings.
-_BOOLEAN = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL", "RATELIMIT_ENABLED"}
+_BOOLEAN = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL", "RATELIMIT_ENABLED",
+            "DATABASE_POOL_PRE_PING"}
 _INTEGER = {"MAIL_PORT", "PROXY_FIX_X_FOR", "PASSWORD_MIN_LENGTH", "SESSION_LIFETIME_DAYS",
             "NO_SHOW_LIMIT", "NO_SHOW_WINDOW_DAYS",
             "BLOCK_DAYS", "TICK_LOOKBACK_DAYS", "RETENTION_DAYS", "OUTBOX_RETENTION_DAYS",
-            "AUDIT_RETENTION_DAYS", "MAX_CONTENT_LENGTH"}
+            "AUDIT_RETENTION_DAYS", "MAX_CONTENT_LENGTH", "DATABASE_POOL_SIZE",
+            "DATABASE_MAX_OVERFLOW", "DATABASE_POOL_RECYCLE", "DATABASE_POOL_TIMEOUT",
+            "DATABASE_CONNECT_TIMEOUT", "SQLITE_BUSY_TIMEOUT_MS", "RETRY_AFTER_SECONDS"}
 # Names that may come from the environment even without a default here.
 _EXTRA_ENV_PREFIXES = ("MAIL_",)
 
@@ -129,14 +145,39 @@ def check_config(config: dict[str, Any], environ: Mapping[str, str] = os.environ
             "single worker and say so with WEB_CONCURRENCY=1.")
 
 
+SUPPORTED_DATABASES = ("sqlite", "postgresql+psycopg")
+
+
 def database_uri(config: dict[str, Any], instance_path: str) -> str:
-    """The SQLAlchemy URL: DATABASE_URL, else a SQLite file in the instance folder."""
+    """The SQLAlchemy URL: DATABASE_URL, else a SQLite file in the instance folder. Anything
+    but SQLite and PostgreSQL is refused here, at start-up, with a message that says so."""
     url = config.get("DATABASE_URL") or config.get("SQLALCHEMY_DATABASE_URI")
-    if url:
-        # Operators often paste the libpq form; SQLAlchemy needs the driver named.
-        if url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgres://")
-        elif url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        return url
-    return "sqlite:///" + str(Path(instance_path) / "makerspace.sqlite3")
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "makerspace.sqlite3")
+    # Operators often paste the libpq form; SQLAlchemy needs the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url.removeprefix(prefix)
+    scheme = url.partition("://")[0]
+    if scheme not in SUPPORTED_DATABASES and not scheme.startswith("sqlite"):
+        raise ConfigError(
+            f"DATABASE_URL names a {scheme!r} database; Folkeverksted runs on SQLite "
+            "(sqlite:///path/to/file) and PostgreSQL (postgresql://user@host/db) only.")
+    return url
+
+
+def engine_options(config: dict[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options from the DATABASE_* settings (SQLALCHEMY_ENGINE_OPTIONS, if
+    given, has the last word)."""
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite"):
+        options: dict[str, Any] = {"connect_args": {
+            "timeout": int(config["SQLITE_BUSY_TIMEOUT_MS"]) / 1000}}
+    else:
+        options = {"pool_pre_ping": bool(config["DATABASE_POOL_PRE_PING"]),
+                   "pool_size": int(config["DATABASE_POOL_SIZE"]),
+                   "max_overflow": int(config["DATABASE_MAX_OVERFLOW"]),
+                   "pool_recycle": int(config["DATABASE_POOL_RECYCLE"]),
+                   "pool_timeout": int(config["DATABASE_POOL_TIMEOUT"]),
+                   "connect_args": {"connect_timeout": int(config["DATABASE_CONNECT_TIMEOUT"])}}
+    return {**options, **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}

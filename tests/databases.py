@@ -23,6 +23,8 @@ def test_config(url: str, **extra: Any) -> dict[str, Any]:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "SERVER_NAME": None,
         "RATELIMIT_ENABLED": False,  # tests/test_rate_limits.py turns it on
+        # Concurrency tests run 32 transactions at once, each on a connection of its own.
+        "DATABASE_POOL_SIZE": 10, "DATABASE_MAX_OVERFLOW": 40,
         **extra,
     }
 

@@ -660,3 +660,24 @@ class TestWithCsrf:
                 assert 'name="csrf_token"' in form
         with app.app_context():
             assert outbox() == []
+
+
+def test_a_booking_made_within_the_reminder_window_is_marked_by_its_confirmation(
+        app_ctx, make_user, make_equipment, frozen_clock):
+    """Made 23 h before the start, an hour before a tick: no separate reminder (the
+    confirmation is it), and the booking says so; made 26 h before: reminded at 24 h."""
+    frozen_clock.set(START - timedelta(hours=23))
+    person, machine = make_user(), make_equipment()
+    close = book(person.id, machine.id)
+    assert close.reminded_at == START - timedelta(hours=23)  # marked, explicitly, at once
+    frozen_clock.set(START - timedelta(hours=22, minutes=30))
+    assert messages.queue_reminders() == 0
+    assert [m.kind for m in outbox()] == ["booking_confirmed"]
+
+    frozen_clock.set(START - timedelta(hours=26))
+    early = book(person.id, machine.id, START + timedelta(hours=2))
+    assert early.reminded_at is None
+    frozen_clock.set(START - timedelta(hours=21))
+    assert messages.queue_reminders() == 1
+    db.session.commit()
+    assert [m.kind for m in outbox()][-1] == "reminder_booking"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request
 from flask_login import current_user
-from sqlalchemy import text
 
 from makerspace.accounts.services import set_preferred_locale
 from makerspace.branches.services import all_branches
 from makerspace.core.forms import LanguageForm
+from makerspace.core.health import readiness_problem
 from makerspace.core.safety import safe_next_path
-from makerspace.extensions import db
 from makerspace.i18n import LANGUAGE_COOKIE
 
 bp = Blueprint("core", __name__)
@@ -45,5 +44,18 @@ def set_language():  # type: ignore[no-untyped-def]
 
 @bp.get("/healthz")
 def health():  # type: ignore[no-untyped-def]
-    db.session.execute(text("SELECT 1"))
+    """Liveness: the process answers. Touches nothing, not even the database."""
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def ready():  # type: ignore[no-untyped-def]
+    """Readiness: the database answers and its schema is the one this code expects."""
+    problem = readiness_problem()
+    body = {"status": "ok" if problem is None else "unavailable", "reason": problem}
+    response = jsonify({k: v for k, v in body.items() if v is not None})
+    response.status_code = 200 if problem is None else 503
+    response.headers["Cache-Control"] = "no-store"
+    if problem is not None:
+        response.headers["Retry-After"] = str(current_app.config["RETRY_AFTER_SECONDS"])
+    return response

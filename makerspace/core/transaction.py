@@ -27,15 +27,23 @@ def _committing(view: Callable[..., Any]) -> Callable[..., Response]:
         try:
             response = make_response(view(*args, **kwargs))
         except BaseException:
-            db.session.rollback()
+            _rollback_quietly()
             raise
         if response.status_code < 400:
             db.session.commit()
         else:
-            db.session.rollback()
+            _rollback_quietly()
         return response
 
     return run
+
+
+def _rollback_quietly() -> None:
+    """A rollback that cannot hide the error that caused it (the connection may be gone)."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001
+        db.session.close()
 
 
 def install_unit_of_work(app: Flask) -> None:

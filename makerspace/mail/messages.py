@@ -35,9 +35,17 @@ from makerspace.mail.services import (
 
 QR_CONTENT_ID = "checkin-qr@folkeverksted"
 REMINDER_HOURS = 24
-# Something booked this shortly before the reminder run gets no reminder: the confirmation
-# has only just arrived.
-REMINDER_SKIP_IF_BOOKED_WITHIN = timedelta(hours=1)
+
+
+def _reminder_window() -> timedelta:
+    return timedelta(hours=int(current_app.config.get("REMINDER_HOURS", REMINDER_HOURS)))
+
+
+def _confirmation_reminds(item: Booking | Signup, start: datetime) -> None:
+    """Something made within the reminder window needs no reminder: its confirmation is
+    one. Marked so, explicitly, when the confirmation is written."""
+    if start - clock.now() <= _reminder_window():
+        item.reminded_at = clock.now()
 
 
 def _for(user: User):  # type: ignore[no-untyped-def]
@@ -75,6 +83,7 @@ def _signup_context(signup: Signup) -> dict:
 def booking_confirmed(booking: Booking) -> OutboxMessage:
     """The booking is made: times, a link, the QR code to show at the desk, the .ics file."""
     db.session.flush()  # ids and timestamps for the link and the calendar file
+    _confirmation_reminds(booking, booking.start_at)
     with _for(booking.user):
         ics = booking_file(booking)
         attachments, extra = _checkin_parts(booking.checkin_token, ics,
@@ -135,6 +144,7 @@ def signup_promoted(signup: Signup) -> OutboxMessage:
 
 def _signup_with_seat(signup: Signup, kind: str, subject: object) -> OutboxMessage:
     db.session.flush()
+    _confirmation_reminds(signup, signup.event.start_at)
     with _for(signup.user):
         ics = signup_file(signup)
         attachments, extra = _checkin_parts(signup.checkin_token, ics, f"course-{signup.id}.ics")
@@ -185,11 +195,10 @@ def event_cancelled(event: Event) -> list[OutboxMessage]:
 def queue_reminders(now: datetime | None = None) -> int:
     """Remind people of bookings and course seats that start within REMINDER_HOURS and have
     not been reminded; marks them reminded (rows locked, so two runs never remind twice).
-    Returns how many reminders were queued."""
+    Whatever was made within the window was marked when its confirmation went. Returns how
+    many reminders were queued."""
     now = now or clock.now()
-    hours = int(current_app.config.get("REMINDER_HOURS", REMINDER_HOURS))
-    until = now + timedelta(hours=hours)
-    fresh = now - REMINDER_SKIP_IF_BOOKED_WITHIN
+    until = now + _reminder_window()
     queued = 0
     bookings = list(db.session.scalars(select(Booking).where(
         Booking.status == BookingStatus.CONFIRMED, Booking.reminded_at.is_(None),
@@ -197,24 +206,22 @@ def queue_reminders(now: datetime | None = None) -> int:
         .order_by(Booking.id).with_for_update(skip_locked=True)))
     for booking in bookings:
         booking.reminded_at = now
-        if booking.created_at <= fresh:
-            with _for(booking.user):
-                queue_message(kind="reminder_booking", user=booking.user,
-                              subject=_l("Reminder: %(name)s", name=booking.equipment.name),
-                              context=_booking_context(booking))
-            queued += 1
+        with _for(booking.user):
+            queue_message(kind="reminder_booking", user=booking.user,
+                          subject=_l("Reminder: %(name)s", name=booking.equipment.name),
+                          context=_booking_context(booking))
+        queued += 1
     signups = list(db.session.scalars(select(Signup).join(Event).where(
         Signup.status == SignupStatus.CONFIRMED, Signup.reminded_at.is_(None),
         Event.status == EventStatus.SCHEDULED, Event.start_at > now, Event.start_at <= until)
         .order_by(Signup.id).with_for_update(of=Signup, skip_locked=True)))
     for signup in signups:
         signup.reminded_at = now
-        if signup.created_at <= fresh:
-            with _for(signup.user):
-                queue_message(kind="reminder_signup", user=signup.user,
-                              subject=_l("Reminder: %(title)s", title=signup.event.title),
-                              context=_signup_context(signup))
-            queued += 1
+        with _for(signup.user):
+            queue_message(kind="reminder_signup", user=signup.user,
+                          subject=_l("Reminder: %(title)s", title=signup.event.title),
+                          context=_signup_context(signup))
+        queued += 1
     db.session.flush()
     return queued
 
