@@ -39,6 +39,7 @@ from makerspace.config import (
 from makerspace.core.errors import register_error_handlers
 from makerspace.core.logs import install_log_redaction
 from makerspace.core.pagination import page_url
+from makerspace.core.request_log import configure_logging, install_request_log
 from makerspace.core.routes import bp as core_bp
 from makerspace.core.transaction import install_unit_of_work
 from makerspace.database import read_only_transaction
@@ -48,6 +49,7 @@ from makerspace.extensions import babel, csrf, db, limiter, login_manager, migra
 from makerspace.i18n import register_template_helpers, select_locale
 from makerspace.mail.routes import bp as mail_bp
 from makerspace.mail.subscribers import connect as mail_listens_to_the_domain
+from makerspace.metrics import install_metrics
 from makerspace.privacy.routes import bp as privacy_bp
 from makerspace.staff.routes import bp as staff_bp
 
@@ -78,9 +80,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(REPO_ROOT / "translations"))
 
     install_log_redaction()
+    configure_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
     install_unit_of_work(app)
+    install_request_log(app)
+    install_metrics(app)
     _register_request_hooks(app)
     register_error_handlers(app)
     register_commands(app)
@@ -127,7 +132,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 # Answered without the ORM session (health checks, files): no transaction, no user lookup.
-SESSIONLESS = {"static", "core.health", "core.ready", "core.metrics"}
+SESSIONLESS = {"static", "core.health", "core.ready", "metrics.metrics"}
 
 
 def _personal(response) -> bool:  # type: ignore[no-untyped-def]

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import signal
+from pathlib import Path
+
 import click
-from flask import Flask
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from flask_babel import force_locale
 
 from makerspace.accounts.models import Role
 from makerspace.accounts.services import create_user, find_user_by_email, issue_api_token
-from makerspace.checkin.services import sweep_bookings
-from makerspace.core.cli_errors import database_command
+from makerspace.backup import BackupError, make_backup
+from makerspace.core.cli_errors import cli_locale, database_command
 from makerspace.demo import database_is_empty, seed_demo
 from makerspace.errors import DomainError
 from makerspace.extensions import db
-from makerspace.mail.messages import queue_reminders
+from makerspace.jobs import Worker, run_tick
 from makerspace.mail.sender import send_due
-from makerspace.privacy.services import sweep_retention
 
 
 @click.command("seed-demo")
@@ -85,14 +89,45 @@ def tick_command(full: bool) -> None:
     Safe to run every minute (cron or a systemd timer): one transaction, and a second run
     finds nothing left to do.
     """
-    report = sweep_bookings(full=full)  # tells the newly blocked, in the same transaction
-    reminders = queue_reminders()
-    retention = sweep_retention()
-    db.session.commit()
-    click.echo(f"tick: {len(report.no_shows)} no-show(s), {len(report.completed)} completed, "
-               f"{len(report.blocks)} block(s), {reminders} reminder(s).")
-    click.echo(retention.summary())
-    click.echo(send_due().summary())
+    summary = run_tick(full=full)
+    if summary is None:
+        click.echo("tick: another tick is running; this one did nothing.")
+        return
+    sweep = summary.sweep
+    click.echo(f"tick: {len(sweep.no_shows)} no-show(s), {len(sweep.completed)} completed, "
+               f"{len(sweep.blocks)} block(s), {summary.reminders} reminder(s).")
+    click.echo(summary.retention.summary())
+    click.echo(summary.sending.summary())
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--tick-seconds", type=float, help="Seconds between sweeps "
+              "(WORKER_TICK_SECONDS, 60).")
+def worker_command(tick_seconds: float | None) -> None:
+    """Run until stopped (SIGTERM, Ctrl-C): send e-mail as soon as it is queued and run the
+    sweeps of `tick` every minute. Safe to run on several hosts at once."""
+    worker = Worker(current_app._get_current_object(),  # type: ignore[attr-defined]
+                    tick_seconds=tick_seconds)
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    worker.run()
+
+
+@click.command("backup")
+@database_command
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace PATH if it exists.")
+def backup_command(path: Path, overwrite: bool) -> None:
+    """Copy the database to PATH while the app runs (SQLite: a consistent copy of the file;
+    PostgreSQL: pg_dump's custom format, for pg_restore). See docs/deploy.md."""
+    with force_locale(cli_locale()):
+        try:
+            made = make_backup(path, url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+                               overwrite=overwrite)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"Backup written to {made.path} ({made.size} bytes, {made.kind}).")
 
 
 @click.command("send-mail")
@@ -109,5 +144,5 @@ def send_mail_command(limit: int) -> None:
 
 def register_commands(app: Flask) -> None:
     for command in (seed_demo_command, create_user_command, create_token_command,
-                    tick_command, send_mail_command):
+                    tick_command, send_mail_command, worker_command, backup_command):
         app.cli.add_command(command)

@@ -73,6 +73,17 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS": 90,
     "OUTBOX_RETENTION_DAYS": 30,
     "AUDIT_RETENTION_DAYS": 365,
+    # `flask worker`: the sweeps every WORKER_TICK_SECONDS; new mail at once on PostgreSQL
+    # (LISTEN/NOTIFY), else looked for every WORKER_POLL_SECONDS (default 0.5 on SQLite, 15 on
+    # PostgreSQL, where the look only catches retries that come due).
+    "WORKER_TICK_SECONDS": 60,
+    "WORKER_POLL_SECONDS": None,
+    # /metrics (Prometheus): with a token, scrapers send `Authorization: Bearer <token>`;
+    # without one, only the machine itself may scrape.
+    "METRICS_TOKEN": None,
+    # Logs on stderr: "json" (one object a line, for journald or a log shipper) or "text".
+    "LOG_FORMAT": "json",
+    "LOG_LEVEL": "INFO",
     # Larger request bodies are refused with 413 before they are read.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
@@ -85,7 +96,8 @@ _INTEGER = {"MAIL_PORT", "PROXY_FIX_X_FOR", "PASSWORD_MIN_LENGTH", "SESSION_LIFE
             "BLOCK_DAYS", "TICK_LOOKBACK_DAYS", "RETENTION_DAYS", "OUTBOX_RETENTION_DAYS",
             "AUDIT_RETENTION_DAYS", "MAX_CONTENT_LENGTH", "DATABASE_POOL_SIZE",
             "DATABASE_MAX_OVERFLOW", "DATABASE_POOL_RECYCLE", "DATABASE_POOL_TIMEOUT",
-            "DATABASE_CONNECT_TIMEOUT", "SQLITE_BUSY_TIMEOUT_MS", "RETRY_AFTER_SECONDS"}
+            "DATABASE_CONNECT_TIMEOUT", "SQLITE_BUSY_TIMEOUT_MS", "RETRY_AFTER_SECONDS",
+            "WORKER_TICK_SECONDS"}
 # Names that may come from the environment even without a default here.
 _EXTRA_ENV_PREFIXES = ("MAIL_",)
 
@@ -180,4 +192,7 @@ def engine_options(config: dict[str, Any]) -> dict[str, Any]:
                    "pool_recycle": int(config["DATABASE_POOL_RECYCLE"]),
                    "pool_timeout": int(config["DATABASE_POOL_TIMEOUT"]),
                    "connect_args": {"connect_timeout": int(config["DATABASE_CONNECT_TIMEOUT"])}}
+    # Error messages (and so the logs) never show a statement's values: tokens, e-mail
+    # addresses and names are among them.
+    options["hide_parameters"] = True
     return {**options, **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}

@@ -143,6 +143,7 @@ def test_a_damaged_database_file_is_named(tmp_path):
 def test_a_dead_postgresql_is_one_line_in_the_operators_language(own_postgres):
     with create_app(test_config(own_postgres.url)).app_context():
         upgrade()
+        db.engine.dispose()  # or the stopped server strands the pooled connection
     own_postgres.stop()
     try:
         app = create_app(test_config(own_postgres.url, DATABASE_CONNECT_TIMEOUT=2))

@@ -290,6 +290,7 @@ def check_in(scanned: str, *, by: User, branch: Branch | None = None) -> Checkin
         db.session.flush()
     elif signup is not None:
         mark_attendance(signup, by=by)  # audited there (ATTENDED); grants a certification
+    signals.checked_in.send(subject.item)
     return CheckinResult("checked_in", subject, subject.checked_in_at)
 
 
@@ -336,6 +337,7 @@ def sweep_bookings(now: datetime | None = None, *, full: bool = False) -> TickRe
                 booking.sequence += 1
                 audit.record(AuditAction.NO_SHOW, at=now, actor_id=None,
                              subject_user_id=booking.user_id, booking_id=booking.id)
+                signals.no_show_marked.send(booking)
                 report.no_shows.append(booking)
         elif booking.end_at <= now:
             booking.status = BookingStatus.COMPLETED

@@ -77,7 +77,9 @@ def unavailable_response():  # type: ignore[no-untyped-def]
 def register_error_handlers(app: Flask) -> None:
     def database_away(error: Exception):  # type: ignore[no-untyped-def]
         safe_rollback()
-        app.logger.warning("database unavailable: %s", error)
+        cause = getattr(error, "orig", None) or error
+        app.logger.warning("database unavailable: %s: %s", type(cause).__name__,
+                           str(cause).splitlines()[0] if str(cause) else "")
         return unavailable_response()
 
     for away in DATABASE_AWAY:

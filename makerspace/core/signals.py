@@ -30,6 +30,10 @@ booking_cancelled = _domain.signal("booking-cancelled")
 """Cancelled; `by_staff` says whether someone else than the booker did it."""
 bookings_cancelled_out_of_service = _domain.signal("bookings-cancelled-out-of-service")
 """Sender: the EquipmentOutage; `bookings`: the bookings it cancelled."""
+checked_in = _domain.signal("checked-in")
+"""Sender: the Booking or Signup a scan checked in."""
+no_show_marked = _domain.signal("no-show-marked")
+"""Sender: the Booking nobody checked in for in time."""
 block_started = _domain.signal("block-started")
 """Sender: the BookingBlock that keeps a person from booking (repeated no-shows)."""
 

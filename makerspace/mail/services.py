@@ -103,7 +103,18 @@ def queue_message(*, kind: str, subject: Any, context: Mapping[str, Any] | None 
                      for a in attachments])
     db.session.add(message)
     db.session.flush()
+    _announce()
     return message
+
+
+OUTBOX_CHANNEL = "folkeverksted_outbox"
+
+
+def _announce() -> None:
+    """On PostgreSQL, wake the listening workers (`flask worker`) when this transaction
+    commits; a rolled-back message wakes nobody. SQLite's workers poll."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
 
 
 def recently_queued(user: User, kind: str, within: timedelta) -> bool:
