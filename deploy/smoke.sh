@@ -46,8 +46,6 @@ sed -e "s#^SECRET_KEY=.*#SECRET_KEY=$(python3 -c 'import secrets; print(secrets.
     deploy/folkeverksted.env.example > "$ROOT/folkeverksted.env"
 echo "WEB_CONCURRENCY=2" >> "$ROOT/folkeverksted.env"
 set -a; . "$ROOT/folkeverksted.env"; set +a
-# The unit's own Environment= line.
-export "$(unit_line folkeverksted-web.service Environment)"
 mkdir -p "$ROOT/run/$(unit_line folkeverksted-web.service RuntimeDirectory)"
 
 step "5. migrate, and a first admin"
@@ -58,7 +56,9 @@ step "5. migrate, and a first admin"
 step "6. the web app and the worker"
 cd "$(unit_line folkeverksted-web.service WorkingDirectory)"
 # shellcheck disable=SC2046 # the ExecStart line is split into words, as systemd does
-$(unit_line folkeverksted-web.service ExecStart) > "$ROOT/web.log" 2>&1 &
+# With the unit's own Environment= line (the metrics folder), as systemd starts it.
+env "$(unit_line folkeverksted-web.service Environment)" \
+  $(unit_line folkeverksted-web.service ExecStart) > "$ROOT/web.log" 2>&1 &
 WEB_PID=$!
 for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
 curl -fsS "http://127.0.0.1:$PORT/healthz" | grep -q '"ok"' || fail "/healthz"
