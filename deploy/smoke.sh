@@ -51,7 +51,8 @@ mkdir -p "$ROOT/run/$(unit_line folkeverksted-web.service RuntimeDirectory)"
 step "5. migrate, and a first admin"
 .venv/bin/flask --app makerspace db upgrade 2>&1 | tail -n 1
 .venv/bin/flask --app makerspace create-user fylket@example.no --name Fylkesadmin --role admin \
-  | grep -q . || fail "create-user printed nothing"
+  > "$ROOT/admin.txt"
+[ -s "$ROOT/admin.txt" ] || fail "create-user printed nothing"
 
 step "6. the web app and the worker"
 cd "$(unit_line folkeverksted-web.service WorkingDirectory)"
@@ -68,6 +69,7 @@ curl -fsS "http://127.0.0.1:$PORT/" >/dev/null || fail "front page"
 
 $(unit_line folkeverksted-worker.service ExecStart) > "$ROOT/worker.log" 2>&1 &
 WORKER_PID=$!
+touch "$ROOT/worker.log"
 for _ in $(seq 1 40); do grep -q '"worker started"' "$ROOT/worker.log" && break; sleep 0.25; done
 grep -q '"worker started"' "$ROOT/worker.log" || fail "the worker did not start"
 kill -TERM "$WORKER_PID"
@@ -91,8 +93,8 @@ grep -q '"route": "/api/v1/branches"' "$ROOT/web.log" || fail "no JSON request l
 
 step "backups"
 .venv/bin/flask --app makerspace backup "$ROOT/backup.dump"
-pg_restore --list "$ROOT/backup.dump" | grep -q "TABLE DATA public bookings" \
-  || fail "the backup holds no bookings table"
+pg_restore --list "$ROOT/backup.dump" > "$ROOT/backup.list"
+grep -q "TABLE DATA public bookings" "$ROOT/backup.list" || fail "the backup holds no bookings table"
 
 step "upgrading: migrations first, then reload"
 .venv/bin/flask --app makerspace db upgrade 2>&1 | tail -n 1
