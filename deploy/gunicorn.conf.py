@@ -23,6 +23,8 @@ max_requests_jitter = 500
 # say the same thing twice.
 accesslog = None
 errorlog = "-"
+# gunicorn 24+ opens a control socket in $HOME, which the unit keeps read-only; it is not used.
+control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Prometheus counts from every worker, added up at scrape time: each worker writes its own
