@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
+from functools import lru_cache
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
@@ -46,18 +48,38 @@ def local_date(value: datetime | date, tz: str | None = None, fmt: str = "medium
     """Format the date of a moment (as seen in the zone), or a plain date."""
     if isinstance(value, datetime):
         value = value.astimezone(_zone(tz)).date()
-    return babel_dates.format_date(value, fmt, locale=get_locale())
+    return _date_text(value, fmt, str(get_locale()))
 
 
 def local_time(value: datetime, tz: str | None = None, fmt: str = "short") -> str:
     """Format the time of day of a moment in the zone."""
-    return babel_dates.format_time(value, fmt, tzinfo=_zone(tz), locale=get_locale())
+    if fmt not in _WALL_CLOCK_FORMATS:  # "long" and "full" name the zone
+        return babel_dates.format_time(value, fmt, tzinfo=_zone(tz), locale=get_locale())
+    return _time_text(value.astimezone(_zone(tz)).time(), fmt, str(get_locale()))
+
+
+# A week page formats a hundred slot times, nearly all of them seen before: Babel is asked
+# once per distinct (date or wall-clock time, format, language).
+_WALL_CLOCK_FORMATS = {"short", "medium"}
+
+
+@lru_cache(maxsize=4096)
+def _date_text(day: date, fmt: str, locale: str) -> str:
+    return babel_dates.format_date(day, fmt, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _time_text(wall: time, fmt: str, locale: str) -> str:
+    return babel_dates.format_time(wall, fmt, locale=locale)
 
 
 def register_template_helpers(app) -> None:  # type: ignore[no-untyped-def]
     app.add_template_filter(local_datetime, "localdatetime")
     app.add_template_filter(local_date, "localdate")
     app.add_template_filter(local_time, "localtime")
+    # A value for a query string as url_for writes it ("+" as %2B, ":" kept), for links
+    # built in a loop from one url_for.
+    app.add_template_filter(lambda value: quote(str(value), safe=":"), "queryvalue")
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.add_template_filter(
         lambda path: current_app.config["BASE_URL"].rstrip("/") + path, "external")

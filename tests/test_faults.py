@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 
 from makerspace import create_app
@@ -82,7 +83,8 @@ def test_readyz_is_503_on_a_database_without_the_schema(tmp_path: Path):
     with app.app_context():
         upgrade(revision="0004")
     behind = app.test_client().get("/readyz").get_json()["reason"]
-    assert "0004" in behind and "0005" in behind
+    head = ScriptDirectory(str(Path(__file__).parent.parent / "migrations")).get_current_head()
+    assert "0004" in behind and f"needs {head}" in behind
     with app.app_context():
         upgrade()
     assert app.test_client().get("/readyz").get_json() == {"status": "ok"}

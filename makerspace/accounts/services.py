@@ -338,10 +338,9 @@ def user_for_api_token(raw_token: str) -> User | None:
     """The user a bearer token belongs to, or None for an unknown or revoked token."""
     if not raw_token.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _token_digest(raw_token))
-    )
-    return token.user if token is not None else None
+    # One indexed lookup that brings the user along; the scan station sends one per scan.
+    return db.session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
+                             .where(ApiToken.token_hash == _token_digest(raw_token)))
 
 
 def revoke_api_token(user: User, token_id: int) -> None:

@@ -46,14 +46,17 @@ def _nul_free(value: Any, path: str = "") -> str | None:
 
 
 class Input(ma.Schema):
-    """A request body or query: unknown fields are ignored; text with NUL is refused."""
+    """A request body or query: unknown fields are ignored; text with NUL in a known field is
+    refused (an unknown field is dropped before it could reach the database)."""
 
     class Meta:
         unknown = ma.EXCLUDE
 
     @ma.pre_load
     def _refuse_nul(self, data: Any, **_: Any) -> Any:
-        name = _nul_free(data if isinstance(data, dict) else {})
+        known = {field.data_key or name for name, field in self.load_fields.items()}
+        name = _nul_free({key: value for key, value in data.items() if key in known}
+                         if isinstance(data, dict) else {})
         if name:
             raise ma.ValidationError({name.split(".")[0]: [str(_l("may not contain NUL."))]})
         return data

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from flask import Response, request
 
 from makerspace import clock
 from makerspace.api.auth import api_user
@@ -91,17 +95,30 @@ def get_equipment(equipment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/equipment/<id:equipment_id>/availability", methods=["GET"])
 @bp.arguments(AvailabilityQuerySchema, location="query")
-@bp.response(200, AvailabilitySchema)
+@bp.response(200, AvailabilitySchema, headers={"ETag": {
+    "description": "Changes when the answer does; send it back in `If-None-Match`",
+    "schema": {"type": "string"}}})
+@bp.alt_response(304, description="Not modified: the answer is still the one with this "
+                                  "`If-None-Match` ETag")
 @bp.problems(404)
 @bp.doc(operationId="getAvailability",
         summary="Free and busy periods (public, no personal data)")
 def availability(query: dict, equipment_id: int):  # type: ignore[no-untyped-def]
     equipment = services.equipment_by_id(equipment_id)
+    # Free time starts at the next whole minute, so the answer (and its ETag) stays the same
+    # for a minute while nothing is booked.
     now = clock.now()
+    now = now.replace(second=0, microsecond=0) + timedelta(minutes=1) if (
+        now.second or now.microsecond) else now
     first = query.get("start") or now.astimezone(ZoneInfo(equipment.branch.timezone)).date()
     free, busy = free_and_busy(equipment, first, query["days"], now)
+    # The answer's own fingerprint: exact whatever changed (a booking, hours, a rule).
+    etag = hashlib.blake2b(repr((free, busy)).encode(), digest_size=16).hexdigest()
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers=headers)
     return {"free": [{"start": i.start, "end": i.end} for i in free],
-            "busy": [{"start": i.start, "end": i.end} for i in busy]}
+            "busy": [{"start": i.start, "end": i.end} for i in busy]}, headers
 
 
 @bp.route("/bookings", methods=["POST"])

@@ -136,7 +136,9 @@ def booking_visible_to(booking_id: int, user: User) -> Booking:
 
 
 def equipment_by_id(equipment_id: int) -> Equipment:
-    equipment = db.session.get(Equipment, equipment_id)
+    # With its branch: every caller needs the zone, the hours or the name.
+    equipment = db.session.get(Equipment, equipment_id,
+                               options=[joinedload(Equipment.branch, innerjoin=True)])
     if equipment is None:
         raise errors.EquipmentNotFound()
     return equipment

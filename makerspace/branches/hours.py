@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -10,11 +12,12 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
-from makerspace.branches.models import Branch, DateException, WeeklyHours
+from makerspace.branches.models import Branch, DateException, WeeklyHours, new_hours_version
 from makerspace.errors import InvalidInput
 from makerspace.extensions import db
 
@@ -80,6 +83,7 @@ def set_weekly_hours(branch: Branch, weekly: Mapping[str, Iterable[Sequence[str]
     unknown = set(weekly) - set(WEEKDAYS)
     if unknown:
         raise InvalidHours(_("Unknown weekday: %(day)s.", day=", ".join(sorted(unknown))))
+    hours_changed(branch)
     rows = [
         WeeklyHours(branch_id=branch.id, weekday=WEEKDAYS.index(day), opens_minute=opens,
                     closes_minute=closes)
@@ -106,7 +110,7 @@ def set_date_exception(branch: Branch, day: date, intervals: Iterable[Sequence[s
                        reason: str = "") -> list[DateException]:
     """Give one date other hours (intervals) or close it (None or empty)."""
     checked = _checked_intervals(intervals or [])
-    remove_date_exception(branch, day)
+    remove_date_exception(branch, day)  # and hours_changed
     rows = [DateException(branch_id=branch.id, day=day, opens_minute=o, closes_minute=c,
                           reason=reason.strip()) for o, c in checked]
     if not rows:
@@ -118,6 +122,7 @@ def set_date_exception(branch: Branch, day: date, intervals: Iterable[Sequence[s
 
 def remove_date_exception(branch: Branch, day: date) -> None:
     """Back to the usual hours on that date."""
+    hours_changed(branch)
     db.session.execute(delete(DateException).where(DateException.branch_id == branch.id,
                                                    DateException.day == day))
 
@@ -146,8 +151,43 @@ class DayHours:
         return not self.minutes
 
 
+def hours_changed(branch: Branch) -> None:
+    """Call before changing a branch's weekly hours or date exceptions (same transaction).
+
+    The new version is written first, so two changes to one branch wait for each other on
+    its row, and every process's kept hours for the old version are never asked for again."""
+    branch.hours_version = new_hours_version()
+    db.session.flush()
+
+
+# Opening hours per (branch, hours_version, dates), kept by each process for each app. A
+# reader that raced a change may keep new hours under the old version: harmless, because
+# nobody who sees the old version after the change exists.
+HOURS_KEPT = 512
+_KEPT_LOCK = threading.Lock()  # the worker's and tests' threads share an app
+
+
 def hours_for_days(branch: Branch, first: date, days: int) -> list[DayHours]:
-    """Opening hours for `days` dates from `first`: two queries, whatever the range."""
+    """Opening hours for `days` dates from `first`: no query while the branch's hours are
+    unchanged, two otherwise, whatever the range."""
+    kept: OrderedDict[tuple, tuple[DayHours, ...]] = current_app.extensions.setdefault(
+        "opening_hours", OrderedDict())
+    key = (branch.id, branch.created_at, branch.hours_version,
+           branch.closed_on_public_holidays, first, days)
+    with _KEPT_LOCK:
+        found = kept.get(key)
+        if found is not None:
+            kept.move_to_end(key)
+    if found is None:
+        found = tuple(_read_hours_for_days(branch, first, days))
+        with _KEPT_LOCK:
+            kept[key] = found
+            while len(kept) > HOURS_KEPT:
+                kept.popitem(last=False)
+    return list(found)
+
+
+def _read_hours_for_days(branch: Branch, first: date, days: int) -> list[DayHours]:
     last = first + timedelta(days=days - 1)
     weekly: dict[int, list[tuple[int, int]]] = {}
     for row in db.session.scalars(select(WeeklyHours).where(WeeklyHours.branch_id == branch.id)):

@@ -29,6 +29,11 @@ def new_feed_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_hours_version() -> str:
+    """Random, not a counter: a branch made again with a reused id never meets an old one."""
+    return secrets.token_hex(8)
+
+
 class Branch(db.Model):
     __tablename__ = "branches"
     __table_args__ = (
@@ -57,6 +62,11 @@ class Branch(db.Model):
     # initials unless the branch chooses full names.
     staff_feed_full_names: Mapped[bool] = mapped_column(Boolean, default=False,
                                                         server_default=false())
+    # Changes with every change to the weekly hours or the date exceptions: the key of the
+    # opening hours each process keeps (branches.hours), so a change is seen by the next
+    # request everywhere, with no query to ask whether anything changed.
+    hours_version: Mapped[str] = mapped_column(String(16), default=new_hours_version,
+                                               server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from makerspace import clock
 from makerspace.accounts.models import User
@@ -35,7 +36,7 @@ from makerspace.checkin.qr import checkin_url, qr_payload
 from makerspace.core import audit, signals
 from makerspace.core.audit import AuditAction
 from makerspace.errors import DomainError, Forbidden, NotFound
-from makerspace.events.models import EventStatus, Signup, SignupStatus
+from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.events.services import mark_attendance
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime, local_time
@@ -167,13 +168,21 @@ class Subject:
 
 
 def find_by_token(token: str, *, lock: bool = False) -> Subject | None:
-    """The booking or sign-up with this token (one unique-index lookup each), or None."""
-    query = select(Booking).where(Booking.checkin_token == token)
-    booking = db.session.scalar(query.with_for_update() if lock else query)
+    """The booking or sign-up with this token (one unique-index lookup each), or None.
+
+    Loaded with the place, the person and the time the answer names, in the same query: a
+    scan station asks this once per scan. Only the booking or sign-up row is locked."""
+    query = select(Booking).where(Booking.checkin_token == token).options(
+        joinedload(Booking.equipment, innerjoin=True).joinedload(Equipment.branch,
+                                                                 innerjoin=True),
+        joinedload(Booking.user))
+    booking = db.session.scalar(query.with_for_update(of=Booking) if lock else query)
     if booking is not None:
         return Subject(booking)
-    query = select(Signup).where(Signup.checkin_token == token)
-    signup = db.session.scalar(query.with_for_update() if lock else query)
+    query = select(Signup).where(Signup.checkin_token == token).options(
+        joinedload(Signup.event, innerjoin=True).joinedload(Event.branch, innerjoin=True),
+        joinedload(Signup.user))
+    signup = db.session.scalar(query.with_for_update(of=Signup) if lock else query)
     return Subject(signup) if signup is not None else None
 
 

@@ -29,6 +29,8 @@ def _committing(view: Callable[..., Any]) -> Callable[..., Response]:
         except BaseException:
             _rollback_quietly()
             raise
+        if not _in_transaction():
+            return response
         if response.status_code < 400:
             db.session.commit()
         else:
@@ -36,6 +38,11 @@ def _committing(view: Callable[..., Any]) -> Callable[..., Response]:
         return response
 
     return run
+
+
+def _in_transaction() -> bool:
+    # Without making a session for a view that never asked for one (health, static files).
+    return db.session.registry.has() and db.session().in_transaction()
 
 
 def _rollback_quietly() -> None:
