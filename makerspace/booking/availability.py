@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, union_all
 
 from makerspace.booking.models import (
     MAX_OCCUPIED_SPAN,
@@ -24,29 +24,32 @@ from makerspace.branches.hours import DayHours, Interval, hours_for_days, local_
 from makerspace.extensions import db
 
 
+# Built once: bookings (one range scan of (equipment_id, occupied_until), bounded on both
+# sides because no booking holds a machine longer than MAX_OCCUPIED_SPAN) and outages, in one
+# round trip. Building the statement per call cost as much as running it.
+_BUSY = union_all(
+    select(Booking.start_at, Booking.occupied_until).where(
+        Booking.equipment_id == bindparam("equipment_id"),
+        Booking.occupied_until > bindparam("start"),
+        Booking.occupied_until < bindparam("horizon"),
+        Booking.start_at < bindparam("end"),
+        Booking.status.in_(BookingStatus.active()),
+    ),
+    select(EquipmentOutage.start_at, EquipmentOutage.end_at).where(
+        EquipmentOutage.equipment_id == bindparam("equipment_id"),
+        EquipmentOutage.start_at < bindparam("end"),
+        or_(EquipmentOutage.end_at.is_(None), EquipmentOutage.end_at > bindparam("start")),
+    ),
+)
+
+
 def busy_intervals(equipment: Equipment, start: datetime, end: datetime) -> list[Interval]:
-    """Periods in [start, end) the machine is held by a booking (with buffer) or an outage,
-    merged, in order. One range scan of (equipment_id, occupied_until), bounded on both sides
-    because no booking holds a machine longer than MAX_OCCUPIED_SPAN."""
-    bookings = db.session.execute(
-        select(Booking.start_at, Booking.occupied_until).where(
-            Booking.equipment_id == equipment.id,
-            Booking.occupied_until > start,
-            Booking.occupied_until < end + MAX_OCCUPIED_SPAN,
-            Booking.start_at < end,
-            Booking.status.in_(BookingStatus.active()),
-        )
-    ).all()
-    outages = db.session.execute(
-        select(EquipmentOutage.start_at, EquipmentOutage.end_at).where(
-            EquipmentOutage.equipment_id == equipment.id,
-            EquipmentOutage.start_at < end,
-            or_(EquipmentOutage.end_at.is_(None), EquipmentOutage.end_at > start),
-        )
-    ).all()
-    periods = [Interval(s, u) for s, u in bookings]
-    periods += [Interval(s, u if u is not None else end) for s, u in outages]
-    return merge(periods)
+    """Periods in [start, end) the machine is held by a booking (with buffer) or an outage
+    (open-ended ones until `end`), merged, in order."""
+    rows = db.session.connection().execute(_BUSY, {
+        "equipment_id": equipment.id, "start": start, "end": end,
+        "horizon": end + MAX_OCCUPIED_SPAN})
+    return merge(Interval(s, u if u is not None else end) for s, u in rows)
 
 
 def merge(periods: Iterable[Interval]) -> list[Interval]:
