@@ -27,10 +27,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 
 from makerspace import clock, create_app  # noqa: E402
 from makerspace.branches.models import Branch  # noqa: E402
+from makerspace.calendar import ical  # noqa: E402
 from makerspace.calendar.ical import build_calendar  # noqa: E402
 from makerspace.calendar.services import public_events_feed  # noqa: E402
 from makerspace.events.models import Event  # noqa: E402
@@ -91,6 +92,7 @@ def main() -> None:
         with app.app_context():
             upgrade()
             populate()
+        with app.test_request_context():  # the items link to event pages
             feed = public_events_feed(NOW)
             items = feed.items()
             median, p95 = timed(lambda feed=feed, items=items: build_calendar(feed.meta, items))
@@ -99,12 +101,30 @@ def main() -> None:
         response = client.get("/calendar/events.ics")
         size, etag = len(response.data), response.headers["ETag"]
         def full_build(client=client, app=app):  # type: ignore[no-untyped-def]
-            app.extensions.pop("built_feeds", None)  # measure the build, not the cache
+            # measure the build, not the caches (whole feeds, and each event's bytes)
+            app.extensions.pop("built_feeds", None)
+            ical._vevent_bytes.cache_clear()
             return client.get("/calendar/events.ics")
 
         median, p95 = timed(full_build)
         print(f"| {backend} | (a) GET /calendar/events.ics, full build | {median:.1f} | "
               f"{p95:.1f} | {size:,} bytes, {len(items):,} events |")
+        client.get("/calendar/events.ics")
+        changes = iter(range(10**6))
+
+        def after_one_change(client=client, app=app, changes=changes):  # type: ignore[no-untyped-def]
+            with app.app_context():
+                event = db.session.scalars(select(Event).order_by(Event.id).limit(1)).one()
+                event.title = f"Endret {next(changes)}"
+                db.session.commit()
+            answer = client.get("/calendar/events.ics")
+            assert answer.status_code == 200
+            return answer
+
+        median, p95 = timed(after_one_change)
+        print(f"| {backend} | (a1) GET after one event changed (each event's bytes kept) | "
+              f"{median:.1f} | {p95:.1f} | one event written again, the rest reused |")
+        etag = client.get("/calendar/events.ics").headers["ETag"]
         median, p95 = timed(lambda client=client: client.get("/calendar/events.ics"),
                             repeat=REPEAT * 10)
         print(f"| {backend} | (a2) same again, no If-None-Match (built feed reused) | "

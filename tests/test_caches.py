@@ -136,3 +136,28 @@ def test_hours_are_read_once_while_unchanged(app, machine):
             event.remove(db.engine, "before_cursor_execute", seen)
         assert third != first and third[6].minutes == ((600, 660),)  # Monday 7 Dec
         db.session.rollback()
+
+
+def test_a_feed_of_kept_event_bytes_is_what_icalendar_writes_whole():
+    from datetime import timedelta
+
+    from makerspace.calendar import ical
+
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    items = [ical.CalendarItem(uid=f"event-{n}@folkeverksted", start=start + timedelta(hours=n),
+                               end=start + timedelta(hours=n + 1), summary=f"Kurs «{n}» ø",
+                               updated=start, description="Ta med\nsko " * n,
+                               location="Hovedbiblioteket", url=f"https://x.no/events/{n}")
+             for n in range(30)]
+    meta = ical.CalendarMeta(uid="events-all@folkeverksted", name="Kurs")
+    whole = ical._calendar()
+    for name, value in (("uid", meta.uid), ("name", meta.name), ("x-wr-calname", meta.name)):
+        whole.add(name, value)
+    whole.add("refresh-interval", ical.vDuration(meta.refresh), parameters={"VALUE": "DURATION"})
+    whole.add("x-published-ttl", ical.vDuration(meta.refresh))
+    for item in items:
+        whole.add_component(ical._vevent(item))
+    assert ical.build_calendar(meta, reversed(items)) == whole.to_ical()
+    changed = [*items[:3], ical.CalendarItem(**{**items[3].__dict__, "summary": "Avlyst"})]
+    assert b"SUMMARY:Avlyst" in ical.build_calendar(meta, changed)
+    assert b"Kurs \xc2\xab3\xc2\xbb" not in ical.build_calendar(meta, changed)

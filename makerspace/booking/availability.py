@@ -23,7 +23,6 @@ from makerspace.booking.models import (
 from makerspace.branches.hours import DayHours, Interval, hours_for_days, local_moment
 from makerspace.extensions import db
 
-
 # Built once: bookings (one range scan of (equipment_id, occupied_until), bounded on both
 # sides because no booking holds a machine longer than MAX_OCCUPIED_SPAN) and outages, in one
 # round trip. Building the statement per call cost as much as running it.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from icalendar import Calendar, Event, vDuration
 
@@ -67,6 +68,28 @@ def _vevent(item: CalendarItem) -> Event:
     return event
 
 
+# Each event's bytes, by the item itself (frozen: any change is another key). A feed of
+# 5,000 events rebuilt after one change writes one event again, not 5,000. icalendar writes
+# every byte; this only keeps what it wrote.
+EVENTS_KEPT = 20_000
+
+
+@lru_cache(maxsize=EVENTS_KEPT)
+def _vevent_bytes(item: CalendarItem) -> bytes:
+    return _vevent(item).to_ical()
+
+
+_END = b"END:VCALENDAR\r\n"
+
+
+def _with_events(calendar: Calendar, items: Iterable[CalendarItem]) -> bytes:
+    """The calendar's bytes with the events inside, in order, as icalendar writes them."""
+    head = calendar.to_ical()
+    events = b"".join(_vevent_bytes(item)
+                      for item in sorted(items, key=lambda i: (i.start, i.uid)))
+    return head[:-len(_END)] + events + _END
+
+
 def _calendar() -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -87,15 +110,10 @@ def build_calendar(meta: CalendarMeta, items: Iterable[CalendarItem]) -> bytes:
         calendar.add("x-wr-caldesc", meta.description)
     calendar.add("refresh-interval", vDuration(meta.refresh), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(meta.refresh))
-    for item in sorted(items, key=lambda i: (i.start, i.uid)):
-        calendar.add_component(_vevent(item))
-    return calendar.to_ical()
+    return _with_events(calendar, items)
 
 
 def build_event_file(items: Iterable[CalendarItem]) -> bytes:
     """A file to import (a booking, a sign-up, an e-mail attachment): the events only, with no
     calendar name or refresh interval, so a calendar app adds them instead of subscribing."""
-    calendar = _calendar()
-    for item in sorted(items, key=lambda i: (i.start, i.uid)):
-        calendar.add_component(_vevent(item))
-    return calendar.to_ical()
+    return _with_events(_calendar(), items)
