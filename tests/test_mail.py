@@ -310,6 +310,15 @@ def test_booking_over_http_only_writes_to_the_outbox(app, client, login, now, sm
             "booking_confirmed", OutboxStatus.PENDING, 0)
         assert message.user_id == person.id
         assert [a.content_type for a in message.attachments] == ["image/png", "text/calendar"]
+        # the QR code is kept as what it encodes and drawn when sent, not in the request
+        qr = message.attachments[0]
+        assert qr.content == b"" and qr.qr_payload.endswith("/C/" + person_booking_token(person))
+        assert qr.data.startswith(b"\x89PNG")
+
+
+def person_booking_token(person) -> str:  # type: ignore[no-untyped-def]
+    return db.session.scalar(select(Booking.checkin_token).where(
+        Booking.user_id == person.id)).upper()
 
 
 class TestWithoutServer:
@@ -344,6 +353,8 @@ class TestWithoutServer:
         png = client.get(files[0])
         assert png.mimetype == "image/png" and png.headers["Content-Disposition"].startswith(
             "attachment")
+        [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))
+        assert "/C/" in decoded.text
 
     def test_outbox_is_for_admins_only(self, client, login, make_user):
         assert client.get("/admin/outbox").status_code == 302  # log in first

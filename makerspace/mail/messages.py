@@ -18,7 +18,6 @@ from makerspace.accounts.models import User
 from makerspace.accounts.tokens import reset_max_age, verification_max_age
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
 from makerspace.calendar.services import booking_file, signup_file
-from makerspace.checkin.qr import qr_png
 from makerspace.checkin.services import checkin_link, qr_data
 from makerspace.core.urls import absolute_url
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
@@ -56,7 +55,7 @@ def _for(user: User):  # type: ignore[no-untyped-def]
 def _checkin_parts(token: str, ics: bytes, ics_name: str) -> tuple[list[Attachment], dict]:
     """The QR code inline (the same payload as the QR on the booking page) and the .ics file."""
     attachments = [
-        Attachment("checkin-qr.png", "image/png", qr_png(qr_data(token)),
+        Attachment("checkin-qr.png", "image/png", qr_payload=qr_data(token),
                    content_id=QR_CONTENT_ID),
         Attachment(ics_name, "text/calendar", ics),
     ]

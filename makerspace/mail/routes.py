@@ -49,7 +49,7 @@ def message(message_id: int):  # type: ignore[no-untyped-def]
 @admin_required
 def attachment(message_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
     found = services.attachment_of(services.message_by_id(message_id), attachment_id)
-    response = Response(found.content, mimetype=found.content_type)
+    response = Response(found.data, mimetype=found.content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

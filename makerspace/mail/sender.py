@@ -102,13 +102,13 @@ def build_mime(message: OutboxMessage, *, sender: str, now: datetime,
         html_part = mime.get_payload()[1]
         for attachment in inline:
             maintype, _, subtype = attachment.content_type.partition("/")
-            html_part.add_related(attachment.content, maintype, subtype,
+            html_part.add_related(attachment.data, maintype, subtype,
                                   cid=f"<{attachment.content_id}>",
                                   filename=attachment.filename, disposition="inline")
     for attachment in files:
         maintype, _, subtype = attachment.content_type.partition("/")
         params = {"charset": "utf-8"} if maintype == "text" else None
-        mime.add_attachment(attachment.content, maintype, subtype,
+        mime.add_attachment(attachment.data, maintype, subtype,
                             filename=attachment.filename, params=params)
     mime["Content-Language"] = message.locale  # after the body: set_content drops Content-*
     return mime

@@ -42,8 +42,9 @@ class Attachment:
 
     filename: str
     content_type: str
-    content: bytes
+    content: bytes = b""
     content_id: str | None = None
+    qr_payload: str | None = None  # an image/png QR code of this, drawn when sent
 
 
 def recipient_locale(user: User | None, locale: str | None = None) -> str:
@@ -99,7 +100,8 @@ def queue_message(*, kind: str, subject: Any, context: Mapping[str, Any] | None 
         text_body=text_body, html_body=html_body, status=OutboxStatus.PENDING, attempts=0,
         next_attempt_at=now, user_id=user.id if user is not None else None,
         attachments=[OutboxAttachment(filename=a.filename, content_type=a.content_type,
-                                      content_id=a.content_id, content=a.content)
+                                      content_id=a.content_id, content=a.content,
+                                      qr_payload=a.qr_payload)
                      for a in attachments])
     db.session.add(message)
     db.session.flush()
