@@ -58,6 +58,8 @@ def _wal(dbapi_connection: Any, _record: Any) -> None:
 def make_schema(engine: Any) -> None:
     """The table and its rows, whichever worker gets here first (IF NOT EXISTS, ON CONFLICT)."""
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":  # two workers at once: IF NOT EXISTS races
+            connection.execute(text("SELECT pg_advisory_xact_lock(20251201)"))
         connection.execute(text(
             "CREATE TABLE IF NOT EXISTS ceiling_items (id INTEGER PRIMARY KEY, "
             "name VARCHAR(200) NOT NULL, description TEXT NOT NULL)"))

@@ -462,6 +462,56 @@ def ceiling_env(database_url: str) -> dict[str, str]:
     return env
 
 
+# -- what else runs on the machine ----------------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+SERVING = {"postgres", "redis-server"}  # serve the measured apps: not counted as others
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command, CPU seconds so far)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        command = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        found[int(stat.parent.name)] = (int(fields[1]), command,
+                                        (int(fields[11]) + int(fields[12])) / TICKS)
+    return found
+
+
+class CpuWatch:
+    """CPU time used by processes that are neither this script and its children (gunicorn,
+    wrk) nor PostgreSQL and Redis, between start() and share(): another engineer's tests on
+    the same two cores make every number here lower. A lower bound: a process that ends in
+    between is not counted."""
+
+    def start(self) -> None:
+        self.before, self.began = _processes(), time.perf_counter()
+
+    def share(self) -> float:
+        """Other processes' CPU as a share of the machine's CPUs since start()."""
+        after = _processes()
+        mine = {os.getpid()}
+        parent = after.get(os.getpid(), (0, "", 0.0))[0]
+        while parent > 1 and parent in after:  # the shells above this script
+            mine.add(parent)
+            parent = after[parent][0]
+        grew = True
+        while grew:
+            more = {pid for pid, (parent, _c, _s) in after.items() if parent in mine}
+            grew = not more <= mine
+            mine |= more
+        used = sum(seconds - (self.before[pid][2] if pid in self.before else 0.0)
+                   for pid, (_p, command, seconds) in after.items()
+                   if pid not in mine and command not in SERVING)
+        wall = (time.perf_counter() - self.began) * (os.cpu_count() or 1)
+        return max(used, 0.0) / wall if wall else 0.0
+
+
 # -- data -----------------------------------------------------------------------------------
 
 @dataclass
@@ -1162,6 +1212,8 @@ def run_database(backend: str, logs: Path) -> tuple[list[Row], list[str], dict[s
             raise RuntimeError(f"/readyz answered {status}: {body[:300]!r}")
         say(f"{backend}: project on port {project.port}, ceiling on {ceiling.port}")
         bench = Bench(scene, project, ceiling)
+        whole, watch = CpuWatch(), CpuWatch()
+        whole.start()
         for key in ORDER:
             if key not in ONLY:
                 continue
@@ -1170,12 +1222,21 @@ def run_database(backend: str, logs: Path) -> tuple[list[Row], list[str], dict[s
                                       rate="skipped", notes=["BENCH_LARGE=0"]))
                 continue
             say(f"{backend}: row {ROWS[key][0]} ({key})")
+            first = len(bench.rows)
+            watch.start()
             try:
                 getattr(bench, f"row_{key}")()
             except Exception as error:  # noqa: BLE001 (one broken row must not stop the rest)
                 say(f"{backend}: row {key} failed: {error!r}")
                 bench.rows.append(Row(key, ROWS[key][1], rate="error",
                                       notes=[f"{type(error).__name__}: {error}"[:600]]))
+            others = watch.share()
+            if others >= 0.05:
+                for row in bench.rows[first:]:
+                    row.notes.append(f"**other processes used {others:.0%} of the CPUs "
+                                     "meanwhile**")
+        info.append(f"other processes (not this benchmark, PostgreSQL or Redis) used "
+                    f"{whole.share():.0%} of the CPUs while the rows ran")
         if "booking" in ONLY or "history" in ONLY:
             info.append(f"active bookings overlapping on a machine at the end: "
                         f"{overlapping_pairs(scene)}")

@@ -13,7 +13,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn import zxcvbn
 
 from makerspace import clock
 from makerspace.accounts.models import ApiToken, Role, User, UserSession
@@ -105,6 +104,9 @@ def password_problem(password: str, *, personal: Iterable[str] = ()) -> str | No
         return _("Do not use your name or e-mail address in the password.") + " " + advice
     if len(password) >= _ZXCVBN_MAX_LENGTH:
         return None
+    # Imported here: its word lists are 13 MB, and most processes never judge a password.
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password, user_inputs=[p for p in personal if p])
     if result["score"] >= STRONG_ENOUGH:
         return None
