@@ -69,7 +69,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
@@ -269,15 +269,18 @@ def ensure_wrk() -> None:
         return
     say("wrk is missing: apt-get install -y wrk")
     apt = shutil.which("apt-get") or "/usr/bin/apt-get"
-    done = subprocess.run([apt, "install", "-y", "wrk"], capture_output=True, text=True,  # noqa: S603  (fixed arguments, no shell)
-                          check=False)
+    try:
+        done = subprocess.run([apt, "install", "-y", "wrk"], capture_output=True, text=True,  # noqa: S603  (fixed arguments, no shell)
+                              check=False)
+        why = f"exit {done.returncode}: {(done.stderr.strip().splitlines() or [''])[-1]}"
+    except OSError as error:
+        why = str(error)
     WRK = shutil.which("wrk")
     if WRK is not None:
         WRK_NOTE = "wrk was not installed; this run installed it with `apt-get install -y wrk`"
     else:
-        WRK_NOTE = ("wrk was not installed and `apt-get install -y wrk` failed "
-                    f"({done.stderr.strip().splitlines()[-1:]}); every row used the Python "
-                    "load generator for BENCH_SECONDS instead")
+        WRK_NOTE = (f"wrk was not installed and `apt-get install -y wrk` failed ({why}); "
+                    "every row used the Python load generator for BENCH_SECONDS instead")
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -465,18 +468,18 @@ def ceiling_env(database_url: str) -> dict[str, str]:
 # -- what else runs on the machine ----------------------------------------------------------
 
 TICKS = os.sysconf("SC_CLK_TCK")
-SERVING = {"postgres", "redis-server"}  # serve the measured apps: not counted as others
 
 
 def _processes() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command, CPU seconds so far)."""
+    """pid -> (parent pid, command line, CPU seconds so far)."""
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             raw = stat.read_text()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                errors="replace") or raw[raw.index("(") + 1:raw.rindex(")")]
         except OSError:
             continue
-        command = raw[raw.index("(") + 1:raw.rindex(")")]
         fields = raw[raw.rindex(")") + 2:].split()
         found[int(stat.parent.name)] = (int(fields[1]), command,
                                         (int(fields[11]) + int(fields[12])) / TICKS)
@@ -484,30 +487,41 @@ def _processes() -> dict[int, tuple[int, str, float]]:
 
 
 class CpuWatch:
-    """CPU time used by processes that are neither this script and its children (gunicorn,
-    wrk) nor PostgreSQL and Redis, between start() and share(): another engineer's tests on
-    the same two cores make every number here lower. A lower bound: a process that ends in
-    between is not counted."""
+    """CPU time used between start() and share() by processes other than this script, its
+    children (gunicorn, wrk), its shells, Redis and PostgreSQL's own (background processes and
+    the backends of this run's databases): another engineer's tests or benchmarks on the same
+    two cores make every number here lower. A lower bound: a process that ends in between is
+    not counted."""
+
+    def __init__(self, databases: set[str]) -> None:
+        self.databases = databases
 
     def start(self) -> None:
         self.before, self.began = _processes(), time.perf_counter()
 
+    def _others(self, command: str) -> bool:
+        parts = command.split() or [""]
+        if parts[0].startswith("redis-server") or parts[0].endswith("/postgres"):
+            return False
+        if parts[0] == "postgres:":  # "postgres: 15/main: <user> <database> <client> …"
+            return "(" in command and len(parts) > 3 and parts[3] not in self.databases
+        return True
+
     def share(self) -> float:
         """Other processes' CPU as a share of the machine's CPUs since start()."""
         after = _processes()
-        mine = {os.getpid()}
-        parent = after.get(os.getpid(), (0, "", 0.0))[0]
-        while parent > 1 and parent in after:  # the shells above this script
-            mine.add(parent)
-            parent = after[parent][0]
-        grew = True
+        mine, grew = {os.getpid()}, True
         while grew:
             more = {pid for pid, (parent, _c, _s) in after.items() if parent in mine}
             grew = not more <= mine
             mine |= more
+        parent = after.get(os.getpid(), (0, "", 0.0))[0]
+        while parent > 1 and parent in after:  # the shells above this script
+            mine.add(parent)
+            parent = after[parent][0]
         used = sum(seconds - (self.before[pid][2] if pid in self.before else 0.0)
                    for pid, (_p, command, seconds) in after.items()
-                   if pid not in mine and command not in SERVING)
+                   if pid not in mine and self._others(command))
         wall = (time.perf_counter() - self.began) * (os.cpu_count() or 1)
         return max(used, 0.0) / wall if wall else 0.0
 
@@ -553,15 +567,14 @@ def past_segments(now: datetime) -> Iterator[tuple[datetime, datetime]]:
                 yield start, start + step
 
 
-def history_rows(machine_ids: list[int], user_ids: list[int], skip: list[int],
-                 counts: list[int], now: datetime, rng: random.Random
-                 ) -> Iterator[list[dict[str, Any]]]:
-    """Past bookings in batches: for machine i the segments skip[i] … skip[i] + counts[i]
-    back from now (so a second call continues where the first stopped), mostly completed,
-    some cancelled or no-shows."""
+def history_rows(machine_ids: list[int], user_ids: list[int], total: int, now: datetime,
+                 rng: random.Random) -> Iterator[list[dict[str, Any]]]:
+    """`total` past bookings in batches, shared out over the machines, each machine's going
+    back from now without gaps or overlaps; mostly completed, some cancelled or no-shows."""
     batch: list[dict[str, Any]] = []
-    for machine_id, first, count in zip(machine_ids, skip, counts, strict=True):
-        for start, end in itertools.islice(past_segments(now), first, first + count):
+    for machine_id, count in zip(machine_ids, per_machine(total, len(machine_ids)),
+                                 strict=True):
+        for start, end in itertools.islice(past_segments(now), count):
             draw = rng.random()
             status = (BookingStatus.COMPLETED if draw < 0.80 else
                       BookingStatus.CANCELLED if draw < 0.92 else BookingStatus.NO_SHOW)
@@ -730,7 +743,7 @@ def event_rows(branch_ids: list[int], count: int, now: datetime) -> list[dict[st
     return rows
 
 
-def build_scene(backend: str, url: str) -> Scene:
+def build_scene(backend: str, url: str, history: int) -> Scene:
     """Migrate and fill the database; every moment is relative to the real clock, which is
     what the app under gunicorn reads."""
     rng = random.Random(20250312)
@@ -784,28 +797,11 @@ def build_scene(backend: str, url: str) -> Scene:
         db.session.execute(insert(Booking), future_rows(scene.bench_machine_ids,
                                                         scene.history_user_ids, now, rng))
         db.session.commit()
-        counts = per_machine(HISTORY_SMALL, len(MACHINES))
         scene.history = insert_bookings(backend, history_rows(
-            scene.bench_machine_ids, scene.history_user_ids, [0] * len(MACHINES), counts, now,
-            rng))
+            scene.bench_machine_ids, scene.history_user_ids, history, now, rng))
         analyze(backend)
         db.session.remove()
     return scene
-
-
-def top_up_history(scene: Scene) -> float:
-    """More past bookings, older than the ones there, up to HISTORY_LARGE; seconds taken."""
-    started = time.perf_counter()
-    small = per_machine(scene.history, len(MACHINES))
-    large = per_machine(HISTORY_LARGE, len(MACHINES))
-    with scene.app.app_context():
-        scene.history += insert_bookings(scene.backend, history_rows(
-            scene.bench_machine_ids, scene.history_user_ids, small,
-            [b - a for a, b in zip(small, large, strict=True)], datetime.now(UTC),
-            random.Random(7)))
-        analyze(scene.backend)
-        db.session.remove()
-    return time.perf_counter() - started
 
 
 def add_scan_bookings(scene: Scene, count: int) -> list[str]:
@@ -897,8 +893,10 @@ def ratio_row(key: str, label: str, load: Load, ceiling: Load, target: float,
 # -- measuring one database -----------------------------------------------------------------
 
 class Bench:
-    def __init__(self, scene: Scene, project: Server, ceiling: Server) -> None:
+    def __init__(self, scene: Scene, project: Server, ceiling: Server, logs: Path,
+                 ours: set[str]) -> None:
         self.scene, self.project, self.ceiling = scene, project, ceiling
+        self.logs, self.ours = logs, ours  # the log folder; this run's database names
         self.rows: list[Row] = []
         self.loads: dict[str, Load] = {}
         self.headers: dict[str, dict[str, str]] = {}
@@ -1085,9 +1083,9 @@ class Bench:
                          f"{header(headers, 'Cache-Control') or 'absent'!r}")
         alone = (f"one GET alone takes {fmt_ms(steady)} ms (median of 5) when nothing "
                  f"changed and {fmt_ms(rebuilt)} ms right after a change (median of 3)")
-        if steady < rebuilt / 2:
-            row.notes.append(f"server-side cache: {alone}, so an unchanged feed is answered "
-                             "from bytes built before, not rebuilt, even without If-None-Match")
+        if steady < 0.75 * rebuilt:
+            row.notes.append(f"{alone}: an unchanged feed is likely answered from a "
+                             "server-side cache, not rebuilt, even without If-None-Match")
         else:
             row.notes.append(f"{alone}: no sign of a server-side cache")
         self.rows.append(row)
@@ -1109,37 +1107,50 @@ class Bench:
                               "all: " + ", ".join(fmt_ms(t) for t in times) + " ms"]))
 
     def row_history(self) -> None:
-        small_rows = {"availability": self.loads.get("availability"),
-                      "checkin_repeat": self.loads.get("checkin_repeat")}
-        requests = {"availability": self.availability(), "checkin_repeat": self.repeat_scan()}
-        for key, found in small_rows.items():
-            if found is None:
-                warm_up(self.project.port, lambda _i, r=requests[key]: r)
-                small_rows[key] = wrk_load(self.project.port, requests[key])
-        small = self.scene.history
-        say(f"{self.scene.backend}: adding past bookings up to {HISTORY_LARGE:,}")
-        seconds = top_up_history(self.scene)
-        self.scene.notes.append(f"added {self.scene.history - small:,} past bookings in "
-                                f"{seconds:.0f} s (row 8)")
-        say(f"{self.scene.backend}: {self.scene.history:,} past bookings ({seconds:.0f} s)")
-        labels = {"availability": "availability (row 1)",
-                  "checkin_repeat": "repeated check-in (row 3b)"}
-        for suffix, key in (("a", "availability"), ("b", "checkin_repeat")):
-            request = requests[key]
-            warm_up(self.project.port, lambda _i, r=request: r)
-            load = wrk_load(self.project.port, request)
-            before = small_rows[key]
-            assert before is not None
-            cost = before.per_second / load.per_second if load.per_second else math.inf
-            row = Row("8" + suffix, f"{labels[key]} with {self.scene.history:,} past bookings "
-                      f"vs {small:,}", f"{load.per_second:,.0f}", fmt_ms(load.p50_ms),
-                      fmt_ms(load.p99_ms), f"{before.per_second:,.0f}", f"{cost:.2f}×",
-                      "≤ 1.2× slower", "yes" if cost <= 1.2 else "no")
-            row.notes += load_note(load, (200,))
-            row.notes.append(f"the ceiling column is the same row with {small:,} past "
-                             f"bookings (p50 {fmt_ms(before.p50_ms)} ms, p99 "
-                             f"{fmt_ms(before.p99_ms)} ms); ratio = its req/s ÷ this req/s")
-            self.rows.append(row)
+        """Rows 1 and 3b again, each measured back to back on this database and on a second
+        one filled the same way but with HISTORY_LARGE past bookings, served by a second
+        gunicorn like the first."""
+        backend = self.scene.backend
+        with ExitStack() as stack:
+            url = stack.enter_context(scratch_database(backend))
+            self.ours.add(make_url(url).database or "")
+            say(f"{backend}: filling a second database with {HISTORY_LARGE:,} past bookings")
+            started = time.perf_counter()
+            large = build_scene(backend, url, HISTORY_LARGE)
+            stack.callback(_dispose, large.app)
+            self.scene.notes.append(
+                f"row 8: a second database, filled in {time.perf_counter() - started:.0f} s "
+                f"with {large.history:,} past bookings, served by a second gunicorn")
+            server = Server(f"project, large history ({backend})", "wsgi:app",
+                            project_env(url, REDIS_URL),
+                            self.logs / f"project-{backend}-large.log")
+            stack.callback(server.stop)
+            server.start()
+            server.wait_ready()
+            twin = Bench(large, server, self.ceiling, self.logs, self.ours)
+            pairs = (("a", "availability (row 1)", self.availability(), twin.availability()),
+                     ("b", "repeated check-in (row 3b)", self.repeat_scan(),
+                      twin.repeat_scan()))
+            for suffix, label, small_request, large_request in pairs:
+                twin.check(f"{label}, large history", large_request)
+                warm_up(self.project.port, lambda _i, r=small_request: r)
+                warm_up(server.port, lambda _i, r=large_request: r)
+                before = wrk_load(self.project.port, small_request)
+                load = wrk_load(server.port, large_request)
+                cost = before.per_second / load.per_second if load.per_second else math.inf
+                row = Row("8" + suffix, f"{label} with {large.history:,} past bookings vs "
+                          f"{self.scene.history:,}", f"{load.per_second:,.0f}",
+                          fmt_ms(load.p50_ms), fmt_ms(load.p99_ms), f"{before.per_second:,.0f}",
+                          f"{cost:.2f}×", "≤ 1.2× slower", "yes" if cost <= 1.2 else "no")
+                row.notes += load_note(load, (200,))
+                row.notes.append(f"the ceiling column is the same request on the database "
+                                 f"with {self.scene.history:,} past bookings, measured just "
+                                 f"before (p50 {fmt_ms(before.p50_ms)} ms, p99 "
+                                 f"{fmt_ms(before.p99_ms)} ms); ratio = its req/s ÷ this "
+                                 "req/s")
+                self.rows.append(row)
+            self.scene.notes.append(f"row 8: active bookings overlapping on a machine in the "
+                                    f"second database: {overlapping_pairs(large)}")
 
     def row_memory(self) -> None:
         sizes = self.project.worker_rss_mb()
@@ -1182,17 +1193,12 @@ def log_summary(log: Path) -> list[str]:
 def run_database(backend: str, logs: Path) -> tuple[list[Row], list[str], dict[str, Any]]:
     info: list[str] = []
     with ExitStack() as stack:
-        if backend == "sqlite":
-            url = stack.enter_context(sqlite_database())
-            ceiling_url = stack.enter_context(sqlite_database())
-        else:
-            url = stack.enter_context(postgres_database(PG_URL, "makerspace_bench"))
-            ceiling_url = stack.enter_context(postgres_database(PG_URL,
-                                                                "makerspace_bench_ceiling"))
+        url = stack.enter_context(scratch_database(backend))
+        ceiling_url = stack.enter_context(scratch_database(backend, "makerspace_bench_ceiling"))
         say(f"{backend}: migrating and filling the database")
         started = time.perf_counter()
-        scene = build_scene(backend, url)
-        stack.callback(lambda: _dispose(scene.app))
+        scene = build_scene(backend, url, HISTORY_SMALL)
+        stack.callback(_dispose, scene.app)
         info.append(f"filled in {time.perf_counter() - started:.0f} s: {scene.history:,} past "
                     f"bookings on {len(MACHINES)} machines at the branch `bench`, confirmed "
                     f"bookings in 40 % of its next 14 days' hours, {ALL_EVENTS:,} events "
@@ -1211,8 +1217,9 @@ def run_database(backend: str, logs: Path) -> tuple[list[Row], list[str], dict[s
         if status != 200:
             raise RuntimeError(f"/readyz answered {status}: {body[:300]!r}")
         say(f"{backend}: project on port {project.port}, ceiling on {ceiling.port}")
-        bench = Bench(scene, project, ceiling)
-        whole, watch = CpuWatch(), CpuWatch()
+        ours = {make_url(url).database or "", make_url(ceiling_url).database or ""}
+        bench = Bench(scene, project, ceiling, logs, ours)
+        whole, watch = CpuWatch(ours), CpuWatch(ours)
         whole.start()
         for key in ORDER:
             if key not in ONLY:
@@ -1231,11 +1238,11 @@ def run_database(backend: str, logs: Path) -> tuple[list[Row], list[str], dict[s
                 bench.rows.append(Row(key, ROWS[key][1], rate="error",
                                       notes=[f"{type(error).__name__}: {error}"[:600]]))
             others = watch.share()
-            if others >= 0.05:
+            if others >= 0.05 and key != "memory":  # (no load there: nothing to spoil)
                 for row in bench.rows[first:]:
                     row.notes.append(f"**other processes used {others:.0%} of the CPUs "
                                      "meanwhile**")
-        info.append(f"other processes (not this benchmark, PostgreSQL or Redis) used "
+        info.append(f"other processes (not this benchmark, its databases or Redis) used "
                     f"{whole.share():.0%} of the CPUs while the rows ran")
         if "booking" in ONLY or "history" in ONLY:
             info.append(f"active bookings overlapping on a machine at the end: "
@@ -1243,8 +1250,16 @@ def run_database(backend: str, logs: Path) -> tuple[list[Row], list[str], dict[s
         for server in (project, ceiling):
             server.stop()
         info += scene.notes
-        info += [f"project log ({project.log}): {line}" for line in log_summary(project.log)]
+        for log in sorted(logs.glob(f"project-{backend}*.log")):
+            info += [f"{log.name}: {line}" for line in log_summary(log)]
         return bench.rows, info, bench.headers
+
+
+def scratch_database(backend: str, prefix: str = "makerspace_bench"
+                     ) -> AbstractContextManager[str]:
+    """A throw-away database (tests/databases.py): a temporary SQLite file, or a database of
+    its own on the PostgreSQL server, dropped afterwards."""
+    return sqlite_database() if backend == "sqlite" else postgres_database(PG_URL, prefix)
 
 
 def _dispose(app: Flask) -> None:
