@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -336,13 +336,16 @@ def issue_api_token(user: User, *, name: str) -> tuple[ApiToken, str]:
     return token, raw
 
 
+# Built once: the scan station sends a token with every scan.
+_USER_BY_API_TOKEN = select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+    ApiToken.token_hash == bindparam("token_hash"))
+
+
 def user_for_api_token(raw_token: str) -> User | None:
     """The user a bearer token belongs to, or None for an unknown or revoked token."""
     if not raw_token.startswith(TOKEN_PREFIX):
         return None
-    # One indexed lookup that brings the user along; the scan station sends one per scan.
-    return db.session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
-                             .where(ApiToken.token_hash == _token_digest(raw_token)))
+    return db.session.scalar(_USER_BY_API_TOKEN, {"token_hash": _token_digest(raw_token)})
 
 
 def revoke_api_token(user: User, token_id: int) -> None:
