@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from makerspace.accounts.models import Role
 from makerspace.accounts.services import create_user, find_user_by_email, issue_api_token
@@ -91,7 +92,8 @@ def tick_command(full: bool) -> None:
     """
     summary = run_tick(full=full)
     if summary is None:
-        click.echo("tick: another tick is running; this one did nothing.")
+        with force_locale(cli_locale()):
+            click.echo(_("tick: another tick is running; this one did nothing."))
         return
     sweep = summary.sweep
     click.echo(f"tick: {len(sweep.no_shows)} no-show(s), {len(sweep.completed)} completed, "
@@ -127,7 +129,8 @@ def backup_command(path: Path, overwrite: bool) -> None:
                                overwrite=overwrite)
         except BackupError as error:
             raise click.ClickException(str(error)) from error
-    click.echo(f"Backup written to {made.path} ({made.size} bytes, {made.kind}).")
+        click.echo(_("Backup written to %(path)s (%(size)s bytes, %(kind)s).",
+                     path=made.path, size=made.size, kind=made.kind))
 
 
 @click.command("send-mail")

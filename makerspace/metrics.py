@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hmac
 import os
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -36,6 +35,8 @@ from sqlalchemy.orm import Session
 
 from makerspace import clock
 from makerspace.core import signals
+from makerspace.core.request_log import request_seconds
+from makerspace.events.models import Signup
 from makerspace.extensions import db
 from makerspace.mail.models import OutboxMessage, OutboxStatus
 
@@ -134,7 +135,7 @@ def _forget_rolled_back(session: Session) -> None:
 
 
 def _checkin_kind(item: Any) -> str:
-    return "signup" if type(item).__name__ == "Signup" else "booking"
+    return "signup" if isinstance(item, Signup) else "booking"
 
 
 RECEIVERS = {
@@ -153,15 +154,11 @@ def install_metrics(app: Flask) -> None:
         event.listen(Session, "after_commit", _count_committed)
         event.listen(Session, "after_rollback", _forget_rolled_back)
 
-    @app.before_request
-    def start_timer() -> None:
-        g.metrics_started = time.perf_counter()
-
     @app.after_request
     def observe(response):  # type: ignore[no-untyped-def]
-        started = g.get("metrics_started")
-        if started is not None and request.endpoint != "metrics.metrics":
+        seconds = request_seconds()  # timed once, for the log line too
+        if seconds is not None and request.endpoint != "metrics.metrics":
             route = request.url_rule.rule if request.url_rule is not None else "unmatched"
             REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(
-                time.perf_counter() - started)
+                seconds)
         return response

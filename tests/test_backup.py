@@ -47,7 +47,7 @@ def test_a_restored_backup_holds_the_same_bookings(app, runner, backend, three_b
     original = bookings_in(app)
     assert len(original) == 3
     target = tmp_path / "backup.dump"
-    result = runner.invoke(args=["backup", str(target)])
+    result = runner.invoke(args=["backup", str(target)], env={"LANG": "en_GB.UTF-8"})
     assert result.exit_code == 0, result.output
     assert "Backup written to" in result.output and target.stat().st_size > 0
     assert not list(tmp_path.glob(".*.partial"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,7 @@ from makerspace.api.pages import LINK_HEADER, link_header
 from makerspace.api.rest import ApiBlueprint
 from makerspace.auth import known_person_or_refusal, require_manager
 from makerspace.booking import services
-from makerspace.booking.availability import free_and_busy
+from makerspace.booking.availability import free_and_busy, next_whole_minute
 from makerspace.booking.models import Booking, Equipment
 from makerspace.booking.rules import RULE_DEFAULTS
 from makerspace.booking.schemas import (
@@ -105,11 +104,7 @@ def get_equipment(equipment_id: int):  # type: ignore[no-untyped-def]
         summary="Free and busy periods (public, no personal data)")
 def availability(query: dict, equipment_id: int):  # type: ignore[no-untyped-def]
     equipment = services.equipment_by_id(equipment_id)
-    # Free time starts at the next whole minute, so the answer (and its ETag) stays the same
-    # for a minute while nothing is booked.
-    now = clock.now()
-    now = now.replace(second=0, microsecond=0) + timedelta(minutes=1) if (
-        now.second or now.microsecond) else now
+    now = next_whole_minute(clock.now())
     first = query.get("start") or now.astimezone(ZoneInfo(equipment.branch.timezone)).date()
     free, busy = free_and_busy(equipment, first, query["days"], now)
     # The answer's own fingerprint: exact whatever changed (a booking, hours, a rule).

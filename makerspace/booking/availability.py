@@ -84,6 +84,13 @@ def bookable_window(equipment: Equipment, now: datetime) -> Interval:
     return Interval(now, local_moment(last_day, 24 * 60, zone))
 
 
+def next_whole_minute(now: datetime) -> datetime:
+    """Where published free time starts: the answer (and its ETag) then stays the same for a
+    minute while nothing is booked. No booking starts between grid points anyway."""
+    whole = now.replace(second=0, microsecond=0)
+    return whole if whole == now else whole + timedelta(minutes=1)
+
+
 def open_intervals(days: list[DayHours], zone: ZoneInfo) -> list[Interval]:
     return merge(Interval(local_moment(d.day, o, zone), local_moment(d.day, c, zone))
                  for d in days for o, c in d.minutes)

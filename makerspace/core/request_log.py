@@ -63,6 +63,12 @@ def configure_logging(app: Flask) -> None:
     root.removeHandler(default_handler)  # Flask's app.logger is this logger: ours speaks
 
 
+def request_seconds() -> float | None:
+    """How long the current request has taken so far (None before it was timed)."""
+    started = g.get("request_started")
+    return time.perf_counter() - started if started is not None else None
+
+
 def request_id() -> str | None:
     """The current request's id (for error pages)."""
     return g.get("request_id")
@@ -80,13 +86,12 @@ def install_request_log(app: Flask) -> None:
         if "request_id" not in g:  # failed before `start` ran
             g.request_id = uuid.uuid4().hex
         response.headers["X-Request-Id"] = g.request_id
-        started = g.get("request_started")
+        seconds = request_seconds()
         REQUEST_LOG.info("request", extra={
             "method": request.method,
             "route": request.url_rule.rule if request.url_rule is not None else None,
             "status": response.status_code, "request_id": g.request_id,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2)
-            if started is not None else None})
+            "duration_ms": round(seconds * 1000, 2) if seconds is not None else None})
         return response
 
     app.jinja_env.globals["request_id"] = request_id
