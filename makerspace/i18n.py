@@ -35,27 +35,39 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+# How dates, times and numbers are written per page language. English pages are read in
+# Norway: CLDR's en_NO writes a 24-hour clock and the day before the month ("2 Dec 2026,
+# 16:30"), not the US "Dec 2, 2026, 4:30 PM" of plain "en".
+FORMAT_LOCALES = {"en": "en_NO"}
+
+
+def format_locale() -> str:
+    """The Babel locale for formatting in the page's language (en → en_NO)."""
+    language = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    return FORMAT_LOCALES.get(language, language)
+
+
 def _zone(tz: str | None) -> ZoneInfo:
     return ZoneInfo(tz or current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 def local_datetime(value: datetime, tz: str | None = None, fmt: str = "medium") -> str:
     """Format a UTC datetime in the given zone (a branch's) and the page's language."""
-    return babel_dates.format_datetime(value, fmt, tzinfo=_zone(tz), locale=get_locale())
+    return babel_dates.format_datetime(value, fmt, tzinfo=_zone(tz), locale=format_locale())
 
 
 def local_date(value: datetime | date, tz: str | None = None, fmt: str = "medium") -> str:
     """Format the date of a moment (as seen in the zone), or a plain date."""
     if isinstance(value, datetime):
         value = value.astimezone(_zone(tz)).date()
-    return _date_text(value, fmt, str(get_locale()))
+    return _date_text(value, fmt, format_locale())
 
 
 def local_time(value: datetime, tz: str | None = None, fmt: str = "short") -> str:
     """Format the time of day of a moment in the zone."""
     if fmt not in _WALL_CLOCK_FORMATS:  # "long" and "full" name the zone
-        return babel_dates.format_time(value, fmt, tzinfo=_zone(tz), locale=get_locale())
-    return _time_text(value.astimezone(_zone(tz)).time(), fmt, str(get_locale()))
+        return babel_dates.format_time(value, fmt, tzinfo=_zone(tz), locale=format_locale())
+    return _time_text(value.astimezone(_zone(tz)).time(), fmt, format_locale())
 
 
 # A week page formats a hundred slot times, nearly all of them seen before: Babel is asked

@@ -27,7 +27,7 @@ from makerspace.auth import (
 )
 from makerspace.booking.services import active_block, booking_visible_to
 from makerspace.checkin import services
-from makerspace.checkin.codes import token_from_scan
+from makerspace.checkin.codes import token_from_scan, typed_code
 from makerspace.checkin.forms import ScanForm
 from makerspace.checkin.qr_images import qr_image
 from makerspace.core.forms import EmptyForm
@@ -36,6 +36,8 @@ from makerspace.events.services import signup_visible_to
 from makerspace.i18n import local_time
 
 bp = Blueprint("checkin", __name__)
+# Pages that show a QR code show the code to type beside it: `token | typed_code`.
+bp.add_app_template_filter(typed_code, "typed_code")
 
 def _private(response: Response) -> Response:
     """Pages with personal data: never stored by shared caches or listed by search engines."""

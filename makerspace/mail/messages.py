@@ -18,6 +18,7 @@ from makerspace.accounts.models import User
 from makerspace.accounts.tokens import reset_max_age, verification_max_age
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
 from makerspace.calendar.services import booking_file, signup_file
+from makerspace.checkin.codes import typed_code
 from makerspace.checkin.services import checkin_link, qr_data
 from makerspace.core.urls import absolute_url
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
@@ -59,7 +60,8 @@ def _checkin_parts(token: str, ics: bytes, ics_name: str) -> tuple[list[Attachme
                    content_id=QR_CONTENT_ID),
         Attachment(ics_name, "text/calendar", ics),
     ]
-    return attachments, {"qr_cid": QR_CONTENT_ID, "checkin_link": checkin_link(token)}
+    return attachments, {"qr_cid": QR_CONTENT_ID, "checkin_link": checkin_link(token),
+                         "checkin_code": typed_code(token)}
 
 
 def _booking_context(booking: Booking) -> dict:

@@ -1,4 +1,5 @@
-"""Helpers for the browser tests: logging in through the form, axe-core, focus checks."""
+"""Helpers for the browser tests: logging in through the form, the accessibility engines
+(axe-core and HTML_CodeSniffer), the 320 px reflow check, focus checks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import pytest
 
 from tests.helpers import PASSWORD
 
-AXE_JS = Path(__file__).resolve().parent.parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+NODE_MODULES = Path(__file__).resolve().parent.parent / "js" / "node_modules"
+AXE_JS = NODE_MODULES / "axe-core" / "axe.min.js"
+# HTML_CodeSniffer as pa11y runs it (pa11y's own build of it; pa11y itself would download a
+# browser): a second opinion beside axe, with rules axe lacks (repeated ids, forms, headings).
+HTMLCS_JS = NODE_MODULES / "@pa11y" / "html_codesniffer" / "build" / "HTMLCS.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
@@ -39,12 +44,13 @@ COLLECT_AXE = """() => window.__axeResult.then(result => result.violations.map(v
 
 
 def load_axe(context: Any) -> None:
-    """Put axe-core into every page the context opens (an init script, which the site's
-    Content Security Policy does not block, unlike a script tag)."""
-    if not AXE_JS.exists():
-        pytest.skip(f"axe-core is not installed ({AXE_JS}): run `npm ci` in tests/js "
-                    "(`make test` does)")
-    context.add_init_script(path=str(AXE_JS))
+    """Put both engines, axe-core and HTML_CodeSniffer, into every page the context opens (init
+    scripts, which the site's Content Security Policy does not block, unlike a script tag)."""
+    for script in (AXE_JS, HTMLCS_JS):
+        if not script.exists():
+            pytest.skip(f"{script.name} is not installed ({script}): run `npm ci` in tests/js "
+                        "(`make test` does)")
+        context.add_init_script(path=str(script))
 
 
 def axe_violations(*pages: Any) -> list[list[dict[str, Any]]]:
@@ -72,6 +78,52 @@ def describe_violations(label: str, violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# HTML_CodeSniffer's WCAG 2.x AA standard, as pa11y runs it; errors only (type 1: warnings and
+# notices are for a person to judge). Started without waiting, like axe, then collected.
+HTMLCS_STANDARD = "WCAG2AA"
+START_HTMLCS = """standard => {
+  window.__htmlcsResult = new Promise((resolve, reject) => {
+    HTMLCS.process(standard, document, () => resolve(HTMLCS.getMessages()),
+                   () => reject(new Error('HTML_CodeSniffer failed')), 'en');
+  });
+}"""
+COLLECT_HTMLCS = """() => window.__htmlcsResult.then(messages => messages
+  .filter(m => m.type === 1)
+  .map(m => {
+    const el = m.element;
+    let where = '';
+    if (el && el.tagName) {
+      where = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+        (el.getAttribute && el.getAttribute('class')
+          ? '.' + el.getAttribute('class').trim().split(/\\s+/).join('.') : '');
+      const html = el.outerHTML || '';
+      where += ' ' + html.slice(0, 160).replace(/\\s+/g, ' ');
+    }
+    return {code: m.code, msg: m.msg, where};
+  }))"""
+
+
+def htmlcs_errors(*pages: Any) -> list[list[dict[str, str]]]:
+    """Run HTML_CodeSniffer (WCAG2AA) on the pages as they are now, all at once; the errors of
+    each, grouped by rule."""
+    for page in pages:
+        page.evaluate(START_HTMLCS, HTMLCS_STANDARD)
+    return [page.evaluate(COLLECT_HTMLCS) for page in pages]
+
+
+def describe_htmlcs(label: str, errors: list[dict[str, str]]) -> str:
+    by_code: dict[str, list[dict[str, str]]] = {}
+    for error in errors:
+        by_code.setdefault(error["code"], []).append(error)
+    lines = [f"== {label}: HTML_CodeSniffer, {len(by_code)} rule(s) broken"]
+    for code, found in by_code.items():
+        lines.append(f"- {code}: {found[0]['msg'][:300]}")
+        lines.extend(f"    at {error['where']}" for error in found[:8])
+        if len(found) > 8:
+            lines.append(f"    … and {len(found) - 8} more")
+    return "\n".join(lines)
+
+
 REFLOW = """() => {
   const width = document.documentElement.clientWidth;
   if (document.documentElement.scrollWidth <= width) return [];
@@ -85,7 +137,8 @@ REFLOW = """() => {
 
 
 class AxeReport:
-    """Collects violations over many pages so one run shows every problem at once."""
+    """Collects what the engines find over many pages so one run shows every problem at once:
+    axe-core and HTML_CodeSniffer on every page scanned, and the 320 px reflow check."""
 
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -99,6 +152,10 @@ class AxeReport:
             if violations:
                 self.problems.append(describe_violations(
                     f"{label} at {width} px ({page.url})", violations))
+        for page, errors in zip(pages, htmlcs_errors(*pages), strict=True):
+            if errors:
+                self.problems.append(describe_htmlcs(
+                    f"{label} at {page.viewport_size['width']} px ({page.url})", errors))
 
     def reflow(self, label: str, page: Any) -> None:
         """WCAG 1.4.10 (which axe does not check): at 320 CSS px nothing may need scrolling
@@ -110,14 +167,17 @@ class AxeReport:
         finally:
             page.set_viewport_size(size)
         if found:
-            self.problems.append(f"== {label} at 320 px ({page.url}): wider than the screen "
+            language = page.evaluate("() => document.documentElement.lang")
+            self.problems.append(f"== {label} at 320 px, {language} ({page.url}): wider than "
+                                 "the screen "
                                  "(WCAG 1.4.10 Reflow):\n" +
                                  "\n".join(f"    at {where}" for where in found))
 
     def check(self) -> None:
         assert self.scanned, "no page was scanned"
         if self.problems:
-            pytest.fail("axe-core found WCAG 2.1 A/AA violations:\n\n" +
+            pytest.fail("axe-core, HTML_CodeSniffer or the reflow check found WCAG 2.1 A/AA "
+                        "problems:\n\n" +
                         "\n\n".join(self.problems), pytrace=False)
 
 
