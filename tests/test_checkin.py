@@ -15,7 +15,7 @@ from makerspace.booking.services import create_booking
 from makerspace.branches.models import Branch
 from makerspace.certifications.services import create_certification, holds_certification
 from makerspace.checkin import services
-from makerspace.checkin.codes import new_checkin_token
+from makerspace.checkin.codes import new_checkin_token, token_from_scan, typed_code
 from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Signup, SignupStatus
 from makerspace.events.services import cancel_event, create_event, sign_up
@@ -219,12 +219,27 @@ def test_another_bookings_code_checks_in_only_that_booking(app_ctx, world, make_
     "  {lower}  ",
     "http;--127.0.0.1;5000-c-{lower}",
     "{token}",
+    "{grouped}",  # typed by hand from the page or the e-mail: "ABCD EFGH …"
+    " {grouped_lower} ",
+    "{grouped_dashes}",
+    "{look_alikes}",  # 0 for O, 1 for I, 8 for B: base32 has none of those digits
 ])
 def test_whatever_the_scanner_typed_the_token_is_found(app_ctx, world, typed):
     world.clock.set(oslo(9, 50))
     token = get(Booking, world.booking).checkin_token
-    result = scan(world, typed.format(token=token, lower=token.lower()))
+    grouped = typed_code(token)
+    result = scan(world, typed.format(
+        token=token, lower=token.lower(), grouped=grouped, grouped_lower=grouped.lower(),
+        grouped_dashes=grouped.replace(" ", "-"),
+        look_alikes=grouped.replace("O", "0").replace("I", "1").replace("B", "8")))
     assert result.result == "checked_in"
+
+
+def test_the_code_to_type_is_the_token_in_groups_of_four():
+    token = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    assert typed_code(token) == "ABCD EFGH IJKL MNOP QRST UVWX YZ23 4567"
+    assert token_from_scan(typed_code(token)) == token
+    assert token_from_scan("ABCD EFGH") is None  # a part is not a code
 
 
 # -- event sign-ups -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from makerspace.accounts.models import User
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus
-from makerspace.checkin.codes import new_checkin_token
+from makerspace.checkin.codes import new_checkin_token, typed_code
 from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Event, Signup
 from makerspace.extensions import db
@@ -42,7 +42,7 @@ def status_of(app, booking) -> BookingStatus:  # type: ignore[no-untyped-def]
 
 
 def text(response) -> str:  # type: ignore[no-untyped-def]
-    """The page, with the narrow no-break spaces of English times ("9:45\u202fAM") plain."""
+    """The page, with narrow no-break spaces made plain."""
     return response.get_data(as_text=True).replace("\u202f", " ").replace("\xa0", " ")
 
 
@@ -83,13 +83,30 @@ def test_the_png_decodes_to_the_check_in_url_and_checks_in_at_the_station(client
     assert answer.status_code == 200
     body = text(answer)
     assert 'class="scan-result scan-ok"' in body and 'role="status"' in body
-    assert "Kari Nordmann" in body and "Prusa MK4" in body and "9:58 AM" in body
+    assert "Kari Nordmann" in body and "Prusa MK4" in body and "09:58" in body
     assert "autofocus" in body and decoded not in body  # an empty input for the next scan
     assert status_of(app, world.booking) == BookingStatus.CHECKED_IN
 
     again = scan_page(client, decoded)
     assert 'class="scan-result scan-warn"' in text(again)
-    assert "Already checked in at 9:58 AM" in text(again)
+    assert "Already checked in at 09:58" in text(again)
+
+
+def test_the_booking_page_shows_the_code_to_type_and_the_station_takes_it(client, app, world,
+                                                                          login):
+    """No camera, no scanner: the person reads the grouped code aloud, the librarian types it."""
+    token = token_of(app, world.booking)
+    login(world.citizen)
+    page = client.get(f"/bookings/{world.booking.id}").get_data(as_text=True)
+    grouped = typed_code(token)
+    assert f'<code class="typed-code">{grouped}</code>' in page
+    assert len(grouped.split(" ")) == 8 and page.count(token) == 0  # only in groups
+
+    world.clock.set(oslo(9, 58))
+    login(world.librarian)
+    answer = scan_page(client, grouped.lower())
+    assert 'class="scan-result scan-ok"' in text(answer)
+    assert status_of(app, world.booking) == BookingStatus.CHECKED_IN
 
 
 def test_the_upper_case_url_opens_the_check_in_page(client, app, world, login):
@@ -153,8 +170,8 @@ def test_the_station_is_for_the_branchs_staff_only(client, world, login):
 
 
 @pytest.mark.parametrize(("moment", "setup", "expected"), [
-    (oslo(9, 30), None, "Too early: check-in opens at 9:45 AM."),
-    (oslo(10, 30), None, "Too late: check-in closed at 10:15 AM."),
+    (oslo(9, 30), None, "Too early: check-in opens at 09:45."),
+    (oslo(10, 30), None, "Too late: check-in closed at 10:15."),
     (oslo(9, 50), "cancel", "This booking or sign-up has been cancelled."),
     (oslo(9, 50), "forged", "This is not a valid check-in code."),
     (oslo(9, 50), "other-branch", "This code is for Annet bibliotek."),
@@ -242,16 +259,16 @@ def test_staff_check_in_from_the_phone_camera_page(client, app, world, login):
     assert f'action="/c/{token}"' in page
     world.clock.set(oslo(9, 30))
     early = client.post(f"/c/{token}", follow_redirects=True)
-    assert "Too early: check-in opens at 9:45 AM." in text(early)
+    assert "Too early: check-in opens at 09:45." in text(early)
     world.clock.set(oslo(9, 47))
     done = client.post(f"/c/{token}")
     assert done.status_code == 302 and done.headers["Location"] == f"/c/{token}"
     assert status_of(app, world.booking) == BookingStatus.CHECKED_IN
     page = text(client.get(f"/c/{token}"))
     assert "Checked in: Kari Nordmann, Prusa MK4." in page
-    assert "Checked in at 9:47 AM" in page and "Check in</button>" not in page
+    assert "Checked in at 09:47" in page and "Check in</button>" not in page
     again = client.post(f"/c/{token.lower()}", follow_redirects=True)
-    assert "Already checked in at 9:47 AM." in text(again)
+    assert "Already checked in at 09:47." in text(again)
     login(world.citizen)
     assert client.post(f"/c/{token}").status_code == 404
 

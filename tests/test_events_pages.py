@@ -122,7 +122,7 @@ def test_list_shows_seats_left_waitlist_cancelled_and_certification(
     assert f'id="event-{past_id}"' not in html
     first = item(html, f"event-{open_id}")
     assert "2 seats left" in first and "seats-open" in first
-    assert "Steinkjer bibliotek" in first and "Wednesday, December 2, 2026, 5:00 PM" in first
+    assert "Steinkjer bibliotek" in first and "Wednesday, 2 December 2026, 17:00" in first
     assert "badge-grants" in first and "Laserkutter – grunnkurs" in first
     assert f'href="/events/{open_id}"' in first
     full = item(html, f"event-{full_id}")

@@ -66,9 +66,10 @@ def test_dates_are_formatted_by_babel_in_the_branch_zone(app):
             assert local_time(summer, "Europe/Oslo") == "10:30"
             assert local_time(winter, "Europe/Oslo") == "09:30"
             assert local_date(summer, "Europe/Oslo", "long") == "1. juli 2026"
-        with force_locale("en"):
-            assert "10:30" in local_datetime(summer, "Europe/Oslo", "short")
-            assert local_date(summer, "Europe/Oslo", "long") == "July 1, 2026"
+        with force_locale("en"):  # English as written in Norway (en_NO): 24 h, day first
+            assert local_datetime(summer, "Europe/Oslo", "short") == "01/07/2026, 10:30"
+            assert local_date(summer, "Europe/Oslo", "long") == "1 July 2026"
+            assert local_time(datetime(2026, 12, 1, 16, 0, tzinfo=UTC), "Europe/Oslo") == "17:00"
         with force_locale("nn"):
             assert local_date(winter, "Europe/Oslo", "long") == "1. desember 2026"
         # a late evening in UTC is already the next day in Oslo
@@ -86,3 +87,52 @@ def test_every_catalog_is_complete_and_has_no_fuzzy_entries():
         missing = [m.id for m in catalog if m.id and (
             m.fuzzy or not (all(m.string) if isinstance(m.string, tuple) else m.string))]
         assert missing == [], f"{path}: {missing[:5]}"
+
+
+def _catalog(language: str):  # type: ignore[no-untyped-def]
+    with open(f"translations/{language}/LC_MESSAGES/messages.po", "rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def _strings(message) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    return message.string if isinstance(message.string, tuple) else (message.string,)
+
+
+@pytest.mark.parametrize("language", ["nb", "nn"])
+def test_norwegian_uses_norwegian_quotation_marks(language):
+    """«…», not “…” or "…", in every Norwegian string (Språkrådet's rule)."""
+    wrong = [m.id for m in _catalog(language) if m.id
+             and any(mark in text for text in _strings(m) for mark in '“”"')]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(("language", "stumbles"), [
+    ("nb", ["ledig – book", "intervaller på", "Tidsintervall", "Passert", "drop-in",
+            "gått ut på tid", "Hvor langt fram i tid", "For kort ledig tid", "Krever godkjenning"]),
+    ("nn", ["ledig – book", "intervall på", "Tidsintervall", "Passert", "drop-in",
+            "gått ut på tid", "Kor langt fram i tid", "For kort ledig tid", "Krev godkjenning"]),
+])
+def test_wording_a_native_reader_stumbled_on_is_gone(language, stumbles):
+    found = {text: m.id for m in _catalog(language) if m.id for text in _strings(m)
+             if any(s in text for s in stumbles)}
+    assert found == {}
+
+
+def test_a_machine_that_needs_a_course_names_the_course(client, open_branch, make_equipment, app):
+    from makerspace.booking.models import Equipment
+    from makerspace.certifications.services import create_certification
+
+    branch = open_branch("hoved")
+    with app.app_context():
+        course = create_certification(slug="laser-grunnkurs", name="Laserkutter – grunnkurs")
+        db.session.commit()
+        course_id = course.id
+    laser = make_equipment(branch, name="Laserkutter", kind="laser-cutter")
+    with app.app_context():
+        db.session.get(Equipment, laser.id).requires_certification_id = course_id
+        db.session.commit()
+    assert "Krever kurs: Laserkutter – grunnkurs" in client.get("/branches/hoved").get_data(
+        as_text=True)
+    machine = client.get(f"/equipment/{laser.id}").get_data(as_text=True)
+    assert "Krever kurs: Laserkutter – grunnkurs." in machine
+    assert "«Laserkutter – grunnkurs»" in machine and "“" not in machine

@@ -73,3 +73,53 @@ class TestWithCsrf:
             html = client.get(path).get_data(as_text=True)
             for form in re.findall(r"<form[^>]*method=\"post\".*?</form>", html, re.S):
                 assert 'name="csrf_token"' in form
+
+
+def _ids_and_headings(html: str) -> tuple[list[str], list[int]]:
+    from html.parser import HTMLParser
+
+    class Collect(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ids: list[str] = []
+            self.levels: list[int] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.ids += [value or "" for name, value in attrs if name == "id"]
+            if re.fullmatch(r"h[1-6]", tag):
+                self.levels.append(int(tag[1]))
+
+    collect = Collect()
+    collect.feed(html)
+    return collect.ids, collect.levels
+
+
+def test_every_id_on_a_page_with_many_forms_is_unique(client, login, make_user, make_equipment,
+                                                      make_booking, frozen_clock):
+    """WCAG 4.1.1/1.3.1: the profile (four forms) and a list of bookings, each with its cancel
+    form, repeat no id (not even the CSRF token's); every field keeps its one label."""
+    from datetime import UTC, datetime, timedelta
+
+    frozen_clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    user = make_user()
+    machine = make_equipment()
+    for day in range(3):
+        make_booking(machine, user, datetime(2026, 12, 8, 10, 0, tzinfo=UTC) + timedelta(days=day))
+    login(user)
+    for path in ("/profile", "/me/bookings"):
+        html = client.get(path).get_data(as_text=True)
+        ids, _ = _ids_and_headings(html)
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        assert repeated == [], f"{path}: {repeated}"
+        assert 'id="csrf_token"' not in html and 'name="csrf_token"' in html
+        labelled = re.findall(r'<label[^>]* for="([^"]+)"', html)
+        assert sorted({i for i in labelled if labelled.count(i) > 1}) == [], path
+        assert set(labelled) <= set(ids), path  # every label belongs to a field here
+
+
+@pytest.mark.parametrize("path", ["/", "/branches/"])
+def test_headings_never_skip_a_level(client, make_branch, path):
+    make_branch("steinkjer")
+    _, levels = _ids_and_headings(client.get(path).get_data(as_text=True))
+    assert levels[0] == 1
+    assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels

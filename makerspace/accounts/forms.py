@@ -47,7 +47,7 @@ class RegisterForm(FlaskForm):
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)],
-                       render_kw={"autocomplete": "username"})
+                       render_kw={"autocomplete": "email"})
     password = PasswordField(_l("Password"), validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})
     next = HiddenField()

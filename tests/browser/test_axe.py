@@ -171,6 +171,8 @@ def test_citizen_pages(scene, new_page, shots):  # type: ignore[no-untyped-def]
         visit(page, book_url(scene.laser.id, later))
         submit(page, page.locator("main form.booking-form button[type=submit]").click)
         assert page.locator("#refusal").is_visible()
+        # WCAG 4.1.3: the focus moves to why, not left on the body
+        page.wait_for_function("document.activeElement && document.activeElement.id === 'refusal'")
 
     people.each(refused_for_lack_of_the_course)
     people.scan("booking form with a refusal")
@@ -188,6 +190,7 @@ def test_citizen_pages(scene, new_page, shots):  # type: ignore[no-untyped-def]
         page.locator("input[name=date]").fill("")
         submit(page, page.locator("main form.booking-form button[type=submit]").click)
         assert page.locator(".error-summary").is_visible()
+        page.wait_for_function("document.activeElement.classList.contains('error-summary')")
 
     people.each(invalid_form)
     people.scan("booking form with errors")
