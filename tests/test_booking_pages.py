@@ -131,7 +131,8 @@ def test_week_view_shows_free_booked_and_past_without_names(client, make_user, m
     # The date is in the link's name (aria-label, the visible text first), not in a hidden
     # span: Chromium would read a space before its comma.
     free = re.search(r'<li class="slot slot-free"><a href="([^"]+)" '
-                     r'aria-label="12:00 free – book, Tuesday, 8 December 2026">12:00 free – book</a>',
+                     r'aria-label="12:00 free – book, Tuesday, 8 December 2026">'
+                     r'12:00 free – book</a>',
                      tuesday)
     assert free, tuesday
     assert free.group(1) == f"/equipment/{machine.id}/book?start=2026-12-08T11:00:00%2B00:00"
