@@ -23,7 +23,7 @@ from tests.helpers import PASSWORD
 
 
 def text_of(page: Any, selector: str = "main") -> str:
-    """The visible text, with Babel's narrow no-break spaces ("9:50\u202fAM") made plain."""
+    """The visible text, with Babel's narrow no-break spaces (Babel writes some times with them) made plain."""
     return page.locator(selector).inner_text().replace("\u202f", " ").replace("\xa0", " ")
 
 
@@ -156,7 +156,7 @@ def test_the_scan_station_answers_green_amber_and_red(scene, new_page):  # type:
     scan_like_a_desk_scanner(page, f"{base}/c/{scene.today.checkin_token}")
     amber = page.locator(".scan-result.scan-warn")
     assert amber.is_visible()
-    assert "Already checked in at 9:50 AM" in text_of(page, ".scan-result")
+    assert "Already checked in at 09:50" in text_of(page, ".scan-result")
 
     scan_like_a_desk_scanner(page, f"{base}/c/{scene.elsewhere.checkin_token}")
     red = page.locator(".scan-result.scan-error")
