@@ -23,7 +23,7 @@ from tests.helpers import PASSWORD
 
 
 def text_of(page: Any, selector: str = "main") -> str:
-    """The visible text, with Babel's narrow no-break spaces (Babel writes some times with them) made plain."""
+    """The visible text, with narrow no-break spaces (which Babel writes in some formats) plain."""
     return page.locator(selector).inner_text().replace("\u202f", " ").replace("\xa0", " ")
 
 
