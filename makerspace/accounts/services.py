@@ -23,6 +23,9 @@ from makerspace.errors import AlreadyExists, InvalidInput, NotFound
 from makerspace.extensions import db
 
 TOKEN_PREFIX = "fv_"  # noqa: S105  (a marker, not a secret)
+# The password hash of an account that logs in only with a library card or ID-porten: no
+# password matches it (werkzeug's hashes always hold a "$").
+UNUSABLE_PASSWORD = "!"  # noqa: S105  (a marker, not a secret)
 
 
 class EmailTaken(AlreadyExists):
@@ -58,6 +61,11 @@ def normalise_email(email: str) -> str:
 def find_user_by_email(email: str) -> User | None:
     """The account with this e-mail address, if any."""
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def has_password(user: User) -> bool:
+    """Whether the person can log in with a password."""
+    return user.password_hash != UNUSABLE_PASSWORD
 
 
 def hash_password(password: str) -> str:
@@ -120,8 +128,10 @@ def _check_password_strength(password: str, *, personal: Iterable[str] = ()) -> 
         raise WeakPassword(problem)
 
 
-def _personal(email: str, name: str) -> list[str]:
+def _personal(email: str | None, name: str) -> list[str]:
     """The words of a person's own details that a password should not lean on."""
+    if not email:
+        return name.split()
     local = email.split("@")[0]
     return [email, local, *name.split()]
 
@@ -226,8 +236,16 @@ def _dummy_hash() -> str:
     return _DUMMY_HASHES[method]
 
 
+class BirthYearVerified(InvalidInput):
+    code = "birth_year_verified"
+    title = _l("Your birth year comes from the library system and cannot be changed here.")
+
+
 def update_profile(user: User, *, name: str, birth_year: int | None, locale: str | None) -> User:
-    """Change what a person may change about themselves."""
+    """Change what a person may change about themselves (not a birth year the library system
+    vouched for)."""
+    if user.birth_year_verified_at is not None and birth_year != user.birth_year:
+        raise BirthYearVerified()
     _check_birth_year(birth_year)
     _check_locale(locale)
     user.name = name.strip()

@@ -27,6 +27,7 @@ from makerspace.core.audit import AuditEntry
 from makerspace.events.models import Event, Signup, SignupStatus
 from makerspace.events.services import leave
 from makerspace.extensions import db
+from makerspace.identity.models import Identity
 from makerspace.mail.links import with_link
 from makerspace.mail.models import OutboxMessage, OutboxStatus
 
@@ -150,6 +151,14 @@ def _tokens(user: User) -> list[dict[str, Any]]:
     return [{"name": t.name, "created_at": _iso(t.created_at)} for t in user.api_tokens]
 
 
+def _identities(user: User) -> list[dict[str, Any]]:
+    # Which kind of log-in and when; the card's hash and the provider's subject stay here.
+    return [{"kind": i.kind.value, "provider": i.provider, "created_at": _iso(i.created_at),
+             "last_used_at": _iso(i.last_used_at), "card_blocked": i.blocked_message}
+            for i in db.session.scalars(select(Identity).where(
+                Identity.user_id == user.id).order_by(Identity.created_at))]
+
+
 def _sessions(user: User) -> list[dict[str, Any]]:
     return [{"created_at": _iso(s.created_at), "expires_at": _iso(s.expires_at)}
             for s in db.session.scalars(select(UserSession).where(
@@ -164,6 +173,7 @@ EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "bookings": _bookings,
     "branch_staff": _branches,
     "equipment_outages": _outages,
+    "identities": _identities,
     "outbox_messages": _outbox,
     "signups": _signups,
     "user_certifications": _certifications,
