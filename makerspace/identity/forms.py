@@ -16,7 +16,7 @@ class CardLoginForm(FlaskForm):
                         description=_l("The PIN you use at the library."),
                         render_kw={"autocomplete": "current-password", "inputmode": "numeric"})
     # Shown only where branches have a library system of their own (SIP2_BRANCHES).
-    library = SelectField(_l("Your library"), choices=[], validate_choice=True)
+    library = SelectField(_l("Your library"), choices=[], default="")
     next = HiddenField()
 
 

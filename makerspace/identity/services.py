@@ -174,8 +174,10 @@ def log_in_with_card(*, card_number: str, pin: str, branch_slug: str | None = No
     LibrarySystemUnavailable. A blocked card is returned as `blocked`, and recorded."""
     settings = sip2_settings(branch_slug)
     now = clock.now()
+    if any(c in value for value in (card_number, pin) for c in (settings.delimiter, "\r")):
+        raise CardRefused()  # no card number or PIN holds SIP2's separators
     try:
-        patron = look_up_patron(settings, card_number.strip(), pin, now)
+        patron = look_up_patron(settings, normalise_card_number(card_number), pin, now)
     except Sip2Error as error:
         log.warning("library system %s:%s: %s", settings.host, settings.port, error)
         raise LibrarySystemUnavailable() from error
