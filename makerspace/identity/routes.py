@@ -184,6 +184,7 @@ def openid_callback(provider_key: str):  # type: ignore[no-untyped-def]
     if not claims or not claims.get("sub") or not claims.get("iss"):
         log.warning("OpenID log-in with %s: no ID token", provider_key)
         return _openid_failed(provider_key)
+    claims = dict(claims) | _userinfo(provider_key, token, str(claims["sub"]))
     link_to = (current_user._get_current_object()
                if flow.get("link") and current_user.is_authenticated else None)
     name = claims.get("name") or " ".join(
@@ -204,6 +205,20 @@ def openid_callback(provider_key: str):  # type: ignore[no-untyped-def]
                             "name": name or "", "next": flow.get("next")}
         return redirect(url_for("identity.confirm_link"))
     return _after_log_in(outcome.user, outcome.created, flow.get("next"))
+
+
+def _userinfo(provider_key: str, token: dict, subject: str) -> dict:
+    """E-mail and name from the userinfo endpoint, where the ID token leaves them out (Feide,
+    and providers that put only `sub` in it); only for the same subject."""
+    wanted = ("email", "email_verified", "name", "given_name", "family_name")
+    try:
+        info = openid.client(provider_key).userinfo(token=token)
+    except (AuthlibBaseError, RequestException, ValueError, KeyError) as error:
+        log.info("OpenID provider %s: no userinfo (%s)", provider_key, error)
+        return {}
+    if str(info.get("sub")) != subject:
+        return {}
+    return {key: info[key] for key in wanted if key in info}
 
 
 @bp.route("/login/link", methods=["GET", "POST"])
