@@ -18,7 +18,7 @@ from makerspace.extensions import db
 from makerspace.identity.models import Identity, IdentityKind
 from makerspace.identity.services import card_digest
 from tests import standins
-from tests.helpers import html_lang, sign_in
+from tests.helpers import bearer, html_lang, sign_in
 from tests.sip2_standin import INSTITUTION, SIP_PASSWORD, SIP_USER
 
 
@@ -238,3 +238,45 @@ def test_bad_input_is_a_translated_error_not_a_500(client):
     assert card_login(client, "", "").status_code == 422
     assert card_login(client, "N|0001", "1234").status_code == 422
     assert card_login(client, "x" * 41, "1234").status_code == 422
+
+
+# -- the API: card number and PIN for an API token ----------------------------------------
+
+def test_the_api_gives_a_token_for_a_card_and_pin(app, client):
+    answer = client.post("/api/v1/tokens/card", json={"card_number": "N0001", "pin": "1234",
+                                                       "name": "Skript"})
+    assert answer.status_code == 201
+    token = answer.get_json()["token"]
+    assert answer.get_json()["name"] == "Skript" and token.startswith("fv_")
+    me = client.get("/api/v1/me", headers=bearer(token))
+    assert me.status_code == 200
+    assert (me.get_json()["name"], me.get_json()["email"]) == ("Ola Nordmann", None)
+
+
+@pytest.mark.parametrize(("card", "pin", "status", "code"), [
+    ("N0001", "0000", 422, "card_refused"), ("N9999", "1234", 422, "card_refused"),
+    ("N0003", "1234", 403, "card_expired"), ("N0002", "1234", 403, "card_blocked")])
+def test_the_api_refuses_with_problems(client, card, pin, status, code):
+    answer = client.post("/api/v1/tokens/card", json={"card_number": card, "pin": pin})
+    assert answer.status_code == status
+    assert answer.content_type == "application/problem+json"
+    assert answer.get_json()["code"] == code
+    if code == "card_blocked":
+        assert "Kortet er sperret: ubetalt gebyr." in answer.get_json()["detail"]
+
+
+def test_the_api_says_when_the_library_system_does_not_answer_or_is_not_connected(app, client):
+    app.config["SIP2_PORT"] = standins.closed_port()
+    answer = client.post("/api/v1/tokens/card", json={"card_number": "N0001", "pin": "1"})
+    assert (answer.status_code, answer.get_json()["code"]) == (503,
+                                                               "library_system_unavailable")
+    app.config["SIP2_HOST"] = None
+    answer = client.post("/api/v1/tokens/card", json={"card_number": "N0001", "pin": "1"})
+    assert (answer.status_code, answer.get_json()["code"]) == (404, "card_login_off")
+
+
+def test_a_post_without_a_csrf_token_is_refused(app, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert card_login(client, "N0001", "1234").status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(Identity.id))) == 0
