@@ -127,6 +127,8 @@ DEFAULTS: dict[str, Any] = {
     "FEIDE_PRIVATE_KEY_FILE": None,
     "FEIDE_SCOPES": "openid email profile",
     "FEIDE_NAME": "Feide",
+    # Seconds of clock difference allowed when checking an ID token's exp and iat.
+    "OIDC_LEEWAY_SECONDS": 60,
 }
 
 # Read from the environment as booleans / integers instead of strings.
@@ -138,7 +140,7 @@ _INTEGER = {"MAIL_PORT", "PROXY_FIX_X_FOR", "PASSWORD_MIN_LENGTH", "SESSION_LIFE
             "AUDIT_RETENTION_DAYS", "MAX_CONTENT_LENGTH", "DATABASE_POOL_SIZE",
             "DATABASE_MAX_OVERFLOW", "DATABASE_POOL_RECYCLE", "DATABASE_POOL_TIMEOUT",
             "DATABASE_CONNECT_TIMEOUT", "SQLITE_BUSY_TIMEOUT_MS", "RETRY_AFTER_SECONDS",
-            "WORKER_TICK_SECONDS", "SIP2_PORT"}
+            "WORKER_TICK_SECONDS", "SIP2_PORT", "OIDC_LEEWAY_SECONDS"}
 # Read from the environment as JSON.
 _JSON = {"SIP2_BRANCHES"}
 # Names that may come from the environment even without a default here.

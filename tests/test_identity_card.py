@@ -280,3 +280,23 @@ def test_a_post_without_a_csrf_token_is_refused(app, client):
     assert card_login(client, "N0001", "1234").status_code == 400
     with app.app_context():
         assert db.session.scalar(select(db.func.count(Identity.id))) == 0
+
+
+def test_an_account_without_a_password_is_deleted_after_a_fresh_log_in(app, client):
+    from makerspace.accounts.models import UserSession
+
+    card_login(client, "N0001", "1234")
+    page = client.get("/profile/delete").get_data(as_text=True)
+    assert 'name="confirm"' in page and 'name="password"' not in page
+    with app.app_context():  # the log-in was a while ago
+        session = db.session.scalar(select(UserSession))
+        session.created_at -= timedelta(minutes=11)
+        db.session.commit()
+    refused = client.post("/profile/delete", data={"confirm": "y"})
+    assert refused.status_code == 422 and "logg inn igjen" in refused.get_data(as_text=True)
+    client.post("/logout")
+    card_login(client, "N0001", "1234")
+    assert client.post("/profile/delete", data={"confirm": "y"}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(User.id))) == 0
+        assert db.session.scalar(select(db.func.count(Identity.id))) == 0

@@ -46,11 +46,22 @@ def redirect_uris(base: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def issuer(tmp_path_factory, provider_key):  # type: ignore[no-untyped-def]
+def client_key() -> RSAKey:
+    """The app's own key, for private_key_jwt (as ID-porten asks of most clients)."""
+    return signing_key("folkeverksted-client")
+
+
+@pytest.fixture(scope="module")
+def issuer(tmp_path_factory, provider_key, client_key):  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("oidc")
     keys = folder / "keys.json"
     keys.write_text(json.dumps({"keys": [provider_key.as_dict(private=True)]}))
-    clients = [{**CLIENT, "redirect_uris": redirect_uris(BASE)}]
+    clients = [{**CLIENT, "redirect_uris": redirect_uris(BASE)},
+               {"client_id": "folkeverksted-jwt", "redirect_uris": redirect_uris(BASE),
+                "grant_types": ["authorization_code"], "response_types": ["code"],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "token_endpoint_auth_signing_alg": "RS256",
+                "jwks": {"keys": [client_key.as_dict(private=False)]}}]
     with standins.oidc_provider(clients, keys) as url:
         yield url
 
@@ -274,6 +285,17 @@ def test_an_untampered_resigned_token_is_accepted(app, client, monkeypatch, prov
 
     monkeypatch.setattr(FlaskOAuth2App, "fetch_access_token", resigned)
     assert finish(client, log_in_at_provider(start(client), "ola")).status_code == 302
+
+
+def test_private_key_jwt_instead_of_a_secret(app, client, client_key, tmp_path):
+    key_file = tmp_path / "client-key.json"
+    key_file.write_text(json.dumps(client_key.as_dict(private=True)))
+    app.config.update(IDPORTEN_CLIENT_ID="folkeverksted-jwt", IDPORTEN_CLIENT_SECRET=None,
+                      IDPORTEN_PRIVATE_KEY_FILE=str(key_file))
+    answer = finish(client, log_in_at_provider(start(client), "ola"))
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    with app.app_context():
+        assert db.session.scalar(select(Identity.subject)) == "ola"
 
 
 def test_buttons_only_for_configured_providers(app, client):

@@ -275,6 +275,28 @@ def check_own_password(user: User, password: str) -> None:
         raise WrongPassword()
 
 
+class FreshLogInNeeded(InvalidInput):
+    code = "fresh_login_needed"
+    title = _l("To be sure it is you, log out and in again (with your library card, "
+               "ID-porten or Feide), then come back here within %(minutes)s minutes.",
+               minutes=10)
+
+
+FRESH_LOGIN = timedelta(minutes=10)
+
+
+def check_it_is_them(user: User, *, password: str | None) -> None:
+    """Before something that cannot be undone: the person's password, or for an account
+    without one (library card, ID-porten) a log-in started within the last minutes."""
+    if has_password(user):
+        check_own_password(user, password or "")
+        return
+    started = db.session.scalar(select(UserSession.created_at).where(
+        UserSession.token_hash == _token_digest(user.session_token or "")))
+    if started is None or clock.now() - started > FRESH_LOGIN:
+        raise FreshLogInNeeded()
+
+
 def set_preferred_locale(user: User, locale: str) -> None:
     """Remember the language a person picked."""
     _check_locale(locale)

@@ -4,6 +4,7 @@ provider's JWKS and its claims (iss, aud, exp, iat, nonce) against the discovery
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from authlib.integrations.flask_client import OAuth
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from flask import current_app
+from joserfc.jwk import JWKRegistry
 
 PROVIDERS = ("idporten", "feide")
 
@@ -52,6 +54,8 @@ def client(key: str) -> Any:
     if key_file:
         # private_key_jwt (what ID-porten asks of most clients): the secret is the key.
         secret = Path(key_file).read_text()
+        if secret.lstrip().startswith("{"):  # a JWK: Authlib signs with a PEM
+            secret = JWKRegistry.import_key(json.loads(secret)).as_pem(private=True).decode()
         client_kwargs["token_endpoint_auth_method"] = "private_key_jwt"  # noqa: S105
         options["client_auth_methods"] = [PrivateKeyJWT()]
     return registry.register(

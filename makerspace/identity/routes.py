@@ -176,7 +176,7 @@ def openid_callback(provider_key: str):  # type: ignore[no-untyped-def]
     flow = session.pop(FLOW, None) or {}
     try:
         token = openid.client(provider_key).authorize_access_token(
-            leeway=int(current_app.config.get("OIDC_LEEWAY_SECONDS", 60)))
+            leeway=int(current_app.config["OIDC_LEEWAY_SECONDS"]))
     except (AuthlibBaseError, JoseError, RequestException, ValueError, KeyError) as error:
         log.warning("OpenID log-in with %s refused: %s", provider_key, error)
         return _openid_failed(provider_key)

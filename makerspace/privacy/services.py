@@ -18,7 +18,7 @@ from sqlalchemy import String, cast, delete, literal, or_, select, update
 
 from makerspace import clock
 from makerspace.accounts.models import User, UserSession, branch_staff
-from makerspace.accounts.services import check_own_password
+from makerspace.accounts.services import check_it_is_them
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
 from makerspace.booking.services import cancel_booking
 from makerspace.branches.models import Branch
@@ -228,12 +228,13 @@ def _audit_without_people(*conditions: Any, **columns: None) -> int:
     return result.rowcount or 0
 
 
-def delete_account(user: User, *, password: str) -> None:
-    """Delete a person's account after they confirm with their password. Their seats go to
+def delete_account(user: User, *, password: str | None) -> None:
+    """Delete a person's account after they confirm with their password (or, without one, a
+    fresh log-in). Their seats go to
     the waitlist and their upcoming bookings are cancelled first; then their bookings and
     sign-ups are anonymised, the audit log forgets them, and everything else about them
     (e-mail sent and unsent, blocks, certifications, tokens, sessions) is deleted."""
-    check_own_password(user, password)
+    check_it_is_them(user, password=password)
     now = clock.now()
     for signup in db.session.scalars(select(Signup).where(
             Signup.user_id == user.id, Signup.status.in_(SignupStatus.live()))).all():
