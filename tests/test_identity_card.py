@@ -94,6 +94,14 @@ def test_the_welcome_page_takes_an_optional_address_and_sends_a_verification(app
     assert kinds == ["email_verification"]
 
 
+def test_the_welcome_page_links_only_to_this_site(client):
+    card_login(client, "N0001", "1234")
+    page = client.get("/profile/welcome?next=//evil.example/").get_data(as_text=True)
+    assert '<a href="/">Ikke nå</a>' in page  # not to //evil.example/
+    assert client.post("/profile/welcome", data={"name": "Ola", "next": "//evil.example/"}
+                       ).headers["Location"] == "/"
+
+
 def test_wrong_pin_and_unknown_card_get_the_same_refusal(client):
     wrong = card_login(client, "N0001", "0000")
     unknown = card_login(client, "N9999", "1234")

@@ -134,7 +134,8 @@ def details():  # type: ignore[no-untyped-def]
                 flash(_("Your profile has been saved."), "success")
             return redirect(safe_next_path(form.next.data, url_for("core.index")))
         form.email.errors.append(done.message)
-    return form_page("identity/details.html", form)
+    later = safe_next_path(form.next.data, url_for("core.index"))
+    return form_page("identity/details.html", form, later=later)
 
 
 # -- OpenID Connect -----------------------------------------------------------------------
