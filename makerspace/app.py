@@ -47,6 +47,8 @@ from makerspace.events import labels as events_labels
 from makerspace.events.routes import bp as events_bp
 from makerspace.extensions import babel, csrf, db, limiter, login_manager, migrate
 from makerspace.i18n import register_template_helpers, select_locale
+from makerspace.identity import templating as identity_templating
+from makerspace.identity.routes import bp as identity_bp
 from makerspace.mail.routes import bp as mail_bp
 from makerspace.mail.subscribers import connect as mail_listens_to_the_domain
 from makerspace.metrics import install_metrics
@@ -55,7 +57,7 @@ from makerspace.staff.routes import bp as staff_bp
 
 BLUEPRINTS = (core_bp, accounts_bp, accounts_staff_bp, branches_bp, branches_staff_bp,
               booking_bp, booking_staff_bp, certifications_bp, staff_bp, events_bp,
-              checkin_bp, calendar_bp, mail_bp, privacy_bp)
+              checkin_bp, calendar_bp, mail_bp, privacy_bp, identity_bp)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -109,7 +111,8 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     register_template_helpers(app)
     for template_globals in (booking_labels.TEMPLATE_GLOBALS, branches_labels.TEMPLATE_GLOBALS,
-                             events_labels.TEMPLATE_GLOBALS):
+                             events_labels.TEMPLATE_GLOBALS,
+                             identity_templating.TEMPLATE_GLOBALS):
         app.jinja_env.globals.update(template_globals)
     app.jinja_env.globals["page_url"] = page_url
     mail_listens_to_the_domain()

@@ -5,6 +5,7 @@ defaults (here) -> instance/config.py -> environment variables of the same name 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -86,18 +87,62 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     # Larger request bodies are refused with 413 before they are read.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Library card and PIN (docs/identity.md): the library system's SIP2 server. No host: the
+    # card log-in is not offered.
+    "SIP2_HOST": None,
+    "SIP2_PORT": 6001,
+    "SIP2_TLS": False,
+    "SIP2_TLS_CA_FILE": None,
+    "SIP2_USER": "",
+    "SIP2_PASSWORD": "",
+    "SIP2_INSTITUTION": "",
+    "SIP2_LOCATION": "",
+    "SIP2_TIMEOUT": 5,  # seconds for connecting and for each answer
+    "SIP2_DELIMITER": "|",
+    "SIP2_CHECKSUM": True,  # AY/AZ error detection
+    "SIP2_ENCODING": "utf-8",
+    "SIP2_PATRON_MESSAGE": "63",  # 63 Patron Information, or 23 Patron Status
+    "SIP2_BIRTHDATE_FIELD": None,  # the extension field with the birth date, e.g. "PB"
+    "SIP2_EXPIRY_FIELD": None,  # the extension field with the card's expiry date, e.g. "PA"
+    # Patron status positions (0-13) that mean the card is blocked: charge privileges denied
+    # and card reported lost.
+    "SIP2_BLOCKING_FLAGS": "0,4",
+    # Branches served by another library system or institution id: {"slug": {"INSTITUTION":
+    # "...", "HOST": "...", ...}} (JSON in the environment); keys override the SIP2_ settings.
+    "SIP2_BRANCHES": {},
+    # The key of the card-number hash (HMAC-SHA256). Required in production when SIP2_HOST is
+    # set; changing it unlinks every card.
+    "CARD_HASH_KEY": None,
+    # OpenID Connect providers (docs/identity.md): a button is shown for each with an issuer
+    # and a client id. CLIENT_SECRET, or PRIVATE_KEY_FILE for private_key_jwt.
+    "IDPORTEN_ISSUER": None,
+    "IDPORTEN_CLIENT_ID": None,
+    "IDPORTEN_CLIENT_SECRET": None,
+    "IDPORTEN_PRIVATE_KEY_FILE": None,
+    "IDPORTEN_SCOPES": "openid profile",
+    "IDPORTEN_NAME": "ID-porten",
+    "FEIDE_ISSUER": None,
+    "FEIDE_CLIENT_ID": None,
+    "FEIDE_CLIENT_SECRET": None,
+    "FEIDE_PRIVATE_KEY_FILE": None,
+    "FEIDE_SCOPES": "openid email profile",
+    "FEIDE_NAME": "Feide",
+    # Seconds of clock difference allowed when checking an ID token's exp and iat.
+    "OIDC_LEEWAY_SECONDS": 60,
 }
 
 # Read from the environment as booleans / integers instead of strings.
 _BOOLEAN = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL", "RATELIMIT_ENABLED",
-            "DATABASE_POOL_PRE_PING"}
+            "DATABASE_POOL_PRE_PING", "SIP2_TLS", "SIP2_CHECKSUM"}
 _INTEGER = {"MAIL_PORT", "PROXY_FIX_X_FOR", "PASSWORD_MIN_LENGTH", "SESSION_LIFETIME_DAYS",
             "NO_SHOW_LIMIT", "NO_SHOW_WINDOW_DAYS",
             "BLOCK_DAYS", "TICK_LOOKBACK_DAYS", "RETENTION_DAYS", "OUTBOX_RETENTION_DAYS",
             "AUDIT_RETENTION_DAYS", "MAX_CONTENT_LENGTH", "DATABASE_POOL_SIZE",
             "DATABASE_MAX_OVERFLOW", "DATABASE_POOL_RECYCLE", "DATABASE_POOL_TIMEOUT",
             "DATABASE_CONNECT_TIMEOUT", "SQLITE_BUSY_TIMEOUT_MS", "RETRY_AFTER_SECONDS",
-            "WORKER_TICK_SECONDS"}
+            "WORKER_TICK_SECONDS", "SIP2_PORT", "OIDC_LEEWAY_SECONDS"}
+# Read from the environment as JSON.
+_JSON = {"SIP2_BRANCHES"}
 # Names that may come from the environment even without a default here.
 _EXTRA_ENV_PREFIXES = ("MAIL_",)
 
@@ -114,7 +159,9 @@ def environment_overrides(known: set[str]) -> dict[str, Any]:
             continue
         if name in ("LANGUAGES", "SQLALCHEMY_ENGINE_OPTIONS"):
             continue
-        if name in _BOOLEAN:
+        if name in _JSON:
+            found[name] = json.loads(raw) if raw.strip() else {}
+        elif name in _BOOLEAN:
             found[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
         elif name in _INTEGER:
             found[name] = int(raw)
@@ -155,6 +202,12 @@ def check_config(config: dict[str, Any], environ: Mapping[str, str] = os.environ
             "attempts on its own, so the limits would not hold. Set RATELIMIT_STORAGE_URI to "
             "a shared store, e.g. redis://127.0.0.1:6379 (pip install '.[redis]'), or run a "
             "single worker and say so with WEB_CONCURRENCY=1.")
+    if (config.get("ENVIRONMENT") == "production" and config.get("SIP2_HOST")
+            and not config.get("CARD_HASH_KEY")):
+        raise ConfigError(
+            "SIP2_HOST is set but CARD_HASH_KEY is not: card numbers are kept only as a keyed "
+            "hash, and the key must not change with SECRET_KEY. Set CARD_HASH_KEY, e.g. "
+            "python -c 'import secrets; print(secrets.token_hex(32))'")
 
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql+psycopg")

@@ -13,12 +13,14 @@ from makerspace.branches.models import Branch, DateException, WeeklyHours
 from makerspace.certifications.models import Certification, UserCertification
 from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
+from makerspace.identity.models import Identity
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
     "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
-    "Event", "EventSeries", "EventStatus", "OutboxAttachment", "OutboxMessage", "OutboxStatus",
+    "Event", "EventSeries", "EventStatus", "Identity", "OutboxAttachment", "OutboxMessage",
+    "OutboxStatus",
     "Role", "Signup", "SignupStatus", "User", "UserCertification", "UserSession", "WeeklyHours",
     "branch_staff",
 ]

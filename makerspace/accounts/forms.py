@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -116,6 +117,13 @@ class DeleteAccountForm(FlaskForm):
         description=_l("To make sure it is you. This cannot be undone."),
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class ConfirmDeleteForm(FlaskForm):
+    """For accounts without a password (library card, ID-porten): a fresh log-in instead."""
+
+    confirm = BooleanField(_l("Yes, delete my account and my data"),
+                           validators=[DataRequired()])
 
 
 class PersonSearchForm(FlaskForm):

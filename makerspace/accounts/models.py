@@ -42,10 +42,13 @@ class User(UserMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # None for people who log in only with a library card or ID-porten and gave no address.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     birth_year: Mapped[int | None] = mapped_column(Integer)
+    # Set when the birth year came from the library system (card log-in), not from the person.
+    birth_year_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="role", native_enum=False, create_constraint=True, length=20,
              values_callable=lambda roles: [r.value for r in roles]),

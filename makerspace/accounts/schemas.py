@@ -8,7 +8,8 @@ from makerspace.api.fields import Output
 
 
 class MeSchema(Output):
-    email = ma.fields.Email(required=True)
+    email = ma.fields.Email(required=True, allow_none=True, metadata={
+        "description": "None for people who log in only with a library card or ID-porten"})
     name = ma.fields.String(required=True)
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(
         ["citizen", "librarian", "admin"]))

@@ -23,6 +23,9 @@ from makerspace.errors import AlreadyExists, InvalidInput, NotFound
 from makerspace.extensions import db
 
 TOKEN_PREFIX = "fv_"  # noqa: S105  (a marker, not a secret)
+# The password hash of an account that logs in only with a library card or ID-porten: no
+# password matches it (werkzeug's hashes always hold a "$").
+UNUSABLE_PASSWORD = "!"  # noqa: S105  (a marker, not a secret)
 
 
 class EmailTaken(AlreadyExists):
@@ -58,6 +61,11 @@ def normalise_email(email: str) -> str:
 def find_user_by_email(email: str) -> User | None:
     """The account with this e-mail address, if any."""
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def has_password(user: User) -> bool:
+    """Whether the person can log in with a password."""
+    return user.password_hash != UNUSABLE_PASSWORD
 
 
 def hash_password(password: str) -> str:
@@ -120,8 +128,10 @@ def _check_password_strength(password: str, *, personal: Iterable[str] = ()) -> 
         raise WeakPassword(problem)
 
 
-def _personal(email: str, name: str) -> list[str]:
+def _personal(email: str | None, name: str) -> list[str]:
     """The words of a person's own details that a password should not lean on."""
+    if not email:
+        return name.split()
     local = email.split("@")[0]
     return [email, local, *name.split()]
 
@@ -226,8 +236,16 @@ def _dummy_hash() -> str:
     return _DUMMY_HASHES[method]
 
 
+class BirthYearVerified(InvalidInput):
+    code = "birth_year_verified"
+    title = _l("Your birth year comes from the library system and cannot be changed here.")
+
+
 def update_profile(user: User, *, name: str, birth_year: int | None, locale: str | None) -> User:
-    """Change what a person may change about themselves."""
+    """Change what a person may change about themselves (not a birth year the library system
+    vouched for)."""
+    if user.birth_year_verified_at is not None and birth_year != user.birth_year:
+        raise BirthYearVerified()
     _check_birth_year(birth_year)
     _check_locale(locale)
     user.name = name.strip()
@@ -255,6 +273,28 @@ def check_own_password(user: User, password: str) -> None:
     """Raise WrongPassword unless this is the person's password (before deleting, say)."""
     if not check_password_hash(user.password_hash, password):
         raise WrongPassword()
+
+
+class FreshLogInNeeded(InvalidInput):
+    code = "fresh_login_needed"
+    title = _l("To be sure it is you, log out and in again (with your library card, "
+               "ID-porten or Feide), then come back here within %(minutes)s minutes.",
+               minutes=10)
+
+
+FRESH_LOGIN = timedelta(minutes=10)
+
+
+def check_it_is_them(user: User, *, password: str | None) -> None:
+    """Before something that cannot be undone: the person's password, or for an account
+    without one (library card, ID-porten) a log-in started within the last minutes."""
+    if has_password(user):
+        check_own_password(user, password or "")
+        return
+    started = db.session.scalar(select(UserSession.created_at).where(
+        UserSession.token_hash == _token_digest(user.session_token or "")))
+    if started is None or clock.now() - started > FRESH_LOGIN:
+        raise FreshLogInNeeded()
 
 
 def set_preferred_locale(user: User, locale: str) -> None:

@@ -71,6 +71,12 @@ class Blocked(BookingRefused):
     title = _l("You may not make new bookings at the moment.")
 
 
+class CardBlocked(BookingRefused):
+    code = "card_blocked"
+    status = 403
+    title = _l("Your library card is blocked.")
+
+
 class EmailNotVerified(BookingRefused):
     code = "email_not_verified"
     status = 403

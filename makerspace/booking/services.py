@@ -38,6 +38,7 @@ from makerspace.core.pagination import PER_PAGE, Page, paginate
 from makerspace.errors import DomainError
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime
+from makerspace.identity.services import card_block_message
 
 # -- equipment ----------------------------------------------------------------------------
 
@@ -200,6 +201,10 @@ def check_booking_rules(*, user: User, equipment: Equipment, start: datetime, en
             _("You may not make new bookings until %(until)s: %(reason)s",
               until=local_datetime(block.ends_at, equipment.branch.timezone, "short"),
               reason=block.reason), until=block.ends_at.isoformat())
+    card_block = card_block_message(user)
+    if card_block is not None:
+        raise errors.CardBlocked(_("Your library card is blocked, so you cannot book either: "
+                                   "%(reason)s", reason=card_block))
     if equipment.min_age is not None:
         age = user.age_in(start)
         if age is None or age < equipment.min_age:
@@ -234,7 +239,9 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
     function, guarantees that two active bookings never overlap."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
-    if user.email_verified_at is None and (booked_by is None or booked_by.id == user.id):
+    # People who log in only with a library card or ID-porten may have no address at all.
+    if (user.email is not None and user.email_verified_at is None
+            and (booked_by is None or booked_by.id == user.id)):
         raise errors.EmailNotVerified(_(
             "Please confirm your e-mail address first: follow the link in the e-mail we sent "
             "you when you registered. No e-mail? Ask for a new link at the top of the page."))

@@ -77,7 +77,7 @@ def queue_message(*, kind: str, subject: Any, context: Mapping[str, Any] | None 
                   user: User | None = None, to_email: str | None = None,
                   to_name: str | None = None, locale: str | None = None,
                   attachments: Sequence[Attachment] = (),
-                  link_kind: str | None = None) -> OutboxMessage:
+                  link_kind: str | None = None) -> OutboxMessage | None:
     """Write a message to the outbox in the caller's transaction (flush, no commit).
 
     `subject` is a (lazy) gettext string; the bodies come from `templates/mail/<kind>.txt` and
@@ -85,8 +85,10 @@ def queue_message(*, kind: str, subject: Any, context: Mapping[str, Any] | None 
     of link (see `mail.links`) that the sender puts in place of LINK_PLACEHOLDER when it sends."""
     if user is None and not to_email:
         raise ValueError("a message needs a user or to_email")
-    language = recipient_locale(user, locale)
     email = to_email or user.email  # type: ignore[union-attr]
+    if not email:
+        return None  # logs in with a library card or ID-porten and gave no address
+    language = recipient_locale(user, locale)
     name = to_name if to_name is not None else (user.name if user is not None else "")
     with recipient_context(language):
         values = {"recipient_name": name, "locale": language, **(context or {})}

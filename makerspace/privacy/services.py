@@ -18,7 +18,7 @@ from sqlalchemy import String, cast, delete, literal, or_, select, update
 
 from makerspace import clock
 from makerspace.accounts.models import User, UserSession, branch_staff
-from makerspace.accounts.services import check_own_password
+from makerspace.accounts.services import check_it_is_them
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
 from makerspace.booking.services import cancel_booking
 from makerspace.branches.models import Branch
@@ -27,6 +27,7 @@ from makerspace.core.audit import AuditEntry
 from makerspace.events.models import Event, Signup, SignupStatus
 from makerspace.events.services import leave
 from makerspace.extensions import db
+from makerspace.identity.models import Identity
 from makerspace.mail.links import with_link
 from makerspace.mail.models import OutboxMessage, OutboxStatus
 
@@ -150,6 +151,14 @@ def _tokens(user: User) -> list[dict[str, Any]]:
     return [{"name": t.name, "created_at": _iso(t.created_at)} for t in user.api_tokens]
 
 
+def _identities(user: User) -> list[dict[str, Any]]:
+    # Which kind of log-in and when; the card's hash and the provider's subject stay here.
+    return [{"kind": i.kind.value, "provider": i.provider, "created_at": _iso(i.created_at),
+             "last_used_at": _iso(i.last_used_at), "card_blocked": i.blocked_message}
+            for i in db.session.scalars(select(Identity).where(
+                Identity.user_id == user.id).order_by(Identity.created_at))]
+
+
 def _sessions(user: User) -> list[dict[str, Any]]:
     return [{"created_at": _iso(s.created_at), "expires_at": _iso(s.expires_at)}
             for s in db.session.scalars(select(UserSession).where(
@@ -164,6 +173,7 @@ EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "bookings": _bookings,
     "branch_staff": _branches,
     "equipment_outages": _outages,
+    "identities": _identities,
     "outbox_messages": _outbox,
     "signups": _signups,
     "user_certifications": _certifications,
@@ -218,12 +228,13 @@ def _audit_without_people(*conditions: Any, **columns: None) -> int:
     return result.rowcount or 0
 
 
-def delete_account(user: User, *, password: str) -> None:
-    """Delete a person's account after they confirm with their password. Their seats go to
+def delete_account(user: User, *, password: str | None) -> None:
+    """Delete a person's account after they confirm with their password (or, without one, a
+    fresh log-in). Their seats go to
     the waitlist and their upcoming bookings are cancelled first; then their bookings and
     sign-ups are anonymised, the audit log forgets them, and everything else about them
     (e-mail sent and unsent, blocks, certifications, tokens, sessions) is deleted."""
-    check_own_password(user, password)
+    check_it_is_them(user, password=password)
     now = clock.now()
     for signup in db.session.scalars(select(Signup).where(
             Signup.user_id == user.id, Signup.status.in_(SignupStatus.live()))).all():
