@@ -19,7 +19,8 @@ from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
     "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
-    "Event", "EventSeries", "Invitation", "EventStatus", "OutboxAttachment", "OutboxMessage", "OutboxStatus",
+    "Event", "EventSeries", "EventStatus", "Invitation", "OutboxAttachment", "OutboxMessage",
+    "OutboxStatus",
     "Role", "Signup", "SignupStatus", "User", "UserCertification", "UserSession", "WeeklyHours",
     "branch_staff", "invitation_branches",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,6 +47,15 @@ class AuditAction(enum.StrEnum):
         """Rules staff set aside, with a reason: shown as such on the desk's pages."""
         return (cls.QUOTA_OVERRIDDEN, cls.CHECKED_IN_EARLY, cls.CHECKED_IN_LATE,
                 cls.SEAT_OUT_OF_TURN)
+
+
+# How the desk's pages name an override (the reason follows).
+OVERRIDE_LABELS = {
+    "quota_overridden": _l("Booked past the quota"),
+    "checked_in_early": _l("Checked in early"),
+    "checked_in_late": _l("Checked in late"),
+    "seat_out_of_turn": _l("Seat given out of turn"),
+}
 
 
 class AuditEntry(db.Model):
