@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     TextAreaField,
@@ -38,15 +39,17 @@ class InviteForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Email(),
                                                          Length(max=254)],
                        render_kw={"autocomplete": "off"})
-    role = SelectField(_l("Role"), choices=[("librarian", _l("Librarian")),
-                                            ("admin", _l("County admin (all libraries)"))])
+    role = SelectField(_l("Role"), choices=[SelectChoice("librarian", _l("Librarian")),
+                                            SelectChoice("admin",
+                                                         _l("County admin (all libraries)"))])
     branches = CheckboxList(_l("Libraries (for a librarian)"), choices=[], coerce=str)
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[("librarian", _l("Librarian")),
-                                            ("admin", _l("County admin (all libraries)")),
-                                            ("citizen", _l("Not staff any more"))])
+    role = SelectField(_l("Role"), choices=[
+        SelectChoice("librarian", _l("Librarian")),
+        SelectChoice("admin", _l("County admin (all libraries)")),
+        SelectChoice("citizen", _l("Not staff any more"))])
 
 
 class BranchChoiceForm(FlaskForm):

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from makerspace import clock
 from makerspace.accounts import invitations
@@ -148,7 +149,7 @@ def branch_team(slug: str):  # type: ignore[no-untyped-def]
 
 def _invite_form() -> InviteForm:
     form = InviteForm()
-    form.branches.choices = [(b.slug, b.name) for b in all_branches()]
+    form.branches.choices = [SelectChoice(b.slug, b.name) for b in all_branches()]
     return form
 
 
@@ -178,7 +179,7 @@ def member(user_id: int):  # type: ignore[no-untyped-def]
     person = invitations.staff_member(user_id)
     role_form = RoleForm(role=person.role.value)
     add_form = BranchChoiceForm()
-    add_form.branch.choices = [(b.slug, b.name) for b in all_branches()
+    add_form.branch.choices = [SelectChoice(b.slug, b.name) for b in all_branches()
                                if all(b.id != mine.id for mine in person.branches)]
     return render_template("staff/member.html", person=person, role_form=role_form,
                            add_form=add_form, remove_form=EmptyForm())
@@ -205,7 +206,7 @@ def member_role(user_id: int):  # type: ignore[no-untyped-def]
 def member_add_branch(user_id: int):  # type: ignore[no-untyped-def]
     person = invitations.staff_member(user_id)
     form = BranchChoiceForm()
-    form.branch.choices = [(b.slug, b.name) for b in all_branches()]
+    form.branch.choices = [SelectChoice(b.slug, b.name) for b in all_branches()]
     if form.validate_on_submit():
         invitations.assign_branch(person, branch_by_slug(form.branch.data), by=current_user)
         flash(_("The library has been added."), "success")
