@@ -208,7 +208,7 @@ def _prefill(form: WalkInForm | GuestBookingForm, timezone: str) -> None:
     except ValueError:
         form.day.data = local_today(now, timezone)
     machine = request.args.get("equipment", type=int)
-    if machine is not None and any(c[0] == machine for c in form.equipment.choices):
+    if machine is not None and any(c.value == machine for c in form.equipment.choices):
         form.equipment.data = machine
     time_text = request.args.get("time", "")
     if len(time_text) == 5 and time_text[2] == ":" and time_text.replace(":", "").isdigit():

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from makerspace import clock
 from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
 from makerspace.extensions import db
 
@@ -86,6 +87,11 @@ class Branch(db.Model):
         """Whether the closure notice is to be shown now (it has not ended)."""
         return bool(self.closure_notice) and (self.closed_until is None
                                               or self.closed_until > now)
+
+    @property
+    def closure_now(self) -> bool:
+        """Whether the notice is to be shown at this moment (for the pages)."""
+        return self.closure_shown(clock.now())
 
     def checkin_window(self, start: datetime) -> tuple[datetime, datetime]:
         """[opens, closes) for something starting at `start`: from `checkin_opens_minutes`
