@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -40,6 +41,7 @@ class Cell:
     span: int
     booking: Booking | None = None
     outage: EquipmentOutage | None = None
+    hhmm: str = ""  # the start as a form field wants it (24-hour clock, the branch's zone)
 
 
 @dataclass
@@ -89,6 +91,7 @@ def _cells(row: Row, columns: list[datetime], open_at: list[bool], now: datetime
     step = timedelta(minutes=GRID_MINUTES)
     cells: list[Cell] = []
     branch = row.equipment.branch
+    zone = ZoneInfo(branch.timezone)
     for index, start in enumerate(columns):
         end = start + step
         booking = _covering(row.bookings, start, end)
@@ -99,7 +102,7 @@ def _cells(row: Row, columns: list[datetime], open_at: list[bool], now: datetime
             kind = "outage"
         elif not open_at[index] or branch.closure_covers(start, end):
             kind = "closed"
-        elif start < now - step:
+        elif start < now:
             kind = "past"
         else:
             kind = "free"
@@ -108,7 +111,8 @@ def _cells(row: Row, columns: list[datetime], open_at: list[bool], now: datetime
                 previous.booking is booking and previous.outage is outage):
             cells[-1] = Cell(kind, previous.start, end, previous.span + 1, booking, outage)
         else:
-            cells.append(Cell(kind, start, end, 1, booking, outage))
+            cells.append(Cell(kind, start, end, 1, booking, outage,
+                              start.astimezone(zone).strftime("%H:%M")))
     return cells
 
 
