@@ -234,6 +234,7 @@ def test_librarian_pages(scene, new_page, shots):  # type: ignore[no-untyped-def
 
     people.each(outage_question)
     people.scan("staff: out of service, who is affected")
+    people.each(lambda page: visit(page, "/staff/hoved/scan"))
 
     # 09:50: the check-in window of Ola's booking and of Kari's course (both 10:00) is open.
     scene.clock.set(NOW.replace(minute=50))
