@@ -57,6 +57,15 @@ OVERRIDE_LABELS = {
     "seat_out_of_turn": _l("Seat given out of turn"),
 }
 
+# How the staff page names a change to staff and roles (the detail follows).
+STAFF_ACTION_LABELS = {
+    "staff_invited": _l("Invited"),
+    "invitation_accepted": _l("Invitation accepted"),
+    "branch_assigned": _l("Library added"),
+    "branch_unassigned": _l("Library removed"),
+    "role_changed": _l("Role changed"),
+}
+
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entries"

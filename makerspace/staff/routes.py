@@ -30,7 +30,7 @@ from makerspace.booking.forms import StaffCancelForm
 from makerspace.branches import closure
 from makerspace.branches.hours import local_today
 from makerspace.branches.services import all_branches, branch_by_slug
-from makerspace.core.audit import OVERRIDE_LABELS
+from makerspace.core.audit import OVERRIDE_LABELS, STAFF_ACTION_LABELS
 from makerspace.core.forms import EmptyForm
 from makerspace.core.transaction import attempt, form_page
 from makerspace.staff.forms import (
@@ -168,9 +168,11 @@ def team():  # type: ignore[no-untyped-def]
             return redirect(url_for("staff.team"))
         problem = done.message
     now = clock.now()
-    return form_page("staff/team.html", form, problem, members=invitations.staff_members(),
+    members = invitations.staff_members()
+    return form_page("staff/team.html", form, problem, members=members,
+                     names={m.id: m.name for m in members},
                      pending=invitations.open_invitations(now), entries=invitations.staff_audit(),
-                     now=now)
+                     action_names=STAFF_ACTION_LABELS, now=now)
 
 
 @bp.route("/team/<id:user_id>", methods=["GET", "POST"])
@@ -194,10 +196,12 @@ def member_role(user_id: int):  # type: ignore[no-untyped-def]
         abort(422)
     done = attempt(lambda: invitations.set_role(person, Role(form.role.data), by=current_user))
     flash(done.message or _("The role has been changed."), "error" if done.refused else "success")
+    if not done.refused and person.id == current_user.id and not current_user.is_admin:
+        # stepped down: the admin pages are no longer theirs
+        return redirect(url_for("staff.index") if current_user.is_staff else url_for(
+            "core.index"))
     if not done.refused and not person.is_staff:
         return redirect(url_for("staff.team"))
-    if not done.refused and person.id == current_user.id and not current_user.is_admin:
-        return redirect(url_for("staff.index"))
     return redirect(url_for("staff.member", user_id=user_id))
 
 
