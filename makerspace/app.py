@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from makerspace import models  # noqa: F401  (every mapper known before first use)
+from makerspace.accounts.invitation_routes import bp as accounts_invitations_bp
 from makerspace.accounts.models import User
 from makerspace.accounts.routes import bp as accounts_bp
 from makerspace.accounts.services import user_for_session
@@ -45,6 +46,7 @@ from makerspace.core.transaction import install_unit_of_work
 from makerspace.database import read_only_transaction
 from makerspace.events import labels as events_labels
 from makerspace.events.routes import bp as events_bp
+from makerspace.events.staff_routes import bp as events_staff_bp
 from makerspace.extensions import babel, csrf, db, limiter, login_manager, migrate
 from makerspace.i18n import register_template_helpers, select_locale
 from makerspace.identity import templating as identity_templating
@@ -55,9 +57,10 @@ from makerspace.metrics import install_metrics
 from makerspace.privacy.routes import bp as privacy_bp
 from makerspace.staff.routes import bp as staff_bp
 
-BLUEPRINTS = (core_bp, accounts_bp, accounts_staff_bp, branches_bp, branches_staff_bp,
-              booking_bp, booking_staff_bp, certifications_bp, staff_bp, events_bp,
-              checkin_bp, calendar_bp, mail_bp, privacy_bp, identity_bp)
+BLUEPRINTS = (core_bp, accounts_bp, accounts_invitations_bp, accounts_staff_bp, branches_bp,
+              branches_staff_bp, booking_bp, booking_staff_bp, certifications_bp, staff_bp,
+              events_bp, events_staff_bp, checkin_bp, calendar_bp, mail_bp, privacy_bp,
+              identity_bp)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

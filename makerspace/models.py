@@ -1,5 +1,6 @@
 """Every model, imported in one place so that mappers and migrations see the whole schema."""
 
+from makerspace.accounts.invitations import Invitation, invitation_branches
 from makerspace.accounts.models import ApiToken, Role, User, UserSession, branch_staff
 from makerspace.booking.models import (
     Booking,
@@ -19,8 +20,9 @@ from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
     "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
-    "Event", "EventSeries", "EventStatus", "Identity", "OutboxAttachment", "OutboxMessage",
+    "Event", "EventSeries", "EventStatus", "Identity", "Invitation", "OutboxAttachment",
+    "OutboxMessage",
     "OutboxStatus",
     "Role", "Signup", "SignupStatus", "User", "UserCertification", "UserSession", "WeeklyHours",
-    "branch_staff",
+    "branch_staff", "invitation_branches",
 ]

@@ -170,9 +170,19 @@ def test_outage_cancels_bookings_in_the_period_and_return_ends_it(
     printer_id = scene["printer"].id
     assert client.get(f"/staff/equipment/{printer_id}/edit").status_code == 200
 
-    response = client.post(f"/staff/equipment/{printer_id}/outage", data={
-        "from_date": TODAY, "from_time": "09:30", "until_date": TODAY, "until_time": "15:00",
-        "reason": "Broken nozzle"})
+    period = {"from_date": TODAY, "from_time": "09:30", "until_date": TODAY,
+              "until_time": "15:00", "reason": "Broken nozzle"}
+    # first who is affected, and a question; nothing changes yet
+    asked = client.post(f"/staff/equipment/{printer_id}/outage", data=period)
+    assert asked.status_code == 200
+    page = asked.get_data(as_text=True)
+    assert 'id="impact-summary"' in page and "Kari Nordmann" in page
+    assert 'name="confirmed" value="yes"' in page
+    with app.app_context():
+        assert db.session.get(Booking, hit.id).status == BookingStatus.CONFIRMED
+        assert db.session.scalar(select(EquipmentOutage)) is None
+    response = client.post(f"/staff/equipment/{printer_id}/outage",
+                           data={**period, "confirmed": "yes"})
     assert response.status_code == 302
     with app.app_context():
         cancelled = db.session.get(Booking, hit.id)
@@ -310,7 +320,7 @@ def test_walk_in_booking_for_a_citizen_by_email(scene, client, login, app, make_
     _known_at_steinkjer(scene, make_booking)
     response = client.post("/staff/steinkjer/book", data=data)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/staff/steinkjer/"
+    assert response.headers["Location"] == f"/staff/steinkjer/?date={TODAY}"
     with app.app_context():
         booking = db.session.scalar(select(Booking).where(
             Booking.status == BookingStatus.CONFIRMED))

@@ -106,7 +106,9 @@ def login():  # type: ignore[no-untyped-def]
         if user is not None:
             log_in(user)
             flash(_("You are logged in."), "success")
-            return redirect(safe_next_path(form.next.data, url_for("core.index")))
+            # Staff land where they work (their branch's day, or the choice of branches).
+            landing = url_for("staff.start") if user.is_staff else url_for("core.index")
+            return redirect(safe_next_path(form.next.data, landing))
         form.password.errors.append(_("Wrong e-mail address or password."))
     return form_page("accounts/login.html", form)
 

@@ -14,7 +14,7 @@ from makerspace.api.fields import Moment, PageQuery
 from makerspace.api.pages import LINK_HEADER, link_header
 from makerspace.api.rest import ApiBlueprint
 from makerspace.auth import known_person_or_refusal, require_manager
-from makerspace.booking import services
+from makerspace.booking import errors, services
 from makerspace.booking.availability import free_and_busy, next_whole_minute
 from makerspace.booking.models import Booking, Equipment
 from makerspace.booking.rules import RULE_DEFAULTS
@@ -26,6 +26,7 @@ from makerspace.booking.schemas import (
     EquipmentSchema,
     NewBookingSchema,
     NewEquipmentSchema,
+    NewGuestBookingSchema,
 )
 from makerspace.branches.services import branch_by_slug
 from makerspace.certifications.services import certification_by_slug
@@ -136,6 +137,33 @@ def create_booking(body: dict):  # type: ignore[no-untyped-def]
         booked_by, user = user, known_person_or_refusal(user, email)
     return booking_out(services.create_booking(user=user, equipment=equipment, start=start,
                                                end=end, booked_by=booked_by)), 201
+
+
+@bp.route("/branches/<slug>/guest-bookings", methods=["POST"])
+@bp.secured
+@bp.arguments(NewGuestBookingSchema)
+@bp.response(201, BookingSchema)
+@bp.problems(400, 403, 404, 409, 422,
+             s403="`forbidden` (not staff of the branch), `not_certified` (guests cannot book "
+                  "a machine that needs a certification)",
+             s404="`unknown_branch`; `not_found`: no such machine at this branch",
+             s409="`conflict`: the machine is taken then (with `suggestions`)",
+             s422="The same time rules as other bookings: `outside_opening_hours`, "
+                  "`off_grid`, `too_short`, `too_long`, `in_past`, `too_far_ahead`, "
+                  "`out_of_service` (with `suggestions`); `invalid_input`")
+@bp.doc(operationId="createGuestBooking",
+        summary="Book a machine for a walk-in without an account, by name (the branch's "
+                "staff); the answer's `checkin_url` is what the slip's QR code holds")
+def create_guest_booking(body: dict, slug: str):  # type: ignore[no-untyped-def]
+    branch = require_manager(api_user(), branch_by_slug(slug))
+    equipment = services.equipment_by_id(body["equipment_id"])
+    if equipment.branch_id != branch.id:
+        raise errors.EquipmentNotFound()
+    start = Moment.parse(body["start"], branch.timezone)
+    end = Moment.parse(body["end"], branch.timezone)
+    return booking_out(services.create_guest_booking(
+        equipment=equipment, start=start, end=end, name=body["name"],
+        phone=body.get("phone") or "", by=api_user())), 201
 
 
 @bp.route("/bookings/<id:booking_id>", methods=["GET"])

@@ -123,3 +123,8 @@ class InvalidEquipmentRules(InvalidInput):
 class NotStaff(Forbidden):
     code = "forbidden"
     title = _l("Only the library's staff may do this.")
+
+
+class GuestNameRequired(InvalidInput):
+    code = "invalid_input"
+    title = _l("Please give the guest's name.")

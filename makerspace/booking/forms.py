@@ -156,10 +156,46 @@ class WalkInForm(FlaskForm):
     minutes = IntegerField(_l("Duration (minutes)"), default=60,
                            validators=[InputRequired(), NumberRange(1, 24 * 60)],
                            render_kw={"inputmode": "numeric"})
+    quota_override = StringField(
+        _l("Reason for booking past the quota"), validators=[Optional(), Length(max=500)],
+        description=_l("Only when the person has as many bookings as allowed. It is logged."))
 
     def period(self, timezone: str) -> tuple[datetime, datetime]:
         start = local_to_utc(self.day.data, self.start.data, timezone)
         return start, start + timedelta(minutes=self.minutes.data)
+
+
+class GuestBookingForm(FlaskForm):
+    """A walk-in without an account: by name (and phone) only."""
+
+    equipment = SelectField(_l("Machine"), coerce=int, choices=[])
+    day = DateField(_l("Date"), validators=[InputRequired(), within_years])
+    start = StringField(_l("Start time"), validators=[clock_text()], render_kw=TIME_INPUT)
+    minutes = SelectField(_l("Duration"), coerce=int, choices=[],
+                          validators=[InputRequired()])
+    name = StringField(_l("The guest's name"), validators=[DataRequired(), Length(max=200)],
+                       render_kw={"autocomplete": "off"},
+                       description=_l("Only the library's staff see it. It is deleted with "
+                                      "the booking's other personal data."))
+    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=40)],
+                        render_kw={"autocomplete": "off", "type": "tel"})
+
+    def set_machines(self, machines: list[Equipment], chosen: Equipment | None) -> None:
+        self.equipment.choices = [SelectChoice(e.id, e.name) for e in machines]
+        machine = chosen or (machines[0] if machines else None)
+        self.minutes.choices = ([SelectChoice(m, duration_label(m)) for m in machine.durations]
+                                if machine is not None else [])
+
+    def period(self, timezone: str) -> tuple[datetime, datetime]:
+        start = local_to_utc(self.day.data, self.start.data, timezone)
+        return start, start + timedelta(minutes=self.minutes.data)
+
+
+class RetireForm(FlaskForm):
+    reason = StringField(_l("Why is the machine retired?"),
+                         validators=[DataRequired(), Length(max=500)],
+                         description=_l("People whose coming bookings are cancelled will see "
+                                        "it."))
 
 
 class StaffCancelForm(FlaskForm):

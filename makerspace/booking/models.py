@@ -5,7 +5,18 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from makerspace.accounts.models import User
@@ -63,6 +74,8 @@ class Equipment(db.Model):
     requires_certification_id: Mapped[int | None] = mapped_column(
         ForeignKey("certifications.id", ondelete="SET NULL")
     )
+    # Retired: kept with its history, takes no new bookings, hidden from the public lists.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -155,6 +168,10 @@ class Booking(db.Model):
         # the retention sweep: bookings that still name someone, by end
         Index("ix_bookings_named_end", "end_at", postgresql_where=text("user_id IS NOT NULL"),
               sqlite_where=text("user_id IS NOT NULL")),
+        # the retention sweep: guest bookings that still name someone, by end
+        Index("ix_bookings_guest_end", "end_at",
+              postgresql_where=text("guest_name IS NOT NULL"),
+              sqlite_where=text("guest_name IS NOT NULL")),
         SQLITE_AUTOINCREMENT,
     )
 
@@ -163,6 +180,12 @@ class Booking(db.Model):
     # None once anonymised (the account was deleted, or RETENTION_DAYS after the end): the
     # row stays for the statistics, without anyone's name on it.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A guest booking (a walk-in without an account) has no user but a name and maybe a
+    # phone number, for the branch's staff only; both go with the retention sweep. `is_guest`
+    # stays, for the statistics.
+    guest_name: Mapped[str | None] = mapped_column(String(200))
+    guest_phone: Mapped[str | None] = mapped_column(String(40))
+    is_guest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The booker's age band at the start ("under-16", "16-25", "26-66", "67+"; None: unknown),
     # what the statistics keep of them.
     age_band: Mapped[str | None] = mapped_column(String(10))
@@ -201,6 +224,14 @@ class Booking(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status.is_active
+
+    @property
+    def person_name(self) -> str | None:
+        """Who the booking is for, for staff: the account's name or the guest's; None once
+        anonymised."""
+        if self.user is not None:
+            return self.user.name
+        return self.guest_name
 
 
 class BookingBlock(db.Model):

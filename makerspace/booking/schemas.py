@@ -87,3 +87,12 @@ class BookingSchema(Output):
 class CancelSchema(Input):
     reason = Text(max_length=500, metadata={
         "description": "Required when staff cancel someone else's booking"})
+
+
+class NewGuestBookingSchema(Input):
+    equipment_id = Id(required=True)
+    start = Moment(required=True)
+    end = Moment(required=True)
+    name = Text(required=True, min_length=1, max_length=200,
+                metadata={"description": "The guest's name (only the branch's staff see it)"})
+    phone = Text(max_length=40, allow_none=True, metadata={"description": "Optional"})

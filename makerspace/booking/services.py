@@ -5,6 +5,7 @@ Functions here flush but never commit; the caller commits once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,7 +34,8 @@ from makerspace.branches.hours import opening_intervals
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import holds_certification
-from makerspace.core import signals
+from makerspace.core import audit, signals
+from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.core.pagination import PER_PAGE, Page, paginate
 from makerspace.errors import DomainError
 from makerspace.extensions import db
@@ -164,8 +166,17 @@ def upcoming_count(user: User, branch: Branch, now: datetime) -> int:
 
 
 def check_booking_rules(*, user: User, equipment: Equipment, start: datetime, end: datetime,
-                        now: datetime) -> None:
-    """Raise the first rule the booking breaks; overlap is left to the database."""
+                        now: datetime, over_quota: bool = False) -> None:
+    """Raise the first rule the booking breaks; overlap is left to the database.
+    `over_quota`: staff set the quota aside (with a reason, audited by the caller)."""
+    check_time_rules(equipment=equipment, start=start, end=end, now=now)
+    check_person_rules(user=user, equipment=equipment, start=start, now=now,
+                       over_quota=over_quota)
+
+
+def check_time_rules(*, equipment: Equipment, start: datetime, end: datetime,
+                     now: datetime) -> None:
+    """The rules about the machine and the time, the same for everyone (guests too)."""
     zone = ZoneInfo(equipment.branch.timezone)
     minutes = (end - start).total_seconds() / 60
     if start < now:
@@ -191,10 +202,20 @@ def check_booking_rules(*, user: User, equipment: Equipment, start: datetime, en
     if not any(i.contains(start, end) for i in opening_intervals(equipment.branch, first_day,
                                                                  days)):
         raise errors.OutsideOpeningHours()
+    if equipment.branch.closure_covers(start, end):
+        raise errors.OutsideOpeningHours(_("The library is closed for a while: %(notice)s",
+                                           notice=equipment.branch.closure_notice))
+    if equipment.retired_at is not None:
+        raise errors.OutOfService(_("This machine is no longer in use."))
     for outage in equipment.outages:
         if outage.covers(start, end):
             raise errors.OutOfService(_("The machine is out of service: %(reason)s",
                                         reason=outage.reason))
+
+
+def check_person_rules(*, user: User, equipment: Equipment, start: datetime, now: datetime,
+                       over_quota: bool = False) -> None:
+    """The rules about the person: blocks, age, certification, quota."""
     block = active_block(user, now)
     if block is not None:
         raise errors.Blocked(
@@ -216,7 +237,8 @@ def check_booking_rules(*, user: User, equipment: Equipment, start: datetime, en
             _("This machine needs the certification “%(name)s”. Take the course at the "
               "library to get it.", name=certification.name),
             certification=certification.slug)
-    if upcoming_count(user, equipment.branch, now) >= equipment.branch.max_upcoming_bookings:
+    if not over_quota and (upcoming_count(user, equipment.branch, now)
+                           >= equipment.branch.max_upcoming_bookings):
         raise errors.QuotaExceeded(
             _("You can have at most %(count)s upcoming bookings at this library.",
               count=equipment.branch.max_upcoming_bookings))
@@ -233,10 +255,15 @@ def _is_overlap(error: IntegrityError) -> bool:
     return getattr(original, "sqlstate", None) == "23P01" or "booking_overlap" in str(original)
 
 
+_TIME_REFUSALS = (errors.OutsideOpeningHours, errors.OffGrid, errors.TooShort, errors.TooLong,
+                  errors.TooFarAhead, errors.OutOfService, errors.InPast)
+
+
 def create_booking(*, user: User, equipment: Equipment, start: datetime, end: datetime,
-                   booked_by: User | None = None) -> Booking:
+                   booked_by: User | None = None, quota_override: str = "") -> Booking:
     """Book a machine for a person; raises the rule that refuses it. The database, not this
-    function, guarantees that two active bookings never overlap."""
+    function, guarantees that two active bookings never overlap. `quota_override`: the
+    reason the branch's staff (`booked_by`) give for booking past the quota (audited)."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
     # People who log in only with a library card or ID-porten may have no address at all.
@@ -245,28 +272,81 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
         raise errors.EmailNotVerified(_(
             "Please confirm your e-mail address first: follow the link in the e-mail we sent "
             "you when you registered. No e-mail? Ask for a new link at the top of the page."))
+    reason = quota_override.strip()
+    if reason and (booked_by is None or not manages_branch(booked_by, equipment.branch)):
+        raise errors.NotStaff()
     now = clock.now()
     _lock_user(user)
     try:
-        check_booking_rules(user=user, equipment=equipment, start=start, end=end, now=now)
-    except (errors.OutsideOpeningHours, errors.OffGrid, errors.TooShort, errors.TooLong,
-            errors.TooFarAhead, errors.OutOfService, errors.InPast) as refusal:
+        check_booking_rules(user=user, equipment=equipment, start=start, end=end, now=now,
+                            over_quota=bool(reason))
+    except _TIME_REFUSALS as refusal:
         refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
         raise
+    over = bool(reason) and (upcoming_count(user, equipment.branch, now)
+                             >= equipment.branch.max_upcoming_bookings)
     booking = Booking(
         equipment=equipment, user=user, start_at=start, end_at=end,
         occupied_until=end + timedelta(minutes=equipment.buffer_minutes),
         status=BookingStatus.CONFIRMED, age_band=user.age_band(start),
         created_by_id=booked_by.id if booked_by is not None else user.id,
     )
+    _insert(booking, now)
+    if over:
+        audit.record(AuditAction.QUOTA_OVERRIDDEN, at=now, actor_id=booked_by.id,  # type: ignore[union-attr]
+                     subject_user_id=user.id, booking_id=booking.id, detail=reason)
+    signals.booking_confirmed.send(booking)
+    return booking
+
+
+def _insert(booking: Booking, now: datetime) -> None:
+    """Add the booking; the database refuses an overlap (BookingConflict, with suggestions)."""
     try:
         with db.session.begin_nested():
             db.session.add(booking)
     except IntegrityError as error:
         if not _is_overlap(error):
             raise
-        raise errors.BookingConflict(
-            suggestions=_suggestions(equipment, start, end, now)) from error
+        raise errors.BookingConflict(suggestions=_suggestions(
+            booking.equipment, booking.start_at, booking.end_at, now)) from error
+
+
+def create_guest_booking(*, equipment: Equipment, start: datetime, end: datetime, name: str,
+                         phone: str = "", by: User) -> Booking:
+    """Book a machine for a walk-in without an account, by name (and phone) only: the
+    booking belongs to the branch, refused by the same time rules and codes as any other
+    booking, and anonymised by the retention sweep. A machine that needs a certification is
+    not for guests (no record of one can be theirs). Audited."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    if not manages_branch(by, equipment.branch):
+        raise errors.NotStaff()
+    guest = " ".join(name.split())
+    if not guest:
+        raise errors.GuestNameRequired(field="name")
+    number = " ".join(phone.split())
+    if len(guest) > 200 or len(number) > 40:
+        raise errors.GuestNameRequired(_("The name or the phone number is too long."),
+                                       field="name" if len(guest) > 200 else "phone")
+    now = clock.now()
+    try:
+        check_time_rules(equipment=equipment, start=start, end=end, now=now)
+    except _TIME_REFUSALS as refusal:
+        refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
+        raise
+    certification = equipment.requires_certification
+    if certification is not None:
+        raise errors.NotCertified(
+            _("This machine needs the certification “%(name)s”: guests without an account "
+              "cannot book it.", name=certification.name), certification=certification.slug)
+    booking = Booking(
+        equipment=equipment, user=None, guest_name=guest, guest_phone=number or None,
+        is_guest=True, start_at=start, end_at=end,
+        occupied_until=end + timedelta(minutes=equipment.buffer_minutes),
+        status=BookingStatus.CONFIRMED, age_band=None, created_by_id=by.id)
+    _insert(booking, now)
+    audit.record(AuditAction.GUEST_BOOKED, at=now, actor_id=by.id, booking_id=booking.id,
+                 detail=f"branch {equipment.branch.slug}")
     signals.booking_confirmed.send(booking)
     return booking
 
@@ -350,7 +430,81 @@ def bookings_at_branch(branch: Branch, start: datetime, end: datetime) -> list[B
         .order_by(Booking.start_at)))
 
 
-def equipment_at(branch: Branch) -> list[Equipment]:
-    """A branch's machines, by name."""
-    return list(db.session.scalars(select(Equipment).where(Equipment.branch_id == branch.id)
-                                   .order_by(Equipment.name)))
+def equipment_at(branch: Branch, *, retired: bool = False) -> list[Equipment]:
+    """A branch's machines in use, by name (`retired`: the retired ones instead)."""
+    query = select(Equipment).where(Equipment.branch_id == branch.id)
+    query = query.where(Equipment.retired_at.is_not(None) if retired
+                        else Equipment.retired_at.is_(None))
+    return list(db.session.scalars(query.order_by(Equipment.name)))
+
+
+def overrides_of(booking_ids: list[int]) -> dict[int, list[AuditEntry]]:
+    """The rules staff set aside for these bookings (audit entries), by booking."""
+    found: dict[int, list[AuditEntry]] = {}
+    if booking_ids:
+        for entry in db.session.scalars(select(AuditEntry).where(
+                AuditEntry.booking_id.in_(booking_ids),
+                AuditEntry.action.in_(AuditAction.overrides())).order_by(AuditEntry.at)):
+            found.setdefault(entry.booking_id, []).append(entry)  # type: ignore[arg-type]
+    return found
+
+
+# -- before a machine goes out of service, and retiring it ---------------------------------
+
+def affected_bookings(equipment: Equipment, *, start: datetime,
+                      end: datetime | None) -> list[Booking]:
+    """The bookings an outage from `start` to `end` would cancel (what staff are shown before
+    they confirm), soonest first."""
+    query = select(Booking).where(
+        Booking.equipment_id == equipment.id, Booking.status == BookingStatus.CONFIRMED,
+        Booking.occupied_until > start)
+    if end is not None:
+        query = query.where(Booking.start_at < end)
+    return list(db.session.scalars(query.options(joinedload(Booking.user))
+                                   .order_by(Booking.start_at)))
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A free period on another machine of the same kind, for someone whose booking went."""
+
+    equipment: Equipment
+    start: datetime
+    end: datetime
+
+
+def alternatives_for(booking: Booking, *, limit: int = 3) -> list[Alternative]:
+    """The nearest free times of the same length on the branch's other machines of the same
+    kind (in service, not retired), nearest to the booking's start first."""
+    now = clock.now()
+    minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
+    found = []
+    for other in equipment_at(booking.equipment.branch):
+        if other.id == booking.equipment_id or other.kind != booking.equipment.kind:
+            continue
+        if not other.min_minutes <= minutes <= other.max_minutes or minutes % other.slot_minutes:
+            continue
+        for free in nearest_free_starts(other, booking.start_at, minutes, now, limit=limit):
+            found.append(Alternative(other, free.start, free.end))
+    found.sort(key=lambda a: (abs(a.start - booking.start_at), a.start, a.equipment.name))
+    return sorted(found[:limit], key=lambda a: a.start)
+
+
+def retire_equipment(equipment: Equipment, *, reason: str, by: User) -> list[Booking]:
+    """Retire a machine instead of deleting it: it keeps its history, takes no new bookings
+    and leaves the public lists; its coming bookings are cancelled as for an outage (the
+    people are told). Audited. Returns the cancelled bookings."""
+    if not manages_branch(by, equipment.branch):
+        raise errors.NotStaff()
+    if equipment.retired_at is not None:
+        return []
+    if not reason.strip():
+        raise errors.ReasonRequired()
+    now = clock.now()
+    _outage, cancelled = take_out_of_service(equipment, start=now, end=None, reason=reason,
+                                             by=by)
+    equipment.retired_at = now
+    audit.record(AuditAction.EQUIPMENT_RETIRED, at=now, actor_id=by.id,
+                 detail=f"equipment {equipment.id}: {reason.strip()}")
+    db.session.flush()
+    return cancelled

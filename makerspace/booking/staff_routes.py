@@ -4,9 +4,19 @@ everyone else gets 404."""
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -24,7 +34,9 @@ from makerspace.auth import (
 from makerspace.booking import services
 from makerspace.booking.forms import (
     EquipmentForm,
+    GuestBookingForm,
     OutageForm,
+    RetireForm,
     StaffCancelForm,
     WalkInForm,
     suggested_periods,
@@ -105,7 +117,8 @@ def _equipment_page(equipment: Equipment, *, form: EquipmentForm | None = None, 
     return render_template(
         "staff/equipment_edit.html", equipment=equipment, branch=equipment.branch, form=form,
         outage_form=outage_form, problem=problem, outage_problem=outage_problem,
-        return_form=EmptyForm(), now=now, outage=services.current_outage(equipment, now),
+        return_form=EmptyForm(), retire_form=RetireForm(formdata=None), now=now,
+        outage=services.current_outage(equipment, now),
         planned=[o for o in equipment.outages if o.end_at is None or o.end_at > now],
     ), 422 if failed else 200
 
@@ -122,6 +135,15 @@ def equipment_outage(equipment_id: int):  # type: ignore[no-untyped-def]
             return services.take_out_of_service(equipment, start=start, end=end,
                                                 reason=form.reason.data, by=current_user)
 
+        if request.form.get("confirmed") != "yes":
+            start, end = form.period(equipment.branch.timezone)
+            affected = services.affected_bookings(equipment, start=start, end=end)
+            if affected:  # show who is affected and ask to confirm
+                return render_template(
+                    "staff/outage_confirm.html", equipment=equipment, branch=equipment.branch,
+                    form=form, affected=affected,
+                    days=sorted({b.start_at.astimezone(ZoneInfo(equipment.branch.timezone))
+                                 .date() for b in affected}))
         done = attempt(take_out)
         if not done.refused:
             _outage, cancelled = done.value
@@ -150,8 +172,8 @@ def walk_in(slug: str):  # type: ignore[no-untyped-def]
     form = WalkInForm()
     form.equipment.choices = [SelectChoice(e.id, e.name) for e in services.equipment_at(branch)]
     if not form.is_submitted():
-        form.day.data = local_today(clock.now(), branch.timezone)
-    problem, suggestions = None, []
+        _prefill(form, branch.timezone)
+    problem, suggestions, over_quota = None, [], False
     if form.validate_on_submit():
         citizen = known_person_by_email(current_user, form.email.data)
         if citizen is None:
@@ -160,16 +182,105 @@ def walk_in(slug: str):  # type: ignore[no-untyped-def]
             def book():  # type: ignore[no-untyped-def]
                 start, end = form.period(branch.timezone)
                 return services.create_booking(
-                    user=citizen, equipment=services.equipment_by_id(form.equipment.data),
-                    start=start, end=end, booked_by=current_user)
+                    user=citizen, equipment=_managed_equipment(form.equipment.data),
+                    start=start, end=end, booked_by=current_user,
+                    quota_override=form.quota_override.data or "")
 
             done = attempt(book)
             if not done.refused:
                 flash(_("The machine is booked for %(name)s.", name=citizen.name), "success")
-                return redirect(url_for("staff.branch", slug=slug))
+                return redirect(url_for("staff.branch", slug=slug,
+                                        date=form.day.data.isoformat()))
             problem = done.message
+            over_quota = done.refusal.code == "quota_exceeded"
             suggestions = suggested_periods(done.refusal, branch.timezone)
-    return form_page("staff/walk_in.html", form, problem, branch=branch, suggestions=suggestions)
+    return form_page("staff/walk_in.html", form, problem, branch=branch, suggestions=suggestions,
+                     over_quota=over_quota)
+
+
+def _prefill(form: WalkInForm | GuestBookingForm, timezone: str) -> None:
+    """Machine, date and time from a free cell of the day grid (?equipment=&date=&time=);
+    the date defaults to today and the time to the next step from now."""
+    now = clock.now()
+    day = request.args.get("date", "")
+    try:
+        form.day.data = date.fromisoformat(day)
+    except ValueError:
+        form.day.data = local_today(now, timezone)
+    machine = request.args.get("equipment", type=int)
+    if machine is not None and any(c.value == machine for c in form.equipment.choices):
+        form.equipment.data = machine
+    time_text = request.args.get("time", "")
+    if len(time_text) == 5 and time_text[2] == ":" and time_text.replace(":", "").isdigit():
+        form.start.data = time_text
+    else:
+        local = now.astimezone(ZoneInfo(timezone))
+        minute = -(-(local.hour * 60 + local.minute) // 30) * 30
+        if minute < 24 * 60 and form.day.data == local.date():
+            form.start.data = f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+@bp.route("/<slug>/guest", methods=["GET", "POST"])
+@staff_required
+def guest_booking(slug: str):  # type: ignore[no-untyped-def]
+    branch = managed_branch_or_404(slug)
+    machines = services.equipment_at(branch)
+    form = GuestBookingForm()
+    chosen_id = (request.form.get("equipment", type=int) if form.is_submitted()
+                 else request.args.get("equipment", type=int))
+    form.set_machines(machines, next((e for e in machines if e.id == chosen_id), None))
+    if not form.is_submitted():
+        _prefill(form, branch.timezone)
+    problem, suggestions = None, []
+    if form.validate_on_submit():
+        def book():  # type: ignore[no-untyped-def]
+            start, end = form.period(branch.timezone)
+            return services.create_guest_booking(
+                equipment=_managed_equipment(form.equipment.data), start=start, end=end,
+                name=form.name.data, phone=form.phone.data or "", by=current_user)
+
+        done = attempt(book)
+        if not done.refused:
+            flash(_("The machine is booked for %(name)s. Print the slip with the QR code.",
+                    name=done.value.guest_name), "success")
+            return redirect(url_for("booking_staff.slip", booking_id=done.value.id))
+        problem = done.message
+        suggestions = suggested_periods(done.refusal, branch.timezone)
+    return form_page("staff/guest_booking.html", form, problem, branch=branch,
+                     suggestions=suggestions)
+
+
+@bp.get("/bookings/<id:booking_id>/slip")
+@staff_required
+def slip(booking_id: int):  # type: ignore[no-untyped-def]
+    booking = services.booking_visible_to(booking_id, current_user)
+    if not manages_branch(current_user, booking.equipment.branch):
+        abort(404)
+    branch = booking.equipment.branch
+    response = make_response(render_template(
+        "staff/slip.html", booking=booking, branch=branch,
+        day=booking.start_at.astimezone(ZoneInfo(branch.timezone)).date()))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/equipment/<id:equipment_id>/retire")
+@staff_required
+def equipment_retire(equipment_id: int):  # type: ignore[no-untyped-def]
+    equipment = _managed_equipment(equipment_id)
+    form = RetireForm()
+    if not form.validate_on_submit():
+        flash(_("Please say why the machine is retired."), "error")
+        return redirect(url_for("booking_staff.equipment_edit", equipment_id=equipment_id))
+    done = attempt(lambda: services.retire_equipment(equipment, reason=form.reason.data,
+                                                     by=current_user))
+    if done.refused:
+        flash(done.message, "error")
+        return redirect(url_for("booking_staff.equipment_edit", equipment_id=equipment_id))
+    flash(ngettext("%(name)s is retired. %(num)d coming booking was cancelled.",
+                   "%(name)s is retired. %(num)d coming bookings were cancelled.",
+                   len(done.value), name=equipment.name), "success")
+    return redirect(url_for("staff.branch", slug=equipment.branch.slug))
 
 
 @bp.post("/bookings/<id:booking_id>/cancel")

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from makerspace import clock
 from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
 from makerspace.extensions import db
 
@@ -67,8 +68,30 @@ class Branch(db.Model):
     # request everywhere, with no query to ask whether anything changed.
     hours_version: Mapped[str] = mapped_column(String(16), default=new_hours_version,
                                                server_default="0")
+    # A temporary closure (renovation, staff shortage): while `closure_notice` is not empty,
+    # the notice is shown on the branch's pages and no booking may fall between
+    # `closed_from` and `closed_until` (None: until further notice).
+    closure_notice: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    closed_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def closure_covers(self, start: datetime, end: datetime) -> bool:
+        """Whether a temporary closure falls on any part of [start, end)."""
+        if not self.closure_notice or self.closed_from is None:
+            return False
+        return self.closed_from < end and (self.closed_until is None or start < self.closed_until)
+
+    def closure_shown(self, now: datetime) -> bool:
+        """Whether the closure notice is to be shown now (it has not ended)."""
+        return bool(self.closure_notice) and (self.closed_until is None
+                                              or self.closed_until > now)
+
+    @property
+    def closure_now(self) -> bool:
+        """Whether the notice is to be shown at this moment (for the pages)."""
+        return self.closure_shown(clock.now())
 
     def checkin_window(self, start: datetime) -> tuple[datetime, datetime]:
         """[opens, closes) for something starting at `start`: from `checkin_opens_minutes`

@@ -18,3 +18,12 @@ class ScanForm(FlaskForm):
         render_kw={"autofocus": True, "autocomplete": "off", "autocapitalize": "characters",
                    "autocorrect": "off", "spellcheck": "false", "enterkeyhint": "go"},
     )
+
+
+class AnywayForm(FlaskForm):
+    """Check in someone early or late anyway: the code again, and why (audited)."""
+
+    code = StringField(validators=[DataRequired(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("Please give a short reason.")),
+                                                   Length(max=500)],
+                         description=_l("For example: “the printer was free”. It is logged."))

@@ -28,7 +28,7 @@ from makerspace.auth import (
 from makerspace.booking.services import active_block, booking_visible_to
 from makerspace.checkin import services
 from makerspace.checkin.codes import token_from_scan, typed_code
-from makerspace.checkin.forms import ScanForm
+from makerspace.checkin.forms import AnywayForm, ScanForm
 from makerspace.checkin.qr_images import qr_image
 from makerspace.core.forms import EmptyForm
 from makerspace.core.transaction import attempt
@@ -85,10 +85,37 @@ def scan(slug: str):  # type: ignore[no-untyped-def]
                                                  branch=branch))
         result, refusal = done.value, done.refusal
         form = ScanForm(formdata=None)  # an empty input, focused, for the next scan
+    return _scan_page(branch, form, result, refusal)
+
+
+def _scan_page(branch, form, result, refusal, anyway_form=None):  # type: ignore[no-untyped-def]
+    if isinstance(refusal, services.OutsideWindow) and refusal.subject is not None:
+        anyway_form = anyway_form or AnywayForm(formdata=None, code=refusal.subject.token)
     response = make_response(render_template(
-        "checkin/scan.html", branch=branch, form=form, result=result, refusal=refusal),
-        422 if refusal or form.errors else 200)
+        "checkin/scan.html", branch=branch, form=form, result=result, refusal=refusal,
+        anyway_form=anyway_form), 422 if refusal or form.errors else 200)
     return _private(response)
+
+
+@bp.post("/staff/<slug>/scan/anyway")
+@staff_required
+def scan_anyway(slug: str):  # type: ignore[no-untyped-def]
+    """"Check in anyway" after a too-early or too-late answer: with a reason, audited."""
+    branch = managed_branch_or_404(slug)
+    anyway = AnywayForm()
+    result = refusal = None
+    if anyway.validate_on_submit():
+        done = attempt(lambda: services.check_in(anyway.code.data, by=current_user,
+                                                 branch=branch, anyway=anyway.reason.data))
+        result, refusal = done.value, done.refusal
+        anyway = None
+    else:
+        found = services.find_scanned(anyway.code.data or "")
+        refusal = services.ReasonRequired()
+        if found is not None and manages_branch(current_user, found.branch):
+            refusal = services.TooEarly(_("Please give a short reason."))
+            refusal.subject = found
+    return _scan_page(branch, ScanForm(formdata=None), result, refusal, anyway)
 
 
 # -- /c/<token>: what a phone camera opens ------------------------------------------------
@@ -136,7 +163,7 @@ def code_check_in(token: str):  # type: ignore[no-untyped-def]
         flash(_("Already checked in at %(time)s.", time=local_time(
             result.checked_in_at, result.subject.branch.timezone)), "warning")
     else:
-        flash(_("Checked in: %(name)s, %(what)s.", name=result.subject.user.name,
+        flash(_("Checked in: %(name)s, %(what)s.", name=result.subject.name,
                 what=result.subject.what), "success")
     return redirect(target)
 

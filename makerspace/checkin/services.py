@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from makerspace import clock
@@ -73,12 +74,19 @@ class CheckinCancelled(CheckinRefused):
     title = _l("This booking or sign-up has been cancelled.")
 
 
-class TooEarly(CheckinRefused):
+class OutsideWindow(CheckinRefused):
+    """Too early or too late: staff may check in anyway, with a reason. `subject` says who
+    and what (for the branch's staff only: the place was checked first)."""
+
+    subject: Subject | None = None
+
+
+class TooEarly(OutsideWindow):
     code = "too_early"
     title = _l("It is too early to check in.")
 
 
-class TooLate(CheckinRefused):
+class TooLate(OutsideWindow):
     code = "too_late"
     title = _l("It is too late to check in.")
 
@@ -140,8 +148,16 @@ class Subject:
         return self.item.event.title
 
     @property
-    def user(self) -> User:
+    def user(self) -> User | None:
+        """The person's account; None for a guest booking."""
         return self.item.user
+
+    @property
+    def name(self) -> str:
+        """Who it is for, as staff see it: the account's name or the guest's."""
+        if isinstance(self.item, Booking):
+            return self.item.person_name or ""
+        return self.item.user.name if self.item.user is not None else ""
 
     @property
     def checked_in_at(self) -> datetime | None:
@@ -228,7 +244,7 @@ class CheckinResult:
             "result": self.result,
             "kind": subject.kind,
             "id": subject.item.id,
-            "name": subject.user.name,
+            "name": subject.name,
             "what": subject.what,
             "start": subject.start.isoformat(),
             "end": subject.end.isoformat(),
@@ -256,28 +272,53 @@ def _check_place(subject: Subject, *, by: User, branch: Branch | None) -> None:
 def _too_late(subject: Subject, now: datetime) -> TooLate:
     branch = subject.branch
     closes = branch.checkin_window(subject.start)[1]
-    return TooLate(_("Too late: check-in closed at %(time)s.",
-                     time=_moment_text(closes, branch.timezone, now)),
-                   closed_at=closes.isoformat())
+    refusal = TooLate(_("Too late: check-in closed at %(time)s.",
+                        time=_moment_text(closes, branch.timezone, now)),
+                      closed_at=closes.isoformat())
+    refusal.subject = subject
+    return refusal
 
 
 def _check_time(subject: Subject, now: datetime) -> None:
     branch = subject.branch
     opens, closes = branch.checkin_window(subject.start)
     if now < opens:
-        raise TooEarly(_("Too early: check-in opens at %(time)s.",
-                         time=_moment_text(opens, branch.timezone, now)),
-                       opens_at=opens.isoformat())
+        refusal = TooEarly(_("Too early: check-in opens at %(time)s.",
+                             time=_moment_text(opens, branch.timezone, now)),
+                           opens_at=opens.isoformat())
+        refusal.subject = subject
+        raise refusal
     if now >= closes:
         raise _too_late(subject, now)
 
 
-def check_in(scanned: str, *, by: User, branch: Branch | None = None) -> CheckinResult:
+class ReasonRequired(DomainError):
+    code = "reason_required"
+    status = 422
+    title = _l("Please give a short reason for checking in outside the window.")
+
+
+def check_in(scanned: str, *, by: User, branch: Branch | None = None,
+             anyway: str | None = None) -> CheckinResult:
     """Check in whoever the scanned text (a URL, mangled or not, or a bare token) points to.
 
     `branch`: the scan station's branch (the code must be for it); None for the API and the
     /c/ page, where any branch `by` manages will do. Scanning twice is harmless.
+    `anyway`: staff check in someone early or late, for this reason (audited as such; a
+    late booking already marked no-show gets the machine back if it is still free).
     """
+    try:
+        return _check_in(scanned, by=by, branch=branch, anyway=None)
+    except OutsideWindow as refusal:
+        if anyway is None:
+            raise
+        if not anyway.strip():
+            raise ReasonRequired() from refusal
+        return _check_in(scanned, by=by, branch=branch, anyway=(refusal, anyway.strip()))
+
+
+def _check_in(scanned: str, *, by: User, branch: Branch | None,
+              anyway: tuple[OutsideWindow, str] | None) -> CheckinResult:
     token = token_from_scan(scanned or "")
     subject = find_by_token(token, lock=True) if token is not None else None
     if subject is None:
@@ -289,23 +330,52 @@ def check_in(scanned: str, *, by: User, branch: Branch | None = None) -> Checkin
         return CheckinResult("already_checked_in", subject, subject.checked_in_at)
     now = clock.now()
     booking, signup = subject.booking, subject.signup
-    if booking is not None and booking.status == BookingStatus.NO_SHOW:
-        raise _too_late(subject, now)  # the sweep found the window closed
     if signup is not None and signup.status != SignupStatus.CONFIRMED:
         raise NotConfirmed()
-    _check_time(subject, now)
+    if anyway is None:
+        if booking is not None and booking.status == BookingStatus.NO_SHOW:
+            raise _too_late(subject, now)  # the sweep found the window closed
+        _check_time(subject, now)
     if booking is not None:
+        was_no_show = booking.status == BookingStatus.NO_SHOW
         booking.status = BookingStatus.CHECKED_IN
         booking.checked_in_at = now
         booking.checked_in_by_id = by.id
+        if was_no_show:
+            booking.sequence += 1
+            _take_machine_back(booking)
         audit.record(AuditAction.CHECKED_IN, at=now, actor_id=by.id,
                      subject_user_id=booking.user_id, booking_id=booking.id,
                      detail=f"branch {subject.branch.slug}")
         db.session.flush()
     elif signup is not None:
-        mark_attendance(signup, by=by)  # audited there (ATTENDED); grants a certification
+        # audited there (ATTENDED); grants a certification
+        mark_attendance(signup, by=by, early=anyway is not None)
+    if anyway is not None:
+        refusal, reason = anyway
+        action = (AuditAction.CHECKED_IN_EARLY if isinstance(refusal, TooEarly)
+                  else AuditAction.CHECKED_IN_LATE)
+        audit.record(action, at=now, actor_id=by.id, subject_user_id=subject.item.user_id,
+                     booking_id=booking.id if booking is not None else None,
+                     signup_id=signup.id if signup is not None else None, detail=reason)
+        db.session.flush()
     signals.checked_in.send(subject.item)
     return CheckinResult("checked_in", subject, subject.checked_in_at)
+
+
+def _take_machine_back(booking: Booking) -> None:
+    """A no-show freed the machine; checking in late takes it back unless someone else has
+    booked it since (the database refuses the overlap)."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        raise MachineTaken() from error
+
+
+class MachineTaken(CheckinRefused):
+    code = "conflict"
+    title = _l("Someone else has booked the machine since; book a new time instead.")
 
 
 # -- the every-minute sweep: no-shows, completed bookings, blocks ------------------------

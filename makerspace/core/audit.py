@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +24,47 @@ class AuditAction(enum.StrEnum):
     BLOCKED = "blocked"
     BLOCK_LIFTED = "block_lifted"
     ATTENDED = "attended"
+    # Staff overriding a rule, each with a reason in `detail` (the librarian's desk).
+    QUOTA_OVERRIDDEN = "quota_overridden"
+    CHECKED_IN_EARLY = "checked_in_early"
+    CHECKED_IN_LATE = "checked_in_late"
+    SEAT_OUT_OF_TURN = "seat_out_of_turn"
+    GUEST_BOOKED = "guest_booked"
+    ADDED_AT_DOOR = "added_at_door"
+    # Machines and branches.
+    EQUIPMENT_RETIRED = "equipment_retired"
+    BRANCH_CLOSED = "branch_closed"
+    BRANCH_REOPENED = "branch_reopened"
+    # Staff and roles.
+    STAFF_INVITED = "staff_invited"
+    INVITATION_ACCEPTED = "invitation_accepted"
+    BRANCH_ASSIGNED = "branch_assigned"
+    BRANCH_UNASSIGNED = "branch_unassigned"
+    ROLE_CHANGED = "role_changed"
+
+    @classmethod
+    def overrides(cls) -> tuple[AuditAction, ...]:
+        """Rules staff set aside, with a reason: shown as such on the desk's pages."""
+        return (cls.QUOTA_OVERRIDDEN, cls.CHECKED_IN_EARLY, cls.CHECKED_IN_LATE,
+                cls.SEAT_OUT_OF_TURN)
+
+
+# How the desk's pages name an override (the reason follows).
+OVERRIDE_LABELS = {
+    "quota_overridden": _l("Booked past the quota"),
+    "checked_in_early": _l("Checked in early"),
+    "checked_in_late": _l("Checked in late"),
+    "seat_out_of_turn": _l("Seat given out of turn"),
+}
+
+# How the staff page names a change to staff and roles (the detail follows).
+STAFF_ACTION_LABELS = {
+    "staff_invited": _l("Invited"),
+    "invitation_accepted": _l("Invitation accepted"),
+    "branch_assigned": _l("Library added"),
+    "branch_unassigned": _l("Library removed"),
+    "role_changed": _l("Role changed"),
+}
 
 
 class AuditEntry(db.Model):

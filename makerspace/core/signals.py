@@ -43,3 +43,9 @@ signup_created = _domain.signal("signup-created")
 signups_promoted = _domain.signal("signups-promoted")
 """Sender: the Event; `signups`: those who got a seat from the waitlist."""
 event_cancelled = _domain.signal("event-cancelled")
+
+# staff: the Invitation is the sender
+staff_invited = _domain.signal("staff-invited")
+"""An admin invited someone to work as staff; the e-mail carries the link."""
+course_message = _domain.signal("course-message")
+"""Sender: the Event; `subject`, `body`: what staff wrote to everyone with a seat."""

@@ -62,3 +62,13 @@ class EventCancelled(DomainError):
     code = "cancelled"
     status = 409
     title = _l("This has been cancelled.")
+
+
+class ReasonRequired(InvalidInput):
+    code = "reason_required"
+    title = _l("Please give a short reason: someone else is waiting for a seat.")
+
+
+class EmptyMessage(InvalidInput):
+    code = "invalid_input"
+    title = _l("Please write a subject and a message.")

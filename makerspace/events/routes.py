@@ -214,7 +214,8 @@ def attendees(event_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "events/attendees.html", event=event, branch=event.branch, form=EmptyForm(),
         confirmed=[s for s in people if s.status == SignupStatus.CONFIRMED],
-        waitlist=[s for s in people if s.status == SignupStatus.WAITLISTED])
+        waitlist=[s for s in people if s.status == SignupStatus.WAITLISTED],
+        out_of_turn=services.seat_overrides([s.id for s in people]))
 
 
 @bp.post("/staff/events/<id:event_id>/attendance/<id:signup_id>")

@@ -301,9 +301,10 @@ def leave(signup: Signup, *, by: User) -> list[Signup]:
     return _promote(event)
 
 
-def mark_attendance(signup: Signup, *, by: User) -> Signup:
-    """Staff mark who came, from the check-in window's opening on; attending a certifying event
-    grants its certification (with expiry when the certification has a validity)."""
+def mark_attendance(signup: Signup, *, by: User, early: bool = False) -> Signup:
+    """Staff mark who came, from the check-in window's opening on (`early`: before it, an
+    override the caller audits); attending a certifying event grants its certification (with
+    expiry when the certification has a validity)."""
     event = signup.event
     if not manages_branch(by, event.branch):
         raise errors.SignupNotFound()
@@ -311,7 +312,7 @@ def mark_attendance(signup: Signup, *, by: User) -> Signup:
         raise errors.NotConfirmed()
     now = clock.now()
     opens = event.branch.checkin_window(event.start_at)[0]
-    if now < opens:
+    if now < opens and not early:
         raise errors.AttendanceTooEarly(
             _("Attendance can be marked from %(time)s.",
               time=local_datetime(opens, event.branch.timezone, "short")),
@@ -358,3 +359,94 @@ def signup_for(event: Event, user: User) -> Signup | None:
     return db.session.scalar(select(Signup).where(
         Signup.event_id == event.id, Signup.user_id == user.id,
         Signup.status.in_(SignupStatus.live())))
+
+
+# -- the desk: attendance, and seats out of turn -------------------------------------------
+
+def _require_staff_of(event: Event, by: User) -> None:
+    if not manages_branch(by, event.branch):
+        raise errors.EventNotFound()
+
+
+def mark_all_present(event: Event, *, by: User) -> int:
+    """Mark everyone with a seat who is not marked yet as attended; returns how many."""
+    _require_staff_of(event, by)
+    marked = 0
+    for signup in attendees(event):
+        if signup.status == SignupStatus.CONFIRMED and signup.attended_at is None:
+            mark_attendance(signup, by=by)
+            marked += 1
+    return marked
+
+
+def give_seat_out_of_turn(signup: Signup, *, by: User, reason: str) -> Signup:
+    """Staff give someone on the waitlist a seat before those ahead of them (even on a full
+    course: an extra chair); needs a reason, audited, and the person is told."""
+    event = lock_event(signup.event_id)
+    _require_staff_of(event, by)
+    db.session.refresh(signup)
+    if signup.status != SignupStatus.WAITLISTED:
+        raise errors.NotConfirmed(_("This person is not on the waitlist."))
+    if not reason.strip():
+        raise errors.ReasonRequired()
+    signup.status = SignupStatus.CONFIRMED
+    signup.queue_number = None
+    signup.sequence += 1
+    db.session.flush()
+    audit.record(AuditAction.SEAT_OUT_OF_TURN, actor_id=by.id, subject_user_id=signup.user_id,
+                 signup_id=signup.id, detail=reason.strip())
+    signals.signups_promoted.send(event, signups=[signup])
+    return signup
+
+
+def add_at_door(event: Event, *, person: User, by: User, reason: str = "") -> Signup:
+    """Someone turns up without a sign-up: give them a seat and mark them present (from the
+    check-in window's opening). When the course is full or people are waiting, that is a
+    seat out of turn: it needs a reason and is audited as such."""
+    locked = lock_event(event.id)
+    _require_staff_of(locked, by)
+    if locked.status == EventStatus.CANCELLED:
+        raise errors.EventCancelled()
+    existing = signup_for(locked, person)
+    counts = event_counts([locked])[locked.id]
+    out_of_turn = counts.confirmed >= locked.capacity or counts.waitlisted > 0
+    if existing is not None and existing.status == SignupStatus.CONFIRMED:
+        return mark_attendance(existing, by=by)
+    if out_of_turn and not reason.strip():
+        raise errors.ReasonRequired()
+    if existing is not None:  # on the waitlist: the seat is theirs now
+        signup = give_seat_out_of_turn(existing, by=by, reason=reason)
+    else:
+        signup = Signup(event=locked, user=person, created_by_id=by.id,
+                        status=SignupStatus.CONFIRMED, age_band=person.age_band(locked.start_at),
+                        reminded_at=clock.now())
+        db.session.add(signup)
+        db.session.flush()
+        audit.record(AuditAction.SEAT_OUT_OF_TURN if out_of_turn else AuditAction.ADDED_AT_DOOR,
+                     actor_id=by.id, subject_user_id=person.id, signup_id=signup.id,
+                     detail=reason.strip())
+    if clock.now() >= locked.branch.checkin_window(locked.start_at)[0]:
+        mark_attendance(signup, by=by)
+    db.session.flush()
+    return signup
+
+
+def message_participants(event: Event, *, subject: str, body: str, by: User) -> int:
+    """E-mail everyone with a seat (through the outbox); returns how many will get it."""
+    _require_staff_of(event, by)
+    if not subject.strip() or not body.strip():
+        raise errors.EmptyMessage()
+    count = sum(1 for s in attendees(event)
+                if s.status == SignupStatus.CONFIRMED and s.user_id is not None)
+    signals.course_message.send(event, subject=" ".join(subject.split()), body=body.strip(),
+                                by=by)
+    return count
+
+
+def seat_overrides(signup_ids: list[int]) -> dict[int, audit.AuditEntry]:
+    """Seats given out of turn, by sign-up (to show them as such)."""
+    if not signup_ids:
+        return {}
+    return {e.signup_id: e for e in db.session.scalars(select(audit.AuditEntry).where(
+        audit.AuditEntry.signup_id.in_(signup_ids),
+        audit.AuditEntry.action == AuditAction.SEAT_OUT_OF_TURN))}  # type: ignore[misc]

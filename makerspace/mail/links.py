@@ -4,6 +4,7 @@ holds a link that opens someone's account."""
 
 from __future__ import annotations
 
+from makerspace.accounts.invitations import invitation_token, latest_open_invitation
 from makerspace.accounts.models import User
 from makerspace.accounts.tokens import password_reset_token, verification_token
 from makerspace.core.urls import absolute_url
@@ -23,6 +24,13 @@ class LinkGone(Exception):
 
 def make_link(message: OutboxMessage) -> str:
     """A fresh link of the message's kind for its recipient; raises LinkGone."""
+    if message.link_kind == "staff_invitation":
+        invitation = latest_open_invitation(message.to_email)
+        if invitation is None:
+            raise LinkGone()
+        with recipient_context(message.locale):
+            return absolute_url("accounts_invitations.accept",
+                                token=invitation_token(invitation))
     user = db.session.get(User, message.user_id) if message.user_id is not None else None
     if user is None or user.email != message.to_email or message.link_kind not in _ENDPOINTS:
         raise LinkGone()

@@ -14,9 +14,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from makerspace import clock
+from makerspace.accounts.invitations import Invitation, invitation_max_age
 from makerspace.accounts.models import User
 from makerspace.accounts.tokens import reset_max_age, verification_max_age
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
+from makerspace.booking.services import alternatives_for
 from makerspace.calendar.services import booking_file, signup_file
 from makerspace.checkin.codes import typed_code
 from makerspace.checkin.services import checkin_link, qr_data
@@ -115,7 +117,8 @@ def bookings_cancelled_out_of_service(outage: EquipmentOutage,
                 kind="booking_out_of_service", user=booking.user,
                 subject=_l("%(name)s is out of service: your booking is cancelled",
                            name=booking.equipment.name),
-                context={**_booking_context(booking), "outage": outage}))
+                context={**_booking_context(booking), "outage": outage,
+                         "alternatives": alternatives_for(booking)}))
     return queued
 
 
@@ -178,7 +181,7 @@ def signups_promoted(signups: Iterable[Signup]) -> list[OutboxMessage]:
 def event_cancelled(event: Event) -> list[OutboxMessage]:
     """Everyone with a seat or a waitlist place hears that the course is cancelled."""
     signups = list(db.session.scalars(select(Signup).where(
-        Signup.event_id == event.id,
+        Signup.event_id == event.id, Signup.user_id.is_not(None),
         Signup.status.in_((SignupStatus.CONFIRMED, SignupStatus.WAITLISTED)))
         .order_by(Signup.id)))
     queued = []
@@ -203,6 +206,7 @@ def queue_reminders(now: datetime | None = None) -> int:
     queued = 0
     bookings = list(db.session.scalars(select(Booking).where(
         Booking.status == BookingStatus.CONFIRMED, Booking.reminded_at.is_(None),
+        Booking.user_id.is_not(None),  # guests have no address
         Booking.start_at > now, Booking.start_at <= until)
         .order_by(Booking.id).with_for_update(skip_locked=True)))
     for booking in bookings:
@@ -256,3 +260,33 @@ def registration_attempt(user: User) -> OutboxMessage:
                              subject=_l("Someone tried to create an account with your address"),
                              context={"login_link": absolute_url("accounts.login"),
                                       "forgot_link": absolute_url("accounts.forgot_password")})
+
+
+# -- staff --------------------------------------------------------------------------------
+
+def staff_invitation(invitation: Invitation) -> OutboxMessage:
+    """An invitation to work as staff: a link, made when sent, that sets a password."""
+    branches = ", ".join(b.name for b in invitation.branches)
+    return queue_message(
+        kind="staff_invitation", to_email=invitation.email, to_name=invitation.email,
+        link_kind="staff_invitation",
+        subject=_l("You are invited to Folkeverksted"),
+        context={"link": LINK_PLACEHOLDER, "invitation": invitation, "branches": branches,
+                 "inviter": invitation.invited_by.name if invitation.invited_by else "",
+                 "days": invitation_max_age().days})
+
+
+def course_message(event: Event, *, subject: str, body: str, by: User) -> list[OutboxMessage]:
+    """Staff write to everyone with a seat on a course (each in their own language frame;
+    the words are the staff member's own)."""
+    signups = list(db.session.scalars(select(Signup).where(
+        Signup.event_id == event.id, Signup.user_id.is_not(None),
+        Signup.status == SignupStatus.CONFIRMED).order_by(Signup.id)))
+    queued = []
+    for signup in signups:
+        with _for(signup.user):
+            queued.append(queue_message(
+                kind="course_message", user=signup.user,
+                subject=f"{event.title}: {subject}",
+                context={**_signup_context(signup), "text": body, "sender": by.name}))
+    return queued

@@ -18,6 +18,24 @@ bp = Blueprint("mail", __name__)
 
 STATUS_NAMES = {OutboxStatus.PENDING: _l("Waiting"), OutboxStatus.SENT: _l("Sent"),
                 OutboxStatus.FAILED: _l("Failed")}
+# What each kind of message is, in words (the key stays beside it for those who search).
+KIND_NAMES = {
+    "booking_confirmed": _l("Booking confirmation"),
+    "booking_cancelled_by_staff": _l("Booking cancelled by the library"),
+    "booking_out_of_service": _l("Booking cancelled: machine out of service"),
+    "reminder_booking": _l("Booking reminder"),
+    "no_show_block": _l("Blocked from booking (no-shows)"),
+    "signup_confirmed": _l("Course seat confirmed"),
+    "signup_waitlisted": _l("On the course waitlist"),
+    "signup_promoted": _l("Seat from the waitlist"),
+    "reminder_signup": _l("Course reminder"),
+    "event_cancelled": _l("Course cancelled"),
+    "course_message": _l("Message to a course"),
+    "password_reset": _l("Password reset"),
+    "email_verification": _l("Confirm e-mail address"),
+    "registration_attempt": _l("Registration with an existing address"),
+    "staff_invitation": _l("Staff invitation"),
+}
 
 
 @bp.get("/admin/outbox")
@@ -30,6 +48,7 @@ def outbox():  # type: ignore[no-untyped-def]
                                       page=requested_page())
     return render_template("admin/outbox.html", messages=messages, status=status,
                            counts=services.status_counts(), status_names=STATUS_NAMES,
+                           kind_names=KIND_NAMES,
                            configured=services.mail_configured(), form=EmptyForm())
 
 
@@ -42,7 +61,7 @@ def message(message_id: int):  # type: ignore[no-untyped-def]
                            text_body=with_link(found.text_body, note),
                            html_body=with_link(found.html_body, note),
                            status_names=STATUS_NAMES, configured=services.mail_configured(),
-                           form=EmptyForm())
+                           kind_names=KIND_NAMES, form=EmptyForm())
 
 
 @bp.get("/admin/outbox/<id:message_id>/files/<id:attachment_id>")

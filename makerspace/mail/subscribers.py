@@ -27,12 +27,14 @@ def _unless_just_sent(kind: str, send: Any):  # type: ignore[no-untyped-def]
 
 
 def _booking_cancelled(booking: Booking, *, by_staff: bool, **_: Any) -> None:
-    if by_staff:  # the person cancelled it themselves: they know
+    # The person cancelled it themselves: they know. A guest has no address.
+    if by_staff and booking.user is not None:
         messages.booking_cancelled_by_staff(booking)
 
 
 def _out_of_service(outage: EquipmentOutage, *, bookings: list[Booking], **_: Any) -> None:
-    messages.bookings_cancelled_out_of_service(outage, bookings)
+    messages.bookings_cancelled_out_of_service(
+        outage, [b for b in bookings if b.user is not None])
 
 
 def _block_started(block: BookingBlock, **_: Any) -> None:
@@ -40,7 +42,8 @@ def _block_started(block: BookingBlock, **_: Any) -> None:
 
 
 def _booking_confirmed(booking: Booking, **_: Any) -> None:
-    messages.booking_confirmed(booking)
+    if booking.user is not None:  # a guest gets a printed slip instead
+        messages.booking_confirmed(booking)
 
 
 def _signup_created(signup: Signup, **_: Any) -> None:
@@ -53,6 +56,10 @@ def _signups_promoted(_event: Event, *, signups: list[Signup], **_: Any) -> None
 
 def _event_cancelled(event: Event, **_: Any) -> None:
     messages.event_cancelled(event)
+
+
+def _course_message(event: Event, *, subject: str, body: str, by: User, **_: Any) -> None:
+    messages.course_message(event, subject=subject, body=body, by=by)
 
 
 RECEIVERS = {
@@ -70,6 +77,8 @@ RECEIVERS = {
     signals.signup_created: _signup_created,
     signals.signups_promoted: _signups_promoted,
     signals.event_cancelled: _event_cancelled,
+    signals.staff_invited: messages.staff_invitation,
+    signals.course_message: _course_message,
 }
 
 

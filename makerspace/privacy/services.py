@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import String, cast, delete, literal, or_, select, update
 
 from makerspace import clock
+from makerspace.accounts.invitations import Invitation
 from makerspace.accounts.models import User, UserSession, branch_staff
 from makerspace.accounts.services import check_it_is_them
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
@@ -140,6 +141,17 @@ def _outages(user: User) -> list[dict[str, Any]]:
                 EquipmentOutage.created_by_id == user.id).order_by(EquipmentOutage.start_at))]
 
 
+def _invitations(user: User) -> list[dict[str, Any]]:
+    """Invitations the person sent (as an admin) or got (to their address)."""
+    rows = db.session.scalars(select(Invitation).where(or_(
+        Invitation.invited_by_id == user.id, Invitation.email == user.email))
+        .order_by(Invitation.created_at))
+    return [{"email": i.email, "role": i.role.value, "created_at": _iso(i.created_at),
+             "accepted_at": _iso(i.accepted_at),
+             "you_are": ["invited_by"] if i.invited_by_id == user.id else ["invited"]}
+            for i in rows]
+
+
 def _branches(user: User) -> list[dict[str, Any]]:
     rows = db.session.execute(select(Branch.slug, Branch.name).join(
         branch_staff, branch_staff.c.branch_id == Branch.id).where(
@@ -174,6 +186,7 @@ EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "branch_staff": _branches,
     "equipment_outages": _outages,
     "identities": _identities,
+    "invitations": _invitations,
     "outbox_messages": _outbox,
     "signups": _signups,
     "user_certifications": _certifications,
@@ -207,6 +220,17 @@ def anonymise_bookings(*conditions: Any) -> int:
     result = db.session.execute(
         update(Booking).where(Booking.user_id.is_not(None), *conditions)
         .values(user_id=None, cancel_reason="", checkin_token=_anonymous_token(Booking))
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def anonymise_guest_bookings(*conditions: Any) -> int:
+    """The same for guest bookings (walk-ins without an account): the guest's name and phone
+    number and the check-in code go; `is_guest` stays for the statistics."""
+    result = db.session.execute(
+        update(Booking).where(Booking.guest_name.is_not(None), *conditions)
+        .values(guest_name=None, guest_phone=None, cancel_reason="",
+                checkin_token=_anonymous_token(Booking))
         .execution_options(synchronize_session=False))
     return result.rowcount or 0
 
@@ -250,6 +274,7 @@ def delete_account(user: User, *, password: str | None) -> None:
     _audit_without_people(AuditEntry.actor_id == user.id, actor_id=None)
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id))
     db.session.execute(delete(BookingBlock).where(BookingBlock.user_id == user.id))
+    db.session.execute(delete(Invitation).where(Invitation.email == user.email))
     db.session.expire_all()  # the bulk statements above bypassed the identity map
     db.session.delete(db.session.get(User, user.id))
     db.session.flush()
@@ -283,7 +308,8 @@ def sweep_retention(now: datetime | None = None) -> RetentionReport:
     ended_before = now - _days("RETENTION_DAYS")
     ended_events = select(Event.id).where(Event.end_at < ended_before)
     report = RetentionReport(
-        bookings=anonymise_bookings(Booking.end_at < ended_before),
+        bookings=anonymise_bookings(Booking.end_at < ended_before)
+        + anonymise_guest_bookings(Booking.end_at < ended_before),
         signups=anonymise_signups(Signup.event_id.in_(ended_events)),
         audit_entries=_audit_without_people(
             AuditEntry.at < now - _days("AUDIT_RETENTION_DAYS"),
@@ -297,6 +323,9 @@ def sweep_retention(now: datetime | None = None) -> RetentionReport:
         BookingBlock.ends_at < ended_before)).rowcount or 0
     report.sessions = db.session.execute(delete(UserSession).where(
         UserSession.expires_at <= now)).rowcount or 0
+    # An invitation names an address: gone once it has been used or expired for a while.
+    db.session.execute(delete(Invitation).where(
+        Invitation.expires_at < now - _days("OUTBOX_RETENTION_DAYS")))
     db.session.flush()
     return report
 

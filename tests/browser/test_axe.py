@@ -219,7 +219,42 @@ def test_librarian_pages(scene, new_page, shots):  # type: ignore[no-untyped-def
         ("staff: a booking", f"/bookings/{scene.today.id}"),
         ("staff: check-in code", f"/c/{scene.today.checkin_token}"),
         ("scan station", "/staff/hoved/scan"),
+        ("staff: a library, another day", "/staff/hoved/?date=2026-12-01"),
+        ("staff: guest booking", f"/staff/hoved/guest?equipment={scene.printer.id}"
+                                 "&date=2026-11-30&time=12:00"),
+        ("staff: close for a while", "/staff/hoved/closure"),
+        ("staff: the library's staff", "/staff/hoved/team"),
     ])
+
+    # the desk's own answers and forms
+    def guest_booking_and_slip(page: Any) -> None:
+        visit(page, f"/staff/hoved/guest?equipment={scene.printer.id}&date=2026-11-30"
+                    "&time=14:00")
+        page.locator("input[name=name]").fill("Gjest Gjestesen")
+        submit(page, page.locator("#guest-form button[type=submit]").click)
+        assert "/slip" in page.url
+
+    guest_booking_and_slip(people.desktop)
+    visit(people.phone, people.desktop.url)
+    people.scan("staff: guest slip")
+
+    def too_early(page: Any) -> None:  # Ola's booking at 10:00, check-in from 09:45
+        visit(page, "/staff/hoved/scan")
+        scan_code(page, f"{scene.app.config['BASE_URL']}/c/{scene.today.checkin_token}")
+        assert page.locator("#anyway-form").is_visible()
+
+    people.each(too_early)
+    people.scan("scan station, too early")
+
+    def outage_question(page: Any) -> None:
+        visit(page, f"/staff/equipment/{scene.printer.id}/edit")
+        page.locator("input[name=reason]").first.fill("Ødelagt dyse")
+        submit(page, page.locator("form[action$='/outage'] button").click)
+        assert page.locator("#impact-summary").is_visible()
+
+    people.each(outage_question)
+    people.scan("staff: out of service, who is affected")
+    people.each(lambda page: visit(page, "/staff/hoved/scan"))
 
     # 09:50: the check-in window of Ola's booking and of Kari's course (both 10:00) is open.
     scene.clock.set(NOW.replace(minute=50))
@@ -264,6 +299,9 @@ def test_admin_pages(scene, new_page):  # type: ignore[no-untyped-def]
         ("admin: new library", "/staff/admin/branches/new"),
         ("admin: certifications", "/staff/admin/certifications"),
         ("admin: people", "/staff/people"),
+        ("admin: staff and roles", "/staff/team"),
+        ("admin: a staff member", f"/staff/team/{scene.librarian.id}"),
+        ("admin: outbox", "/admin/outbox"),
     ])
     people.axe.check()
 

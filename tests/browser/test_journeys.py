@@ -298,3 +298,93 @@ def test_every_page_links_to_the_accessibility_statement(scene, new_page):  # ty
     page.reload()
     contact = page.locator("#accessibility-contact a")
     assert contact.get_attribute("href") == "mailto:folkeverksted@example.no"
+
+
+# -- (f) a librarian's morning at the desk (issue 16) --------------------------------------
+
+def test_a_librarians_morning_at_the_desk(scene, new_page):  # type: ignore[no-untyped-def]
+    from makerspace.booking.models import EquipmentOutage
+    from makerspace.mail.models import OutboxMessage
+
+    scene.clock.set(NOW.replace(minute=50))  # 09:50: Ola's 10:00 booking can check in
+    base = scene.app.config["BASE_URL"]
+    page = new_page("desktop")
+    # log in: the librarian lands on her library's day
+    log_in(page, "lena@example.no")
+    assert page.url.endswith("/staff/hoved/")
+    grid = page.locator("#day-grid")
+    assert grid.is_visible() and "Ola Nordmann" in grid.inner_text()
+    assert "Laserkutter – grunnkurs" in text_of(page, "#day-events")
+
+    # scan a code
+    submit(page, page.locator("#scan-link").click)
+    scan_like_a_desk_scanner(page, f"{base}/c/{scene.today.checkin_token}")
+    assert page.locator(".scan-result.scan-ok").is_visible()
+
+    # a walk-in without an account, from a free cell of the grid
+    page.goto("/staff/hoved/")
+    free = page.locator(f"#row-{scene.printer.id} a.day-free-link").nth(1)  # 11:30
+    submit(page, free.click)
+    assert page.locator("input[name=start]").input_value() == "11:30"
+    page.locator("input[name=name]").fill("Sofie (10 år)")
+    page.locator("input[name=phone]").fill("900 00 000")
+    submit(page, page.locator("#guest-form button[type=submit]").click)
+    # the slip with the QR code, ready to print
+    assert "/slip" in page.url
+    assert "Sofie (10 år)" in text_of(page, "#slip")
+    assert page.locator("img.slip-qr").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.get_by_role("button", name="Print the slip").is_visible()
+    page.goto("/staff/hoved/")
+    assert "Sofie (10 år)" in text_of(page, "#day-grid")
+
+    # the course: everyone present at once
+    submit(page, page.locator(f"#day-event-{scene.course_id} h3 a").click)
+    submit(page, page.locator("#all-present").click)
+    assert "Attended" in text_of(page, "#confirmed")
+    with scene.app.app_context():
+        assert db.session.get(Signup, scene.signup_id).attended_at is not None
+
+    # take the printer out of service after seeing who is affected
+    page.goto(f"/staff/equipment/{scene.printer.id}/edit")
+    page.locator("form[action$='/outage'] input[name=reason]").fill("Ødelagt dyse")
+    submit(page, page.locator("form[action$='/outage'] button").click)
+    summary = text_of(page, "#impact-summary")
+    # Sofie's and Kari's (tomorrow); Ola is checked in already
+    assert "2 bookings will be cancelled" in summary
+    assert "Kari Nordmann" in text_of(page, "#affected")
+    assert "Sofie (10 år)" in text_of(page, "#affected")
+    with scene.app.app_context():
+        assert db.session.scalar(select(EquipmentOutage)) is None  # not yet
+    submit(page, page.locator("#confirm-outage").click)
+    with scene.app.app_context():
+        assert db.session.get(Booking, scene.booking.id).status == BookingStatus.CANCELLED
+        assert db.session.scalar(select(OutboxMessage).where(
+            OutboxMessage.kind == "booking_out_of_service")) is not None
+
+
+def test_an_admin_invites_a_librarian_who_sees_only_her_library(scene, new_page):  # type: ignore[no-untyped-def]
+    from makerspace.mail.links import make_link
+    from makerspace.mail.models import OutboxMessage
+
+    admin = new_page("desktop")
+    log_in(admin, "admin@example.no")
+    admin.goto("/staff/team")
+    admin.locator("input[name=email]").fill("siri@example.no")
+    admin.locator("select[name=role]").select_option("librarian")
+    admin.get_by_label("Steinkjer bibliotek").check()
+    submit(admin, admin.locator("#invite-form button[type=submit]").click)
+    assert "siri@example.no" in text_of(admin, "#pending-invitations")
+    with scene.app.app_context():
+        message = db.session.scalar(select(OutboxMessage).where(
+            OutboxMessage.kind == "staff_invitation"))
+        link = make_link(message)
+
+    invited = new_page("phone")
+    invited.goto(link.replace(scene.app.config["BASE_URL"], ""))
+    invited.locator("input[name=name]").fill("Siri Steinkjer")
+    invited.locator("input[name=password]").fill(PASSWORD)
+    invited.locator("input[name=password_again]").fill(PASSWORD)
+    submit(invited, invited.locator("main form button[type=submit]").click)
+    assert invited.url.endswith("/staff/steinkjer/")
+    assert "Steinkjer bibliotek" in text_of(invited, "h1")
+    assert invited.goto("/staff/hoved/").status == 404
