@@ -117,3 +117,9 @@ class InvalidEquipmentRules(InvalidInput):
 class NotStaff(Forbidden):
     code = "forbidden"
     title = _l("Only the library's staff may do this.")
+
+
+class InvalidTimeRange(InvalidInput):
+    """A search for free time from a later time of day than it ends."""
+
+    title = _l("The time of day must begin before it ends.")

@@ -5,7 +5,7 @@ Functions here flush but never commit; the caller commits once.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,13 @@ from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
 from makerspace.booking import errors
-from makerspace.booking.availability import bookable_window, nearest_free_starts
+from makerspace.booking.availability import (
+    FreeStart,
+    bookable_window,
+    free_starts_across,
+    nearest_free_starts,
+    next_free_today,
+)
 from makerspace.booking.models import (
     Booking,
     BookingBlock,
@@ -347,3 +353,35 @@ def equipment_at(branch: Branch) -> list[Equipment]:
     """A branch's machines, by name."""
     return list(db.session.scalars(select(Equipment).where(Equipment.branch_id == branch.id)
                                    .order_by(Equipment.name)))
+
+
+def machines_of(*, kind: EquipmentKind | None = None, branches: list[Branch] | None = None
+                ) -> list[Equipment]:
+    """Machines of a kind (all kinds: None) at these branches (all: None or empty), each
+    with its branch, by branch and name."""
+    query = (select(Equipment).join(Equipment.branch)
+             .options(contains_eager(Equipment.branch))
+             .order_by(Branch.name, Equipment.name, Equipment.id))
+    if kind is not None:
+        query = query.where(Equipment.kind == kind)
+    if branches:
+        query = query.where(Equipment.branch_id.in_([b.id for b in branches]))
+    return list(db.session.scalars(query))
+
+
+def search_free_time(*, now: datetime, kind: EquipmentKind | None = None,
+                     branches: list[Branch] | None = None, day: date | None = None,
+                     earliest: int = 0, latest: int = 24 * 60, minutes: int | None = None
+                     ) -> list[FreeStart]:
+    """Free time across machines: every bookable period of `minutes` (each machine's
+    shortest booking when None) on `day` (each branch's today when None) between `earliest`
+    and `latest` minutes after local midnight, soonest first. The page and the API ask this."""
+    if not 0 <= earliest < latest <= 24 * 60:
+        raise errors.InvalidTimeRange()
+    return free_starts_across(machines_of(kind=kind, branches=branches), now, day=day,
+                              earliest=earliest, latest=latest, minutes=minutes)
+
+
+def free_today_by_kind(branches: list[Branch] | None, now: datetime) -> dict[str, FreeStart]:
+    """Per kind, the soonest start still free today at these branches (all: None)."""
+    return next_free_today(machines_of(branches=branches), now)
