@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import re
+
 import pytest
 
 from makerspace.booking.models import BookingStatus
@@ -97,3 +99,47 @@ def test_endpoint_is_in_the_openapi_document(client):
     assert operation["operationId"] == "searchAvailability"
     names = {p["name"] for p in operation["parameters"]}
     assert names == {"kind", "branch", "date", "from", "to", "duration"}
+
+
+# -- the search page ----------------------------------------------------------------------
+
+def test_page_finds_this_evenings_3d_printers_and_links_to_the_form(client, scene):
+    answer = client.get("/find?kind=3d-printer&branch=hoved&date=2026-12-07&from=16:00"
+                        "&to=20:00&duration=60", headers={"Accept-Language": "en"})
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    results = html[html.index('id="results"'):]
+    links = re.findall(r'<a href="(/equipment/\d+/book\?[^"]+)"', results)
+    assert len(links) == 12  # Bambu 16:00 … 19:00 (7), Prusa 17:00 … 19:00 (5)
+    bambu = scene["bambu"].id
+    assert links[0] == (f"/equipment/{bambu}/book?start=2026-12-07T15:00:00%2B00:00"
+                        "&amp;minutes=60")
+    assert "Bambu X1" in results and "Hovedbiblioteket" in results
+    # The link fills in the booking form.
+    form = client.get(links[0].replace("&amp;", "&"), follow_redirects=True)
+    assert form.status_code == 200
+
+
+def test_page_filters_and_refusals(client, scene):
+    none = client.get("/find?kind=laser-cutter&branch=steinkjer")
+    assert 'id="no-results"' in none.get_data(as_text=True)
+    bad = client.get("/find?from=20:00&to=16:00", headers={"Accept-Language": "en"})
+    assert bad.status_code == 422
+    assert "The end must be later than the start." in bad.get_data(as_text=True)
+    assert client.get("/find?branch=nowhere").status_code == 422
+    assert client.get("/find?date=20261301").status_code == 422
+
+
+def test_page_starts_at_the_home_library(client, app, scene, login):
+    from makerspace.accounts.models import User
+    from makerspace.extensions import db
+
+    with app.app_context():
+        db.session.get(User, scene["kari"].id).home_branch_id = scene["steinkjer"].id
+        db.session.commit()
+    login(scene["kari"])
+    html = client.get("/find").get_data(as_text=True)
+    assert re.search(r'<input checked id="branch-\d" name="branch" type="checkbox" '
+                     r'value="steinkjer">', html)
+    assert "Ultimaker" in html and "Prusa" not in html
+    assert 'value="2026-12-07"' in html
