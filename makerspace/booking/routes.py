@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from makerspace import clock
 from makerspace.auth import manages_branch
 from makerspace.booking import services
-from makerspace.booking.availability import FreeStart, week_slots
+from makerspace.booking.availability import week_slots
 from makerspace.booking.forms import (
     CancelForm,
     booking_form,
@@ -22,6 +22,7 @@ from makerspace.booking.forms import (
     start_times,
     suggested_periods,
 )
+from makerspace.booking.labels import book_link
 from makerspace.booking.models import Booking, Equipment, EquipmentKind
 from makerspace.branches.hours import local_moment, local_today, parse_clock, weekly_hours
 from makerspace.branches.models import DEFAULT_TIMEZONE
@@ -71,13 +72,6 @@ def find():  # type: ignore[no-untyped-def]
         results=[(found, book_link(found)) for found in (results or [])[:FIND_SHOWN]],
         searched=results is not None, more=len(results or []) > FIND_SHOWN,
     ), 422 if form.errors else 200
-
-
-def book_link(found: FreeStart) -> str:
-    """The booking form with this period filled in."""
-    return url_for("booking.book", equipment_id=found.equipment.id,
-                   start=found.start.isoformat(),
-                   minutes=int((found.end - found.start).total_seconds() // 60))
 
 
 @bp.route("/equipment/<id:equipment_id>/book", methods=["GET", "POST"])

@@ -382,6 +382,11 @@ def search_free_time(*, now: datetime, kind: EquipmentKind | None = None,
                               earliest=earliest, latest=latest, minutes=minutes)
 
 
-def free_today_by_kind(branches: list[Branch] | None, now: datetime) -> dict[str, FreeStart]:
-    """Per kind, the soonest start still free today at these branches (all: None)."""
-    return next_free_today(machines_of(branches=branches), now)
+def free_today(branches: list[Branch] | None, now: datetime
+               ) -> list[tuple[EquipmentKind, FreeStart | None]]:
+    """Per kind of machine at these branches (all: None), the soonest start still free today
+    (None: nothing more today), in the order of EquipmentKind."""
+    machines = machines_of(branches=branches)
+    soonest = next_free_today(machines, now)
+    present = {m.kind for m in machines}
+    return [(kind, soonest.get(kind.value)) for kind in EquipmentKind if kind in present]
