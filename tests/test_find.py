@@ -454,3 +454,21 @@ class TestCors:
 def test_no_cors_headers_unless_configured(client, scene):
     answer = client.get(EVENING, headers={"Origin": "https://kommune.example.no"})
     assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+def test_the_api_tells_a_branchs_contact(client, app, scene):
+    from makerspace.branches.models import Branch
+    from makerspace.branches.services import update_branch
+    from makerspace.extensions import db
+
+    with app.app_context():
+        update_branch(db.session.get(Branch, scene["hoved"].id), slug="hoved",
+                      name="Hovedbiblioteket", municipality="Trondheim",
+                      timezone="Europe/Oslo", address="Peter Egges plass 1",
+                      map_url="https://www.openstreetmap.org/", contact_phone="72 54 75 00")
+        db.session.commit()
+    branch = client.get("/api/v1/branches/hoved").get_json()
+    matches(branch, "Branch")
+    assert branch["address"] == "Peter Egges plass 1"
+    assert branch["map_url"] == "https://www.openstreetmap.org/"
+    assert branch["contact_email"] == "" and branch["staffed_when_open"] is True
