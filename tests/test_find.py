@@ -472,3 +472,16 @@ def test_the_api_tells_a_branchs_contact(client, app, scene):
     assert branch["address"] == "Peter Egges plass 1"
     assert branch["map_url"] == "https://www.openstreetmap.org/"
     assert branch["contact_email"] == "" and branch["staffed_when_open"] is True
+
+
+def test_the_home_library_is_in_the_personal_data_export(app_ctx, scene):
+    from makerspace.accounts.models import User
+    from makerspace.extensions import db
+    from makerspace.privacy.services import export_personal_data
+
+    kari = db.session.get(User, scene["kari"].id)
+    assert export_personal_data(kari)["account"]["home_library"] is None
+    kari.home_branch_id = scene["hoved"].id
+    db.session.flush()
+    db.session.expire(kari)
+    assert export_personal_data(kari)["account"]["home_library"] == "hoved"
