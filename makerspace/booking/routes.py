@@ -53,11 +53,10 @@ FIND_SHOWN = 60  # results on the page; the API gives them all
 @bp.get("/find")
 def find():  # type: ignore[no-untyped-def]
     """Free time across machines: the same search as GET /api/v1/availability."""
-    branches = all_branches()
+    home = current_user.home_branch if current_user.is_authenticated else None
+    branches = all_branches(first=home)
     form = find_form(branches, request.args)
-    if not request.args:  # a first visit starts at the person's library, today
-        form.date.data = local_today(clock.now(), DEFAULT_TIMEZONE)
-        home = current_user.home_branch if current_user.is_authenticated else None
+    if not request.args:  # a first visit starts at the person's library
         form.branch.data = [home.slug] if home else []
     results = None
     if form.validate():
@@ -67,6 +66,8 @@ def find():  # type: ignore[no-untyped-def]
             now=clock.now(), kind=EquipmentKind(form.kind.data) if form.kind.data else None,
             branches=[by_slug[s] for s in form.branch.data or []], day=form.date.data,
             earliest=earliest, latest=latest, minutes=form.minutes())
+        # No date searched each library's today; the form says which day that is.
+        form.date.data = form.date.data or local_today(clock.now(), DEFAULT_TIMEZONE)
     return render_template(
         "booking/find.html", form=form,
         results=[(found, book_link(found)) for found in (results or [])[:FIND_SHOWN]],

@@ -89,6 +89,9 @@ def test_public_pages(scene, new_page, shots):  # type: ignore[no-untyped-def]
                 shots.take(page, "course", size)
             elif label == "calendars":
                 shots.take(page, "calendars", size)
+            elif label == "find free time: 3D printers this evening":
+                shots.take(page, "find", size, top="#results-heading" if size == "phone"
+                           else None)
 
     people.check_pages([
         ("front page", "/", 200),
