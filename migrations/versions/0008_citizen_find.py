@@ -19,7 +19,8 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('branches') as batch_op:
+    # SQLite may rebuild `branches` for the new columns: keep its AUTOINCREMENT.
+    with op.batch_alter_table('branches', table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.add_column(sa.Column('address', sa.String(length=300), nullable=False,
                                       server_default=''))
         batch_op.add_column(sa.Column('map_url', sa.String(length=500), nullable=False,
@@ -65,7 +66,7 @@ def downgrade():
     with op.batch_alter_table('staffed_hours') as batch_op:
         batch_op.drop_index(batch_op.f('ix_staffed_hours_branch_id'))
     op.drop_table('staffed_hours')
-    with op.batch_alter_table('branches') as batch_op:
+    with op.batch_alter_table('branches', table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.drop_column('staffed_when_open')
         batch_op.drop_column('contact_phone')
         batch_op.drop_column('contact_email')
