@@ -370,6 +370,11 @@ class TestBranchEditCsrf:
         assert answer.status_code in (400, 422)
         assert client.post("/profile/home-library", data={"home_branch": "hoved"}
                            ).status_code in (302, 400)
+        from makerspace.accounts.models import User
+        from makerspace.extensions import db
+
+        with client.application.app_context():
+            assert db.session.get(User, admin.id).home_branch_id is None
 
 
 # -- the embedded view and CORS ------------------------------------------------------------
@@ -449,6 +454,17 @@ class TestCors:
         preflight = plain.options("/api/v1/bookings", headers={
             **origin, "Access-Control-Request-Method": "POST"})
         assert "Access-Control-Allow-Origin" not in preflight.headers  # GET only
+
+
+class TestCorsForAnySite:
+    @pytest.fixture
+    def app_config(self):  # type: ignore[no-untyped-def]
+        return {"CORS_ORIGINS": "*"}
+
+    def test_any_site_reads_the_public_api(self, client, scene):
+        answer = client.get("/api/v1/branches", headers={"Origin": "https://a.example"})
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        assert "ETag" in answer.headers["Access-Control-Expose-Headers"]
 
 
 def test_no_cors_headers_unless_configured(client, scene):
