@@ -42,8 +42,10 @@ from makerspace.core.logs import install_log_redaction
 from makerspace.core.pagination import page_url
 from makerspace.core.request_log import configure_logging, install_request_log
 from makerspace.core.routes import bp as core_bp
+from makerspace.core.sessions import CookielessWhereAsked
 from makerspace.core.transaction import install_unit_of_work
 from makerspace.database import read_only_transaction
+from makerspace.embed.routes import bp as embed_bp
 from makerspace.events import labels as events_labels
 from makerspace.events.routes import bp as events_bp
 from makerspace.events.staff_routes import bp as events_staff_bp
@@ -60,7 +62,7 @@ from makerspace.staff.routes import bp as staff_bp
 BLUEPRINTS = (core_bp, accounts_bp, accounts_invitations_bp, accounts_staff_bp, branches_bp,
               branches_staff_bp, booking_bp, booking_staff_bp, certifications_bp, staff_bp,
               events_bp, events_staff_bp, checkin_bp, calendar_bp, mail_bp, privacy_bp,
-              identity_bp)
+              identity_bp, embed_bp)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -83,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config, app.instance_path)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(REPO_ROOT / "translations"))
+    app.session_interface = CookielessWhereAsked()
 
     install_log_redaction()
     configure_logging(app)
@@ -185,7 +188,10 @@ def _register_request_hooks(app: Flask) -> None:
             response.headers.setdefault("Cache-Control", "private, no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        if "frame-ancestors" not in response.headers.get("Content-Security-Policy", ""):
+            # A view that says who may frame it (the embedded view) has no X-Frame-Options,
+            # which cannot name sites; every other answer may be framed by nobody.
+            response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; object-src 'none'; "

@@ -85,6 +85,14 @@ DEFAULTS: dict[str, Any] = {
     # Logs on stderr: "json" (one object a line, for journald or a log shipper) or "text".
     "LOG_FORMAT": "json",
     "LOG_LEVEL": "INFO",
+    # Who may show a branch's embedded view (/embed/<branch>) in an iframe: the CSP
+    # frame-ancestors sources, space-separated, e.g. "https://biblioteket.example.no
+    # https://www.kommune.example.no"; "*" lets any site. Default: only this site itself.
+    "EMBED_FRAME_ANCESTORS": "'self'",
+    # Web sites whose scripts may read the public API (GET only, no credentials): origins,
+    # space- or comma-separated, e.g. "https://biblioteket.example.no"; "*" for any; empty:
+    # none (no CORS headers).
+    "CORS_ORIGINS": "",
     # Larger request bodies are refused with 413 before they are read.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     # Library card and PIN (docs/identity.md): the library system's SIP2 server. No host: the

@@ -24,6 +24,15 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # command line, background jobs
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.blueprint == "embed":
+        # The embedding page says its language (?lang=nb); nothing is stored, and the
+        # reader's log-in on our site is not asked (no cookie travels into an iframe).
+        asked = request.args.get("lang", "")
+        if asked in languages:
+            return asked
+        best = request.accept_languages.best_match([*languages, *_ACCEPT_ALIASES])
+        return _ACCEPT_ALIASES.get(best, best) if best else current_app.config[
+            "BABEL_DEFAULT_LOCALE"]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
     cookie = request.cookies.get(LANGUAGE_COOKIE)

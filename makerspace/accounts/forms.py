@@ -1,5 +1,8 @@
 """Account forms."""
 
+from typing import Any
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -60,6 +63,23 @@ class ProfileForm(FlaskForm):
     birth_year = IntegerField(_l("Birth year"), validators=[Optional(), NumberRange(1900, 2100)],
                               render_kw={"inputmode": "numeric"})
     locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
+
+
+class HomeLibraryForm(FlaskForm):
+    """The home library, its own small form (on the profile page, and offered on a booking's
+    page). Its hidden fields are written without ids: other forms on the page have them."""
+
+    home_branch = SelectField(_l("Home library"), default="", description=_l(
+        "Lists, the search for free time and the front page start at this library."))
+    next = HiddenField()
+
+
+def home_library_form(branches: list[Any], chosen: str = "", formdata: Any = None
+                      ) -> HomeLibraryForm:
+    form = HomeLibraryForm(formdata=formdata, home_branch=chosen)
+    form.home_branch.choices = [("", _("No home library"))] + [(b.slug, b.name)
+                                                                 for b in branches]
+    return form
 
 
 class ChangePasswordForm(FlaskForm):

@@ -62,10 +62,14 @@ class User(UserMixin, db.Model):
     # None until the person follows the link in the verification e-mail; accounts made by
     # staff or on the command line are verified when made.
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The library a citizen chose as theirs: lists, the search and the front page start there.
+    home_branch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("branches.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     branches: Mapped[list[Branch]] = relationship(secondary=branch_staff, order_by=Branch.name)
+    home_branch: Mapped[Branch | None] = relationship(foreign_keys=[home_branch_id])
     api_tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.created_at"
     )

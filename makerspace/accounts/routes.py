@@ -30,8 +30,10 @@ from makerspace.accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
     TokenForm,
+    home_library_form,
 )
 from makerspace.accounts.models import User
+from makerspace.branches.services import all_branches, branch_by_slug
 from makerspace.core.forms import EmptyForm
 from makerspace.core.safety import safe_next_path
 from makerspace.core.transaction import attempt, form_page
@@ -130,6 +132,8 @@ def _profile_page(*, form: ProfileForm | None = None,
     failed = bool(form.errors or password_form.errors)
     return render_template(
         "accounts/profile.html", form=form, password_form=password_form,
+        home_form=home_library_form(all_branches(), user.home_branch.slug
+                                    if user.home_branch else ""),
         token_form=TokenForm(formdata=None), empty_form=EmptyForm(), role_names=ROLE_NAMES,
         new_token=new_token, sessions=services.session_count(user)), 422 if failed else 200
 
@@ -147,6 +151,22 @@ def profile():  # type: ignore[no-untyped-def]
             return redirect(url_for("accounts.profile"))
         form.birth_year.errors.append(done.message)
     return _profile_page(form=form)
+
+
+@bp.post("/profile/home-library")
+@login_required
+def home_library():  # type: ignore[no-untyped-def]
+    """Choose the home library (from the profile, or offered on a booking's page)."""
+    form = home_library_form(all_branches(), formdata=request.form)
+    target = safe_next_path(form.next.data, url_for("accounts.profile"))
+    if not form.validate_on_submit():
+        flash(_("The home library could not be saved. Please try again."), "error")
+        return redirect(target)
+    chosen = branch_by_slug(form.home_branch.data) if form.home_branch.data else None
+    services.set_home_branch(current_user, chosen)
+    flash(_("Your home library is now %(name)s.", name=chosen.name) if chosen else
+          _("You have no home library now."), "success")
+    return redirect(target)
 
 
 @bp.post("/profile/password")

@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from makerspace import clock
 from makerspace.accounts.models import ApiToken, Role, User, UserSession
 from makerspace.accounts.tokens import user_for_reset_token, user_for_verification_token
+from makerspace.branches.models import Branch
 from makerspace.branches.services import branch_by_slug
 from makerspace.core import signals
 from makerspace.errors import AlreadyExists, InvalidInput, NotFound
@@ -251,6 +252,14 @@ def update_profile(user: User, *, name: str, birth_year: int | None, locale: str
     user.name = name.strip()
     user.birth_year = birth_year
     user.locale = locale
+    return user
+
+
+def set_home_branch(user: User, branch: Branch | None) -> User:
+    """Choose the library the person's lists, search and front page start at (None: none)."""
+    user.home_branch_id = branch.id if branch is not None else None
+    user.home_branch = branch
+    db.session.flush()
     return user
 
 

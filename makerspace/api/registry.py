@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 
 from makerspace.accounts.api import bp as accounts_api
 from makerspace.api.auth import load_api_user
@@ -56,6 +56,29 @@ def _read_token() -> None:
         load_api_user()
 
 
+def cors_origins(setting: str) -> frozenset[str]:
+    """CORS_ORIGINS as a set of origins ("*": any)."""
+    return frozenset(o.rstrip("/") for o in setting.replace(",", " ").split())
+
+
+def _cors(response: Response) -> Response:
+    """Let the allowed sites' scripts read the API's GET answers (the public read API): no
+    credentials, and no preflight is answered, so a bearer token never travels this way."""
+    if request.blueprint not in API_NAMES or request.method not in ("GET", "HEAD"):
+        return response
+    allowed = cors_origins(current_app.config["CORS_ORIGINS"])
+    origin = request.headers.get("Origin", "")
+    if "*" in allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin and origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.vary.add("Origin")
+    else:
+        return response
+    response.headers["Access-Control-Expose-Headers"] = "ETag, Link"
+    return response
+
+
 def install_api(app: Flask) -> RestApi:
     """Put /api/v1 on the app (after the `id` converter is known to the URL map)."""
     app.config.setdefault("API_TITLE", INFO["title"])
@@ -69,5 +92,6 @@ def install_api(app: Flask) -> RestApi:
         rest.register_blueprint(area)
         csrf.exempt(area)  # bearer tokens, never cookies: no CSRF
     app.before_request(_read_token)
+    app.after_request(_cors)
     app.extensions["rest_api"] = rest
     return rest

@@ -15,8 +15,8 @@ from makerspace.api.pages import LINK_HEADER, link_header
 from makerspace.api.rest import ApiBlueprint
 from makerspace.auth import known_person_or_refusal, require_manager
 from makerspace.booking import errors, services
-from makerspace.booking.availability import free_and_busy, next_whole_minute
-from makerspace.booking.models import Booking, Equipment
+from makerspace.booking.availability import FreeStart, free_and_busy, next_whole_minute
+from makerspace.booking.models import Booking, Equipment, EquipmentKind
 from makerspace.booking.rules import RULE_DEFAULTS
 from makerspace.booking.schemas import (
     AvailabilityQuerySchema,
@@ -24,10 +24,13 @@ from makerspace.booking.schemas import (
     BookingSchema,
     CancelSchema,
     EquipmentSchema,
+    FreeTimeQuerySchema,
+    FreeTimeResultsSchema,
     NewBookingSchema,
     NewEquipmentSchema,
     NewGuestBookingSchema,
 )
+from makerspace.branches.hours import parse_clock
 from makerspace.branches.services import branch_by_slug
 from makerspace.certifications.services import certification_by_slug
 from makerspace.checkin.services import checkin_link
@@ -115,6 +118,28 @@ def availability(query: dict, equipment_id: int):  # type: ignore[no-untyped-def
         return Response(status=304, headers=headers)
     return {"free": [{"start": i.start, "end": i.end} for i in free],
             "busy": [{"start": i.start, "end": i.end} for i in busy]}, headers
+
+
+@bp.route("/availability", methods=["GET"])
+@bp.arguments(FreeTimeQuerySchema, location="query")
+@bp.response(200, FreeTimeResultsSchema)
+@bp.problems(404, 422, s404="`unknown_branch`")
+@bp.doc(operationId="searchAvailability",
+        summary="Free time across machines: every bookable start of a kind of machine at "
+                "one, several or all branches on one date, soonest first (public)")
+def search_availability(query: dict):  # type: ignore[no-untyped-def]
+    branches = [branch_by_slug(slug) for slug in dict.fromkeys(query.get("branch", []))]
+    found = services.search_free_time(
+        now=clock.now(), kind=EquipmentKind(query["kind"]) if "kind" in query else None,
+        branches=branches, day=query.get("day"), earliest=parse_clock(query["earliest"]),
+        latest=parse_clock(query["latest"]), minutes=query.get("duration"))
+    return {"results": [free_time_out(f) for f in found]}
+
+
+def free_time_out(found: FreeStart) -> dict[str, Any]:
+    zone = ZoneInfo(found.equipment.branch.timezone)
+    return {"equipment_id": found.equipment.id, "branch": found.equipment.branch.slug,
+            "start": found.start.astimezone(zone), "end": found.end.astimezone(zone)}
 
 
 @bp.route("/bookings", methods=["POST"])

@@ -6,7 +6,7 @@ machine's whole history.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +20,13 @@ from makerspace.booking.models import (
     Equipment,
     EquipmentOutage,
 )
-from makerspace.branches.hours import DayHours, Interval, hours_for_days, local_moment
+from makerspace.branches.hours import (
+    MINUTES_PER_DAY,
+    DayHours,
+    Interval,
+    hours_for_days,
+    local_moment,
+)
 from makerspace.extensions import db
 
 # Built once: bookings (one range scan of (equipment_id, occupied_until), bounded on both
@@ -164,27 +170,113 @@ def week_slots(equipment: Equipment, first: date, now: datetime, days: int = 7
     return result
 
 
+def free_starts(equipment: Equipment, days: Iterable[DayHours], busy: list[Interval],
+                bookable: Interval, minutes: int, *, earliest: int = 0,
+                latest: int = MINUTES_PER_DAY) -> Iterator[Interval]:
+    """Every period of `minutes` the machine could be booked for, in order: starting on its
+    grid inside one opening interval and ending in it, between `earliest` and `latest`
+    (minutes after local midnight), inside the bookable window, and clear of busy time
+    including the buffer after it. The one place that says where a booking fits."""
+    zone = ZoneInfo(equipment.branch.timezone)
+    length = timedelta(minutes=minutes)
+    held = length + timedelta(minutes=equipment.buffer_minutes)
+    step = equipment.slot_minutes
+    for day in days:
+        for opens, closes in day.minutes:
+            opens, closes = max(opens, earliest), min(closes, latest)
+            minute = -(-opens // step) * step  # first grid point at or after opening
+            while minute + minutes <= closes:
+                start = local_moment(day.day, minute, zone)
+                if bookable.contains(start, start + length) and not any(
+                        p.overlaps(start, start + held) for p in busy):
+                    yield Interval(start, start + length)
+                minute += step
+
+
 def nearest_free_starts(equipment: Equipment, desired: datetime, minutes: int, now: datetime,
                         limit: int = 3) -> list[Interval]:
     """The bookable periods of `minutes` length whose start is nearest to `desired`."""
     zone = ZoneInfo(equipment.branch.timezone)
     bookable = bookable_window(equipment, now)
     first = now.astimezone(zone).date()
-    days = equipment.max_advance_days + 1
-    hours = hours_for_days(equipment.branch, first, days)
+    hours = hours_for_days(equipment.branch, first, equipment.max_advance_days + 1)
     busy = busy_intervals(equipment, bookable.start, bookable.end + timedelta(days=1))
-    length = timedelta(minutes=minutes)
-    held = length + timedelta(minutes=equipment.buffer_minutes)
-    step = equipment.slot_minutes
-    candidates = []
-    for day in hours:
-        for opens, closes in day.minutes:
-            minute = -(-opens // step) * step
-            while minute + minutes <= closes:
-                start = local_moment(day.day, minute, zone)
-                if bookable.contains(start, start + length) and not any(
-                        p.overlaps(start, start + held) for p in busy):
-                    candidates.append(Interval(start, start + length))
-                minute += step
+    candidates = list(free_starts(equipment, hours, busy, bookable, minutes))
     candidates.sort(key=lambda c: (abs(c.start - desired), c.start))
     return sorted(candidates[:limit])
+
+
+# -- free time across machines (the search, "free today") ---------------------------------
+
+# Bookings and outages of many machines in one round trip, built once like _BUSY.
+_BUSY_OF_MANY = union_all(
+    select(Booking.equipment_id, Booking.start_at, Booking.occupied_until).where(
+        Booking.equipment_id.in_(bindparam("ids", expanding=True)),
+        Booking.occupied_until > bindparam("start"),
+        Booking.occupied_until < bindparam("horizon"),
+        Booking.start_at < bindparam("end"),
+        Booking.status.in_(BookingStatus.active()),
+    ),
+    select(EquipmentOutage.equipment_id, EquipmentOutage.start_at, EquipmentOutage.end_at).where(
+        EquipmentOutage.equipment_id.in_(bindparam("ids", expanding=True)),
+        EquipmentOutage.start_at < bindparam("end"),
+        or_(EquipmentOutage.end_at.is_(None), EquipmentOutage.end_at > bindparam("start")),
+    ),
+)
+
+
+def busy_of_many(ids: list[int], start: datetime, end: datetime) -> dict[int, list[Interval]]:
+    """busy_intervals for several machines at once: {equipment id: merged periods}."""
+    found: dict[int, list[Interval]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = db.session.connection().execute(_BUSY_OF_MANY, {
+        "ids": ids, "start": start, "end": end, "horizon": end + MAX_OCCUPIED_SPAN})
+    for equipment_id, s, u in rows:
+        found[equipment_id].append(Interval(s, u if u is not None else end))
+    return {i: merge(periods) for i, periods in found.items()}
+
+
+@dataclass(frozen=True)
+class FreeStart:
+    """One bookable period of one machine, as the search lists it."""
+
+    equipment: Equipment
+    start: datetime
+    end: datetime
+
+
+def free_starts_across(machines: Iterable[Equipment], now: datetime, *, day: date | None = None,
+                       earliest: int = 0, latest: int = MINUTES_PER_DAY,
+                       minutes: int | None = None) -> list[FreeStart]:
+    """Bookable periods across machines on one date (each branch's today when None), between
+    `earliest` and `latest` minutes after local midnight, `minutes` long (each machine's
+    shortest booking when None; a machine that does not allow that length is left out).
+    Soonest first. No personal data."""
+    chosen = [m for m in machines if minutes is None or minutes in m.durations]
+    if not chosen:
+        return []
+    dates = {m.id: day or now.astimezone(ZoneInfo(m.branch.timezone)).date() for m in chosen}
+    starts = [local_moment(dates[m.id], 0, ZoneInfo(m.branch.timezone)) for m in chosen]
+    ends = [local_moment(dates[m.id] + timedelta(days=1), 0, ZoneInfo(m.branch.timezone))
+            for m in chosen]
+    busy = busy_of_many([m.id for m in chosen], min(starts), max(ends) + timedelta(days=1))
+    found = []
+    for machine in chosen:
+        hours = hours_for_days(machine.branch, dates[machine.id], 1)
+        length = minutes or machine.min_minutes
+        found.extend(FreeStart(machine, i.start, i.end) for i in free_starts(
+            machine, hours, busy[machine.id], bookable_window(machine, now), length,
+            earliest=earliest, latest=latest))
+    found.sort(key=lambda f: (f.start, f.equipment.branch.name, f.equipment.name,
+                              f.equipment.id))
+    return found
+
+
+def next_free_today(machines: Iterable[Equipment], now: datetime) -> dict[str, FreeStart]:
+    """Per kind of machine, the soonest start still free today (each branch's today) for the
+    machine's shortest booking: {kind value: FreeStart}; kinds with nothing left are missing."""
+    soonest: dict[str, FreeStart] = {}
+    for found in free_starts_across(machines, now):
+        soonest.setdefault(found.equipment.kind.value, found)
+    return soonest

@@ -128,3 +128,9 @@ class NotStaff(Forbidden):
 class GuestNameRequired(InvalidInput):
     code = "invalid_input"
     title = _l("Please give the guest's name.")
+
+
+class InvalidTimeRange(InvalidInput):
+    """A search for free time from a later time of day than it ends."""
+
+    title = _l("The time of day must begin before it ends.")

@@ -17,6 +17,7 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -29,9 +30,10 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from makerspace.booking.labels import KIND_LABELS, duration_label
-from makerspace.booking.models import Equipment
+from makerspace.booking.models import Equipment, EquipmentKind
 from makerspace.booking.rules import EQUIPMENT_RULES, EquipmentRule
 from makerspace.branches.forms import clock_text
 from makerspace.branches.hours import format_clock, local_to_utc, parse_clock
@@ -203,3 +205,52 @@ class StaffCancelForm(FlaskForm):
 
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)],
                          description=_l("The citizen will see it."))
+
+
+# -- finding free time ----------------------------------------------------------------------
+
+FIND_DURATIONS = (30, 60, 90, 120, 180, 240)
+
+
+class FindForm(FlaskForm):
+    """The search for free time (GET, no CSRF: it changes nothing). Its names are the API's:
+    kind, branch (repeated), date, from, to, duration."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("Machine"), default="")
+    branch = SelectMultipleField(_l("Libraries"), widget=ListWidget(prefix_label=False),
+                                 option_widget=CheckboxInput(), validate_choice=True,
+                                 description=_l("None ticked: every library."))
+    date = DateField(_l("Date"), validators=[Optional(), within_years])
+    earliest = SelectField(_l("From"), name="from", default="")
+    latest = SelectField(_l("Until"), name="to", default="")
+    duration = SelectField(_l("For how long"), default="")
+
+    def validate_latest(self, field: SelectField) -> None:
+        if self.earliest.data and field.data and parse_clock(field.data) <= parse_clock(
+                self.earliest.data):
+            raise ValidationError(_("The end must be later than the start."))
+
+    def minutes(self) -> int | None:
+        return int(self.duration.data) if self.duration.data else None
+
+    def window(self) -> tuple[int, int]:
+        """(earliest, latest) minutes after midnight."""
+        return (parse_clock(self.earliest.data) if self.earliest.data else 0,
+                parse_clock(self.latest.data) if self.latest.data else 24 * 60)
+
+
+def find_form(branches: Iterable[Any], formdata: Any) -> FindForm:
+    """The search form over these branches, filled from the query string."""
+    form = FindForm(formdata=formdata)
+    form.kind.choices = [("", _("Any machine"))] + [
+        (kind.value, str(KIND_LABELS[kind])) for kind in EquipmentKind]
+    form.branch.choices = [(b.slug, b.name) for b in branches]
+    hours = [format_clock(m * 60) for m in range(25)]
+    form.earliest.choices = [("", _("Opening time"))] + [(h, h) for h in hours[:-1]]
+    form.latest.choices = [("", _("Closing time"))] + [(h, h) for h in hours[1:]]
+    form.duration.choices = [("", _("The machine's shortest booking"))] + [
+        (str(m), duration_label(m)) for m in FIND_DURATIONS]
+    return form

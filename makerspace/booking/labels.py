@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from makerspace.booking.availability import FreeStart
 from makerspace.booking.models import BookingStatus, EquipmentKind
 
 KIND_LABELS = {
@@ -48,7 +50,14 @@ def duration_label(minutes: int) -> str:
     return _("%(minutes)s min", minutes=rest)
 
 
+def book_link(found: FreeStart) -> str:
+    """The booking form with this free period filled in (search results, free today)."""
+    return url_for("booking.book", equipment_id=found.equipment.id,
+                   start=found.start.isoformat(),
+                   minutes=int((found.end - found.start).total_seconds() // 60))
+
+
 TEMPLATE_GLOBALS: dict[str, Any] = {
     "kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS, "slot_labels": SLOT_LABELS,
-    "duration_label": duration_label,
+    "duration_label": duration_label, "book_link": book_link,
 }

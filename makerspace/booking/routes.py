@@ -15,9 +15,18 @@ from makerspace import clock
 from makerspace.auth import manages_branch
 from makerspace.booking import services
 from makerspace.booking.availability import week_slots
-from makerspace.booking.forms import CancelForm, booking_form, start_times, suggested_periods
-from makerspace.booking.models import Booking, Equipment
-from makerspace.branches.hours import local_moment, parse_clock, weekly_hours
+from makerspace.booking.forms import (
+    CancelForm,
+    booking_form,
+    find_form,
+    start_times,
+    suggested_periods,
+)
+from makerspace.booking.labels import book_link
+from makerspace.booking.models import Booking, Equipment, EquipmentKind
+from makerspace.branches.hours import local_moment, local_today, parse_clock, weekly_hours
+from makerspace.branches.models import DEFAULT_TIMEZONE
+from makerspace.branches.services import all_branches
 from makerspace.certifications.services import holds_certification
 from makerspace.core.pagination import requested_page
 from makerspace.core.safety import safe_next_path
@@ -36,6 +45,34 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
         "booking/equipment.html", equipment=machine, branch=machine.branch, week=week,
         days=week_slots(machine, week.first, now), outage=services.current_outage(machine, now),
         certified=_certified(machine, now), granting=_granting(machine, now))
+
+
+FIND_SHOWN = 60  # results on the page; the API gives them all
+
+
+@bp.get("/find")
+def find():  # type: ignore[no-untyped-def]
+    """Free time across machines: the same search as GET /api/v1/availability."""
+    home = current_user.home_branch if current_user.is_authenticated else None
+    branches = all_branches(first=home)
+    form = find_form(branches, request.args)
+    if not request.args:  # a first visit starts at the person's library
+        form.branch.data = [home.slug] if home else []
+    results = None
+    if form.validate():
+        by_slug = {b.slug: b for b in branches}
+        earliest, latest = form.window()
+        results = services.search_free_time(
+            now=clock.now(), kind=EquipmentKind(form.kind.data) if form.kind.data else None,
+            branches=[by_slug[s] for s in form.branch.data or []], day=form.date.data,
+            earliest=earliest, latest=latest, minutes=form.minutes())
+        # No date searched each library's today; the form says which day that is.
+        form.date.data = form.date.data or local_today(clock.now(), DEFAULT_TIMEZONE)
+    return render_template(
+        "booking/find.html", form=form,
+        results=[(found, book_link(found)) for found in (results or [])[:FIND_SHOWN]],
+        searched=results is not None, more=len(results or []) > FIND_SHOWN,
+    ), 422 if form.errors else 200
 
 
 @bp.route("/equipment/<id:equipment_id>/book", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 
 from makerspace.api.fields import Day, Id, Input, Moment, Output, Stamp, Text, Whole
 from makerspace.api.problems import IntervalSchema
@@ -62,6 +63,53 @@ class AvailabilitySchema(Output):
 
     free = ma.fields.List(ma.fields.Nested(IntervalSchema), required=True)
     busy = ma.fields.List(ma.fields.Nested(IntervalSchema), required=True)
+
+
+# HH:MM from 00:00 to 24:00 (the end of the day).
+CLOCK_PATTERN = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+
+
+def _clock(name: str, default: str, description: str) -> ma.fields.String:
+    return ma.fields.String(
+        data_key=name, load_default=default,
+        validate=ma.validate.Regexp(CLOCK_PATTERN, error=_l("must be a time of day (HH:MM).")),
+        metadata={"pattern": CLOCK_PATTERN, "default": default, "description": description})
+
+
+class FreeTimeQuerySchema(Input):
+    kind = ma.fields.String(validate=ma.validate.OneOf(
+        KINDS, error=_l("must be one of: {choices}.")), metadata={
+        "description": "The kind of machine; all kinds when left out"})
+    branch = ma.fields.List(Text(min_length=1, max_length=64), validate=ma.validate.Length(
+        max=50, error=_l("may be given at most {max} times.")), metadata={
+        "description": "A branch's slug; repeat it for several, leave it out for all"})
+    day = Day(data_key="date", metadata={
+        "description": "The date (in each branch's zone); default each branch's today"})
+    earliest = _clock("from", "00:00", "Free time from this time of day (branch's zone)")
+    latest = _clock("to", "24:00", "Free time that ends by this time of day")
+    duration = Whole(5, 1440, strict=False, metadata={
+        "description": "Minutes; default each machine's shortest booking. Machines that "
+                       "cannot be booked for this long are left out"})
+
+    @ma.validates_schema
+    def _from_before_to(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("earliest", "00:00") >= data.get("latest", "24:00"):
+            raise ma.ValidationError(str(_l("must be later than “from”.")), field_name="to")
+
+
+class FreeTimeSchema(Output):
+    """One bookable period: book it with POST /bookings (equipment_id, start, end)."""
+
+    equipment_id = ma.fields.Integer(required=True)
+    branch = ma.fields.String(required=True, metadata={"description": "The branch's slug"})
+    start = Stamp(required=True, metadata={"description": "In the branch's zone, with offset"})
+    end = Stamp(required=True)
+
+
+class FreeTimeResultsSchema(Output):
+    """Soonest first (then by branch and machine name)."""
+
+    results = ma.fields.List(ma.fields.Nested(FreeTimeSchema), required=True)
 
 
 class NewBookingSchema(Input):

@@ -6,7 +6,7 @@ Functions here flush but never commit; the caller commits once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,13 @@ from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
 from makerspace.booking import errors
-from makerspace.booking.availability import bookable_window, nearest_free_starts
+from makerspace.booking.availability import (
+    FreeStart,
+    bookable_window,
+    free_starts_across,
+    nearest_free_starts,
+    next_free_today,
+)
 from makerspace.booking.models import (
     Booking,
     BookingBlock,
@@ -508,3 +514,38 @@ def retire_equipment(equipment: Equipment, *, reason: str, by: User) -> list[Boo
                  detail=f"equipment {equipment.id}: {reason.strip()}")
     db.session.flush()
     return cancelled
+def machines_of(*, kind: EquipmentKind | None = None, branches: list[Branch] | None = None
+                ) -> list[Equipment]:
+    """Machines in use (not retired) of a kind (all kinds: None) at these branches (all: None
+    or empty), each with its branch, by branch and name."""
+    query = (select(Equipment).join(Equipment.branch).where(Equipment.retired_at.is_(None))
+             .options(contains_eager(Equipment.branch))
+             .order_by(Branch.name, Equipment.name, Equipment.id))
+    if kind is not None:
+        query = query.where(Equipment.kind == kind)
+    if branches:
+        query = query.where(Equipment.branch_id.in_([b.id for b in branches]))
+    return list(db.session.scalars(query))
+
+
+def search_free_time(*, now: datetime, kind: EquipmentKind | None = None,
+                     branches: list[Branch] | None = None, day: date | None = None,
+                     earliest: int = 0, latest: int = 24 * 60, minutes: int | None = None
+                     ) -> list[FreeStart]:
+    """Free time across machines: every bookable period of `minutes` (each machine's
+    shortest booking when None) on `day` (each branch's today when None) between `earliest`
+    and `latest` minutes after local midnight, soonest first. The page and the API ask this."""
+    if not 0 <= earliest < latest <= 24 * 60:
+        raise errors.InvalidTimeRange()
+    return free_starts_across(machines_of(kind=kind, branches=branches), now, day=day,
+                              earliest=earliest, latest=latest, minutes=minutes)
+
+
+def free_today(branches: list[Branch] | None, now: datetime
+               ) -> list[tuple[EquipmentKind, FreeStart | None]]:
+    """Per kind of machine at these branches (all: None), the soonest start still free today
+    (None: nothing more today), in the order of EquipmentKind."""
+    machines = machines_of(branches=branches)
+    soonest = next_free_today(machines, now)
+    present = {m.kind for m in machines}
+    return [(kind, soonest.get(kind.value)) for kind in EquipmentKind if kind in present]

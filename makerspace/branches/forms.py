@@ -8,7 +8,17 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, Form, FormField, IntegerField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    Form,
+    FormField,
+    IntegerField,
+    StringField,
+    TelField,
+    URLField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 from wtforms.widgets import HiddenInput
 
@@ -129,3 +139,52 @@ class BranchForm(FlaskForm):
     timezone = StringField(_l("Time zone"), default="Europe/Oslo",
                            validators=[DataRequired(), Length(max=64)])
     closed_on_public_holidays = BooleanField(_l("Closed on public holidays"), default=True)
+
+
+class StaffedDayForm(DayHoursForm):
+    """Up to two intervals of one weekday when staff are there; all blank means none."""
+
+    opens1 = StringField(_l("Staff from"), validators=[clock_text(required=False)],
+                         render_kw=CLOCK_INPUT)
+    closes1 = StringField(_l("Staff until"), validators=[clock_text(required=False)],
+                          render_kw=CLOCK_INPUT)
+    opens2 = StringField(_l("Staff again from"), validators=[clock_text(required=False)],
+                         render_kw=CLOCK_INPUT)
+    closes2 = StringField(_l("Staff again until"), validators=[clock_text(required=False)],
+                          render_kw=CLOCK_INPUT)
+
+
+class BranchEditForm(FlaskForm):
+    """Everything an admin says about a branch: names, where it is, how to reach it, and when
+    staff are there (the opening hours themselves are on the hours page)."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    slug = StringField(_l("Short name"), validators=[DataRequired(), Length(max=64)],
+                       description=_l("Used in addresses: a–z, 0–9 and hyphens. If you change "
+                                      "it, old links and embedded views stop working."))
+    municipality = StringField(_l("Municipality"), validators=[DataRequired(), Length(max=100)])
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
+    address = StringField(_l("Address"), validators=[Length(max=300)],
+                          render_kw={"autocomplete": "off"})
+    map_url = URLField(_l("Link to a map"), validators=[Length(max=500)], description=_l(
+        "A web address starting with https://, for example from OpenStreetMap. Shown as a "
+        "plain link: no map is embedded in the page."))
+    contact_email = EmailField(_l("Contact e-mail"), validators=[Length(max=254)])
+    contact_phone = TelField(_l("Contact phone"), validators=[Length(max=40)])
+    staffed_when_open = BooleanField(
+        _l("Staff are there whenever the library is open"), default=True,
+        description=_l("Untick it if the library is open without staff some of the time "
+                       "(meråpent). Then give the hours when staff are there below."))
+    mon = FormField(StaffedDayForm, label=WEEKDAY_LABELS["mon"])
+    tue = FormField(StaffedDayForm, label=WEEKDAY_LABELS["tue"])
+    wed = FormField(StaffedDayForm, label=WEEKDAY_LABELS["wed"])
+    thu = FormField(StaffedDayForm, label=WEEKDAY_LABELS["thu"])
+    fri = FormField(StaffedDayForm, label=WEEKDAY_LABELS["fri"])
+    sat = FormField(StaffedDayForm, label=WEEKDAY_LABELS["sat"])
+    sun = FormField(StaffedDayForm, label=WEEKDAY_LABELS["sun"])
+
+    def staffed(self) -> dict[str, list[list[str]]] | None:
+        """The staffed hours for branches.hours.set_staffed_hours()."""
+        if self.staffed_when_open.data:
+            return None
+        return {day: self[day].form.intervals() for day in WEEKDAYS}

@@ -17,7 +17,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
-from makerspace.branches.models import Branch, DateException, WeeklyHours, new_hours_version
+from makerspace.branches.models import (
+    Branch,
+    DateException,
+    StaffedHours,
+    WeeklyHours,
+    new_hours_version,
+)
 from makerspace.errors import InvalidInput
 from makerspace.extensions import db
 
@@ -232,6 +238,80 @@ def opening_intervals(branch: Branch, first: date, days: int) -> list[Interval]:
             else:
                 merged.append(interval)
     return merged
+
+
+# -- staffed hours: when staff are there, inside the opening hours -----------------------------
+#
+# A branch is staffed whenever it is open (staffed_when_open, the default), or only in its
+# weekly StaffedHours. Either way staffed time on a date lies inside that date's opening
+# hours: a closed day, a public holiday or shorter special hours are never staffed beyond
+# them, so the staffed hours need no exceptions of their own.
+
+def set_staffed_hours(branch: Branch, weekly: Mapping[str, Iterable[Sequence[str]]] | None
+                      ) -> None:
+    """Staffed whenever open (None), or only in these weekly intervals ({"mon": [["16:00",
+    "19:00"]], …}; a weekday left out or empty is never staffed)."""
+    unknown = set(weekly or {}) - set(WEEKDAYS)
+    if unknown:
+        raise InvalidHours(_("Unknown weekday: %(day)s.", day=", ".join(sorted(unknown))))
+    rows = [
+        StaffedHours(branch_id=branch.id, weekday=WEEKDAYS.index(day), opens_minute=opens,
+                     closes_minute=closes)
+        for day, pairs in (weekly or {}).items()
+        for opens, closes in _checked_intervals(pairs)
+    ]
+    db.session.execute(delete(StaffedHours).where(StaffedHours.branch_id == branch.id))
+    branch.staffed_when_open = weekly is None
+    db.session.add_all(rows)
+    db.session.flush()
+
+
+def staffed_weekly(branch: Branch) -> dict[str, list[tuple[str, str]]] | None:
+    """The weekly staffed intervals as weekly_hours() gives them; None when the branch is
+    staffed whenever it is open."""
+    if branch.staffed_when_open:
+        return None
+    result: dict[str, list[tuple[str, str]]] = {day: [] for day in WEEKDAYS}
+    for row in _staffed_rows(branch):
+        result[WEEKDAYS[row.weekday]].append(
+            (format_clock(row.opens_minute), format_clock(row.closes_minute)))
+    return result
+
+
+def _staffed_rows(branch: Branch) -> list[StaffedHours]:
+    return list(db.session.scalars(
+        select(StaffedHours).where(StaffedHours.branch_id == branch.id)
+        .order_by(StaffedHours.weekday, StaffedHours.opens_minute)))
+
+
+def _intersect(first: Iterable[tuple[int, int]], second: Iterable[tuple[int, int]]
+               ) -> tuple[tuple[int, int], ...]:
+    second = list(second)
+    return tuple(sorted((max(o1, o2), min(c1, c2)) for o1, c1 in first for o2, c2 in second
+                        if max(o1, o2) < min(c1, c2)))
+
+
+def staffed_for_days(branch: Branch, first: date, days: int) -> list[DayHours]:
+    """When staff are there on `days` dates from `first`: the opening hours, cut to the
+    weekly staffed intervals unless the branch is staffed whenever open."""
+    opening = hours_for_days(branch, first, days)
+    if branch.staffed_when_open:
+        return opening
+    weekly: dict[int, list[tuple[int, int]]] = {}
+    for row in _staffed_rows(branch):
+        weekly.setdefault(row.weekday, []).append((row.opens_minute, row.closes_minute))
+    return [DayHours(d.day, _intersect(d.minutes, weekly.get(d.day.weekday(), [])),
+                     exception=d.exception, holiday=d.holiday) for d in opening]
+
+
+def starts_in_staffed_hours(branch: Branch, moment: datetime) -> bool:
+    """Whether staff are at the branch at `moment` (aware): it lies inside a staffed
+    interval of its local date. For rules such as "starts inside staffed opening hours"."""
+    zone = ZoneInfo(branch.timezone)
+    local = moment.astimezone(zone)
+    minute = local.hour * 60 + local.minute
+    [day] = staffed_for_days(branch, local.date(), 1)
+    return any(opens <= minute < closes for opens, closes in day.minutes)
 
 
 # -- from a form's date and "HH:MM" to UTC, and back ----------------------------------------

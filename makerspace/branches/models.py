@@ -74,6 +74,16 @@ class Branch(db.Model):
     closure_notice: Mapped[str] = mapped_column(String(500), default="", server_default="")
     closed_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the public branch page tells visitors; blank: not given.
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # A plain link to a map (https), never an embedded map that tracks the reader.
+    map_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # True: staff are there whenever the library is open. False: only in the weekly
+    # StaffedHours (inside the opening hours of each date; see branches.hours.staffed_for_days).
+    staffed_when_open: Mapped[bool] = mapped_column(Boolean, default=True,
+                                                    server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -111,6 +121,28 @@ class WeeklyHours(db.Model):
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
         # minutes after local midnight; 1440 is 24:00
+        CheckConstraint("opens_minute >= 0 AND opens_minute < closes_minute "
+                        "AND closes_minute <= 1440", name="interval"),
+        SQLITE_AUTOINCREMENT,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"),
+                                           index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens_minute: Mapped[int] = mapped_column(Integer)
+    closes_minute: Mapped[int] = mapped_column(Integer)
+
+
+class StaffedHours(db.Model):
+    """One interval on a weekday (0 = Monday) when staff are present, for a branch that is
+    not staffed whenever it is open (meråpent: open with a library card, without staff).
+    Staffed time on a date is these intervals cut to that date's opening hours, so a closed
+    day or shorter special hours are never staffed beyond them."""
+
+    __tablename__ = "staffed_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
         CheckConstraint("opens_minute >= 0 AND opens_minute < closes_minute "
                         "AND closes_minute <= 1440", name="interval"),
         SQLITE_AUTOINCREMENT,

@@ -15,6 +15,14 @@ class BranchSchema(Output):
     timezone = ma.fields.String(required=True, metadata={"examples": ["Europe/Oslo"]})
     closed_on_public_holidays = ma.fields.Boolean(required=True)
     max_upcoming_bookings = ma.fields.Integer(required=True)
+    address = ma.fields.String(required=True, metadata={"description": "Empty: not given"})
+    map_url = ma.fields.String(required=True, metadata={
+        "description": "A plain https link to a map; empty: not given"})
+    contact_email = ma.fields.String(required=True)
+    contact_phone = ma.fields.String(required=True)
+    staffed_when_open = ma.fields.Boolean(required=True, metadata={
+        "description": "False: staff are there only in the staffed hours (open without "
+                       "staff, meråpent, the rest of the time)"})
 
 
 class NewBranchSchema(Input):

@@ -10,8 +10,19 @@ from flask_babel import gettext as _
 from makerspace import clock
 from makerspace.auth import admin_required, managed_branch_or_404, staff_required
 from makerspace.branches import hours as branch_hours
-from makerspace.branches.forms import BranchForm, ClosureForm, HoursForm, RemoveClosureForm
-from makerspace.branches.services import create_branch, update_branch_settings
+from makerspace.branches.forms import (
+    BranchEditForm,
+    BranchForm,
+    ClosureForm,
+    HoursForm,
+    RemoveClosureForm,
+)
+from makerspace.branches.services import (
+    branch_by_slug,
+    create_branch,
+    update_branch,
+    update_branch_settings,
+)
 from makerspace.core.transaction import attempt, form_page
 
 bp = Blueprint("branches_staff", __name__, url_prefix="/staff")
@@ -77,6 +88,36 @@ def closure_remove(slug: str):  # type: ignore[no-untyped-def]
         branch_hours.remove_date_exception(branch, form.day.data)
         flash(_("The usual hours apply again on that date."), "success")
     return redirect(url_for("branches_staff.closures", slug=slug))
+
+
+@bp.route("/admin/branches/<slug>/edit", methods=["GET", "POST"])
+@admin_required
+def branch_edit(slug: str):  # type: ignore[no-untyped-def]
+    branch = branch_by_slug(slug)
+    if request.method == "POST":
+        form = BranchEditForm()
+    else:
+        staffed = branch_hours.staffed_weekly(branch)
+        form = BranchEditForm(obj=branch, data=HoursForm.initial(staffed or {}))
+    problem = None
+    if form.validate_on_submit():
+        def save():  # type: ignore[no-untyped-def]
+            update_branch(branch, slug=form.slug.data, name=form.name.data,
+                          municipality=form.municipality.data, timezone=form.timezone.data
+                          .strip(), address=form.address.data or "",
+                          map_url=form.map_url.data or "",
+                          contact_email=form.contact_email.data or "",
+                          contact_phone=form.contact_phone.data or "")
+            branch_hours.set_staffed_hours(branch, form.staffed())
+            return branch.slug
+
+        done = attempt(save)
+        if not done.refused:
+            flash(_("The library's details have been saved."), "success")
+            return redirect(url_for("branches.show", slug=done.value))
+        problem = done.message
+    return form_page("staff/branch_edit.html", form, problem, branch=branch,
+                     weekdays=branch_hours.WEEKDAYS)
 
 
 @bp.route("/admin/branches/new", methods=["GET", "POST"])

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request
 from flask_login import current_user
 
+from makerspace import clock
 from makerspace.accounts.services import set_preferred_locale
+from makerspace.booking.services import free_today
 from makerspace.branches.services import all_branches
 from makerspace.core.forms import LanguageForm
 from makerspace.core.health import readiness_problem
@@ -19,7 +21,10 @@ ONE_YEAR = 365 * 24 * 3600
 
 @bp.get("/")
 def index():  # type: ignore[no-untyped-def]
-    return render_template("core/index.html", branches=all_branches())
+    home = current_user.home_branch if current_user.is_authenticated else None
+    return render_template(
+        "core/index.html", branches=all_branches(first=home), home=home,
+        free_today=free_today([home] if home else None, clock.now()))
 
 
 @bp.get("/accessibility")

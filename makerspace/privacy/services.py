@@ -201,6 +201,7 @@ def export_personal_data(user: User) -> dict[str, Any]:
     return {
         "account": {"email": user.email, "name": user.name, "birth_year": user.birth_year,
                     "role": user.role.value, "language": user.locale,
+                    "home_library": user.home_branch.slug if user.home_branch else None,
                     "created_at": _iso(user.created_at),
                     "email_verified_at": _iso(user.email_verified_at)},
         **{table: export(user) for table, export in EXPORTERS.items()},

@@ -106,6 +106,9 @@ def test_public_pages(scene, new_page, shots):  # type: ignore[no-untyped-def]
                 shots.take(page, "course", size)
             elif label == "calendars":
                 shots.take(page, "calendars", size)
+            elif label == "find free time: 3D printers this evening":
+                shots.take(page, "find", size, top="#results-heading" if size == "phone"
+                           else None)
 
     people.check_pages([
         ("front page", "/", 200),
@@ -121,6 +124,12 @@ def test_public_pages(scene, new_page, shots):  # type: ignore[no-untyped-def]
         ("register", "/register", 200),
         ("forgot password", "/password/forgot", 200),
         ("check-in code, logged out", f"/c/{scene.booking.checkin_token}", 200),
+        ("find free time", "/find", 200),
+        ("find free time: 3D printers this evening",
+         "/find?kind=3d-printer&from=16:00&to=20:00&duration=60&branch=hoved", 200),
+        ("find free time: nothing found", "/find?kind=vr-kit", 200),
+        ("find free time with errors", "/find?from=20:00&to=16:00", 422),
+        ("embedded view of a library", "/embed/hoved?lang=nb", 200),
         ("404 page", "/no-such-page", 404),
     ], then=screenshot)
 
@@ -163,6 +172,7 @@ def test_citizen_pages(scene, new_page, shots):  # type: ignore[no-untyped-def]
         ("course page, signed up", f"/events/{scene.course_id}"),
         ("my courses", "/me/events"),
         ("profile", "/profile"),
+        ("find free time, logged in", "/find"),
         ("calendars, logged in", "/calendars"),
         ("check-in code, owner", f"/c/{scene.booking.checkin_token}"),
     ], then=screenshot)
@@ -297,6 +307,8 @@ def test_admin_pages(scene, new_page):  # type: ignore[no-untyped-def]
     people.check_pages([
         ("admin: staff dashboard", "/staff/"),
         ("admin: new library", "/staff/admin/branches/new"),
+        ("admin: edit a library", "/staff/admin/branches/hoved/edit"),
+        ("a library, admin", "/branches/hoved"),
         ("admin: certifications", "/staff/admin/certifications"),
         ("admin: people", "/staff/people"),
         ("admin: staff and roles", "/staff/team"),
