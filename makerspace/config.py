@@ -73,6 +73,8 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS": 90,
     "OUTBOX_RETENTION_DAYS": 30,
     "AUDIT_RETENTION_DAYS": 365,
+    # Statistics (docs/statistics.md): a count of distinct people below this shows as "<N".
+    "STATS_MIN_COUNT": 5,
     # `flask worker`: the sweeps every WORKER_TICK_SECONDS; new mail at once on PostgreSQL
     # (LISTEN/NOTIFY), else looked for every WORKER_POLL_SECONDS (default 0.5 on SQLite, 15 on
     # PostgreSQL, where the look only catches retries that come due).
@@ -97,7 +99,7 @@ _INTEGER = {"MAIL_PORT", "PROXY_FIX_X_FOR", "PASSWORD_MIN_LENGTH", "SESSION_LIFE
             "AUDIT_RETENTION_DAYS", "MAX_CONTENT_LENGTH", "DATABASE_POOL_SIZE",
             "DATABASE_MAX_OVERFLOW", "DATABASE_POOL_RECYCLE", "DATABASE_POOL_TIMEOUT",
             "DATABASE_CONNECT_TIMEOUT", "SQLITE_BUSY_TIMEOUT_MS", "RETRY_AFTER_SECONDS",
-            "WORKER_TICK_SECONDS"}
+            "WORKER_TICK_SECONDS", "STATS_MIN_COUNT"}
 # Names that may come from the environment even without a default here.
 _EXTRA_ENV_PREFIXES = ("MAIL_",)
 

@@ -14,11 +14,13 @@ from makerspace.certifications.models import Certification, UserCertification
 from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
+from makerspace.stats.models import StatsSalt, StatsSubscription, StatsSummarySent
 
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
     "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
     "Event", "EventSeries", "EventStatus", "OutboxAttachment", "OutboxMessage", "OutboxStatus",
-    "Role", "Signup", "SignupStatus", "User", "UserCertification", "UserSession", "WeeklyHours",
+    "Role", "Signup", "SignupStatus", "StatsSalt", "StatsSubscription", "StatsSummarySent",
+    "User", "UserCertification", "UserSession", "WeeklyHours",
     "branch_staff",
 ]

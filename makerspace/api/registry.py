@@ -18,6 +18,7 @@ from makerspace.certifications.api import bp as certifications_api
 from makerspace.checkin.api import bp as checkin_api
 from makerspace.events.api import bp as events_api
 from makerspace.extensions import csrf
+from makerspace.stats.api import bp as stats_api
 
 bp = ApiBlueprint("api", __name__, "This document")
 
@@ -32,7 +33,7 @@ INFO: dict[str, Any] = {
         "(`?page=N&per_page=M`, `Link` header)."),
 }
 AREAS = (branches_api, booking_api, certifications_api, events_api, checkin_api, calendar_api,
-         accounts_api, bp)
+         accounts_api, stats_api, bp)
 API_NAMES = frozenset(area.name for area in AREAS)
 
 
