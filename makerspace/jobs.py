@@ -30,7 +30,9 @@ from makerspace.extensions import db
 from makerspace.mail.messages import queue_reminders
 from makerspace.mail.sender import SendReport, send_due
 from makerspace.mail.services import OUTBOX_CHANNEL
+from makerspace.mail.statistics import queue_monthly_summaries
 from makerspace.privacy.services import RetentionReport, sweep_retention
+from makerspace.stats.keys import forget_old_salts
 
 # pg_try_advisory_xact_lock key: "folk" in ASCII. Only ticks take it.
 TICK_LOCK = 0x666F6C6B
@@ -63,11 +65,14 @@ def run_tick(*, full: bool = False) -> TickSummary | None:
     sweep = sweep_bookings(full=full)  # tells the newly blocked, in the same transaction
     reminders = queue_reminders()
     retention = sweep_retention()
+    summaries = queue_monthly_summaries()
+    forget_old_salts()
     db.session.commit()
     sending = send_due()
     JOB_LOG.info("tick", extra={
         "job": "tick", "no_shows": len(sweep.no_shows), "completed": len(sweep.completed),
-        "blocks": len(sweep.blocks), "reminders": reminders, **_sending_fields(sending),
+        "blocks": len(sweep.blocks), "reminders": reminders, "summaries": summaries,
+        **_sending_fields(sending),
         "duration_ms": _since(started)})
     return TickSummary(sweep, reminders, retention, sending)
 

@@ -49,6 +49,8 @@ from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
 
 GROUPS = ("branch", "kind", "month")
+# Whose "today" picks the default period: the county's.
+COUNTY_ZONE = ZoneInfo("Europe/Oslo")
 MAX_PERIOD_DAYS = 3 * 366 + 1
 
 
@@ -424,7 +426,8 @@ def usage(branches: Sequence[Branch], period: Period, group: Sequence[str],
     known = machines(branches, kinds)
     for (machine_id, month), seconds in bookable_seconds(branches, period, kinds).items():
         machine = known[machine_id]
-        row_for({"branch": slugs[machine.branch_id], "kind": EquipmentKind(machine.kind).value,
+        kind = EquipmentKind(machine.kind).value
+        row_for({"branch": slugs[machine.branch_id], "kind": kind,
                  "month": month}).bookable_seconds += seconds
     return [by_key[k] for k in sorted(by_key, key=lambda k: tuple(str(v) for v in k))]
 
@@ -469,7 +472,8 @@ def machine_usage(branches: Sequence[Branch], period: Period) -> list[dict[str, 
     for machine_id, machine in known.items():
         seconds, possible = booked.get(machine_id, 0) or 0, bookable.get(machine_id, 0)
         rows.append({"name": machine.name, "branch": names[machine.branch_id],
-                     "kind": EquipmentKind(machine.kind).value, "booked_hours": round(seconds / 3600, 2),
+                     "kind": EquipmentKind(machine.kind).value,
+                     "booked_hours": round(seconds / 3600, 2),
                      "utilisation": round(seconds / possible, 4) if possible else None})
     rows.sort(key=lambda r: (-(r["utilisation"] or 0), -r["booked_hours"], r["name"]))
     return rows
@@ -543,3 +547,27 @@ def period_of(kind: str, anchor: date) -> Period:
     for _ in range(3 if kind == "quarter" else 1):
         following = _next_month(following)
     return Period(first, following - timedelta(days=1))
+
+
+PERIOD_KINDS = ("month", "quarter", "year", "custom")
+
+
+def _day(text: str | None, field_name: str) -> date:
+    try:
+        day = date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise InvalidPeriod(_l("Give a date as YYYY-MM-DD."), field=field_name) from None
+    if not date(2000, 1, 1) <= day <= date(2999, 12, 31):
+        raise InvalidPeriod(_l("Give a date between the years 2000 and 2999."),
+                            field=field_name)
+    return day
+
+
+def chosen_period(kind: str | None, day: str | None, first: str | None, last: str | None,
+                  today: date) -> tuple[str, Period]:
+    """The period a page asks for: a month, quarter or year holding `day` (default today),
+    or a custom period from `first` to `last`; the default is this month."""
+    kind = kind if kind in PERIOD_KINDS else "month"
+    if kind == "custom":
+        return kind, checked_period(_day(first, "from"), _day(last, "to"))
+    return kind, period_of(kind, _day(day, "day") if day else today)
