@@ -33,6 +33,7 @@ from makerspace.mail.services import OUTBOX_CHANNEL
 from makerspace.mail.statistics import queue_monthly_summaries
 from makerspace.privacy.services import RetentionReport, sweep_retention
 from makerspace.stats.keys import forget_old_salts
+from makerspace.stats.rollup import refresh_rollup
 
 # pg_try_advisory_xact_lock key: "folk" in ASCII. Only ticks take it.
 TICK_LOCK = 0x666F6C6B
@@ -68,6 +69,7 @@ def run_tick(*, full: bool = False) -> TickSummary | None:
     summaries = queue_monthly_summaries()
     forget_old_salts()
     db.session.commit()
+    refresh_rollup(commit=True)  # its own transactions: counting may take a while
     sending = send_due()
     JOB_LOG.info("tick", extra={
         "job": "tick", "no_shows": len(sweep.no_shows), "completed": len(sweep.completed),

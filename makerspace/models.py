@@ -14,13 +14,19 @@ from makerspace.certifications.models import Certification, UserCertification
 from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
-from makerspace.stats.models import StatsSalt, StatsSubscription, StatsSummarySent
+from makerspace.stats.models import (
+    StatsRollup,
+    StatsSalt,
+    StatsSubscription,
+    StatsSummarySent,
+)
 
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
     "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
     "Event", "EventSeries", "EventStatus", "OutboxAttachment", "OutboxMessage", "OutboxStatus",
-    "Role", "Signup", "SignupStatus", "StatsSalt", "StatsSubscription", "StatsSummarySent",
+    "Role", "Signup", "SignupStatus", "StatsRollup", "StatsSalt", "StatsSubscription",
+    "StatsSummarySent",
     "User", "UserCertification", "UserSession", "WeeklyHours",
     "branch_staff",
 ]

@@ -146,7 +146,7 @@ def test_citizens_and_strangers_do_not_find_the_page(client, world, login):
     assert client.get("/staff/statistics/").status_code == 302  # to the log-in page
     login(world["citizen"])
     assert client.get("/staff/statistics/").status_code == 404
-    assert client.get("/staff/statistics/branches.csv").status_code == 404
+    assert client.get("/staff/statistics/table.csv?table=branches").status_code == 404
 
 
 def test_a_bad_period_is_explained(client, world, login):
@@ -161,7 +161,7 @@ def test_a_bad_period_is_explained(client, world, login):
 def test_csv_files_open_with_semicolons(client, world, login):
     login(world["admin"])
     query = "period=custom&from=2025-06-01&to=2025-06-30"
-    rows = read_csv(client.get(f"/staff/statistics/branches.csv?{query}"))
+    rows = read_csv(client.get(f"/staff/statistics/table.csv?table=branches&{query}"))
     header, hoved, steinkjer, county = rows
     assert header[:4] == ["Fra", "Til", "Bibliotek", "Bookinger"]
     assert hoved[:4] == ["2025-06-01", "2025-06-30", "Hovedbiblioteket", "6"]
@@ -169,8 +169,8 @@ def test_csv_files_open_with_semicolons(client, world, login):
     assert (hoved[column], steinkjer[column], county[column]) == ("6", "<5", "6")
     assert hoved[header.index("Bookede timer")] == "12"
     for name in ("kinds", "months", "week", "machines", "ages", "courses"):
-        assert len(read_csv(client.get(f"/staff/statistics/{name}.csv?{query}"))) > 1
-    assert client.get(f"/staff/statistics/people.csv?{query}").status_code == 404
+        assert len(read_csv(client.get(f"/staff/statistics/table.csv?table={name}&{query}"))) > 1
+    assert client.get(f"/staff/statistics/table.csv?table=people&{query}").status_code == 404
 
 
 def test_admins_opt_in_to_the_monthly_summary(client, world, login, app):

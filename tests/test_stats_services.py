@@ -289,3 +289,33 @@ def test_anonymising_keeps_the_key(app_ctx, people):
     db.session.expire_all()
     again = db.session.get(Booking, booking.id)
     assert again.user_id is None and again.citizen_key == key
+
+
+def test_the_rollup_answers_as_counting_would(app_ctx, people, frozen_clock):
+    from makerspace.stats.rollup import cached_figures, label, refresh_rollup
+
+    one, (printer, laser) = place("hoved", every_day("10:00", "12:00"),
+                                  kinds=("3d-printer", "laser-cutter"))
+    two, (other,) = place("steinkjer", every_day("10:00", "12:00"))
+    for n, person in enumerate(people):
+        book(printer, person, utc(2025, 1 + n % 3, 2 + n, 9), age_band="26-66")
+        book(other, person, utc(2025, 2, 10 + n, 9), status=BookingStatus.NO_SHOW)
+    book(laser, None, utc(2025, 3, 30, 22, 30))  # 31 March 00:30, summer time
+    branches = [one, two]
+    q1, march = Period(date(2025, 1, 1), date(2025, 3, 31)), Period(date(2025, 3, 1),
+                                                                      date(2025, 3, 31))
+    assert (label(q1), label(march), label(Period(date(2025, 1, 1), date(2025, 12, 31)))) == (
+        "2025-Q1", "2025-03", "2025")
+    assert label(Period(date(2025, 1, 2), date(2025, 3, 31))) is None
+    live = {g: services.usage(branches, q1, g) for g in (("branch",), ("kind", "month"), ())}
+    frozen_clock.set(utc(2025, 4, 1, 12))  # March and the quarter are not settled yet
+    assert refresh_rollup(limit=10) == 2  # January and February
+    assert cached_figures(branches, q1, ["branch"]) is None
+    frozen_clock.set(utc(2025, 4, 5, 12))
+    assert refresh_rollup(limit=10) == 2  # March, the first quarter
+    assert refresh_rollup() == 0
+    assert cached_figures(branches, q1, ["branch"]) is not None
+    assert cached_figures([one], q1, ["branch"]) is None  # a librarian's share: counted live
+    for grouping, rows in live.items():
+        assert services.usage(branches, q1, grouping) == rows
+    assert services.week_heat_map(branches, march)[0][0] == 1  # Monday 31 March, 00:30

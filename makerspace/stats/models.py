@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from makerspace.database import UTCDateTime, utcnow
@@ -40,3 +40,14 @@ class StatsSummarySent(db.Model):
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StatsRollup(db.Model):
+    """One closed period's rows for one grouping, for all branches."""
+
+    __tablename__ = "stats_rollups"
+
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2025-06, 2025-Q2, 2025
+    grouping: Mapped[str] = mapped_column(String(60), primary_key=True)  # "branch,kind"
+    rows: Mapped[str] = mapped_column(Text)  # JSON
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

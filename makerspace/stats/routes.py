@@ -33,16 +33,17 @@ def index():  # type: ignore[no-untyped-def]
                                  everything=current_user.is_admin)
     return render_template(
         "stats/index.html", report=report, kind=kind, problem=chosen.refusal,
-        charts=tables.charts_for(report), args=request.args.to_dict(),
+        charts=tables.charts_for(report),
+        args={k: v for k, v in request.args.items() if k in ('period', 'day', 'from', 'to')},
         subscribed=current_user.is_admin and is_subscribed(current_user),
         form=EmptyForm(), cell_text=tables.cell_text,
         min_count=services.min_count()), 422 if chosen.refusal else 200
 
 
-@bp.get("/<name>.csv")
+@bp.get("/table.csv")
 @staff_required
-def download(name: str):  # type: ignore[no-untyped-def]
-    chosen = _period()
+def download():  # type: ignore[no-untyped-def]
+    name, chosen = request.args.get("table", ""), _period()
     if name not in tables.TABLE_NAMES or chosen.refusal:
         abort(404)
     _kind, period = chosen.value

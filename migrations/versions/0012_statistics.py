@@ -1,4 +1,4 @@
-"""statistics: citizen keys and first bookings on bookings, yearly salts, summary opt-ins
+"""statistics: citizen keys and first bookings on bookings, yearly salts, the rollup, summary opt-ins
 
 Revision ID: 0012
 Revises: 0007
@@ -39,11 +39,18 @@ def upgrade():
     sa.Column('queued_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('month', name=op.f('pk_stats_summaries_sent'))
     )
-    # ADD COLUMN, not a rebuild: the bookings' overlap triggers on SQLite stay as they are.
-    with op.batch_alter_table('bookings') as batch_op:
-        batch_op.add_column(sa.Column('citizen_key', sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column('first_booking', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.create_index('ix_bookings_stats', ['start_at', 'equipment_id', 'status', 'end_at', 'citizen_key'], unique=False)
+    op.create_table('stats_rollups',
+    sa.Column('period', sa.String(length=10), nullable=False),
+    sa.Column('grouping', sa.String(length=60), nullable=False),
+    sa.Column('rows', sa.Text(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('period', 'grouping', name=op.f('pk_stats_rollups'))
+    )
+    # Plain ALTER TABLE ADD COLUMN, not a batch rebuild: on SQLite the bookings table keeps
+    # its AUTOINCREMENT and its overlap triggers (migrations 0002 and 0005).
+    op.add_column('bookings', sa.Column('citizen_key', sa.String(length=16), nullable=True))
+    op.add_column('bookings', sa.Column('first_booking', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.create_index('ix_bookings_stats', 'bookings', ['start_at', 'equipment_id', 'status', 'end_at', 'citizen_key'], unique=False)
 
     bind = op.get_bind()
     bookings = sa.table('bookings', sa.column('id', sa.Integer), sa.column('user_id', sa.Integer),
@@ -67,10 +74,11 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('bookings') as batch_op:
-        batch_op.drop_index('ix_bookings_stats')
-        batch_op.drop_column('first_booking')
-        batch_op.drop_column('citizen_key')
+    # No batch rebuild here either (SQLite 3.35+ drops columns in place).
+    op.drop_index('ix_bookings_stats', table_name='bookings')
+    op.execute('ALTER TABLE bookings DROP COLUMN first_booking')
+    op.execute('ALTER TABLE bookings DROP COLUMN citizen_key')
+    op.drop_table('stats_rollups')
     op.drop_table('stats_summaries_sent')
     op.drop_table('stats_subscriptions')
     op.drop_table('stats_salts')

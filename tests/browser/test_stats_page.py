@@ -31,7 +31,7 @@ def test_the_statistics_page_at_both_widths(scene, new_page):  # type: ignore[no
     axe.scan("statistics", desktop, phone)
     axe.reflow("statistics", phone)
     with desktop.expect_download() as download:
-        desktop.locator("a[href*='branches.csv']").click()
+        desktop.locator("a[href*='table=branches']").click()
     data = Path(download.value.path()).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
