@@ -184,7 +184,7 @@ def main() -> None:
             written = populate()
             filled = time.perf_counter() - started
             admin, _ = create_user(email="admin@example.no", name="Admin", role=Role.ADMIN,
-                                   branch_slugs=[], password="bench-password-1")
+                                   branch_slugs=[], password="bench-password-1")  # noqa: S106
             _token, raw = issue_api_token(admin, name="bench")
             db.session.commit()
             admin_id = admin.id
@@ -202,25 +202,25 @@ def main() -> None:
         year = "/staff/statistics/?period=year&day=2025-06-01"
         page = client.get(year)
         assert page.status_code == 200, page.status_code
-        median, slowest = timed(lambda client=client: client.get(year))
+        median, slowest = timed(lambda client=client, url=year: client.get(url))
         print(f"| {backend} | (a) year page, county-wide | {median:.0f} | {slowest:.0f} | "
               f"{written:,} bookings written in {filled:.0f} s; rollup of {rolled} closed "
               f"periods built by tick in {rollup_s:.0f} s |")
         csv_url = "/staff/statistics/table.csv?table=branches&period=year&day=2025-06-01"
-        median, slowest = timed(lambda client=client: client.get(csv_url))
+        median, slowest = timed(lambda client=client, url=csv_url: client.get(url))
         print(f"| {backend} | (b) branches.csv for the year | {median:.0f} | {slowest:.0f} | |")
         api = "/api/v1/stats?from=2025-01-01&to=2025-12-31&group=branch,kind,month"
         answer = client.get(api, headers={"Authorization": f"Bearer {raw}"})
         assert answer.status_code == 200, answer.status_code
-        median, slowest = timed(lambda client=client: client.get(
-            api, headers={"Authorization": f"Bearer {raw}"}))
+        median, slowest = timed(lambda client=client, url=api, raw=raw: client.get(
+            url, headers={"Authorization": f"Bearer {raw}"}))
         print(f"| {backend} | (c) API, a year by branch, kind and month | {median:.0f} | "
               f"{slowest:.0f} | {len(answer.get_json()['rows']):,} rows |")
         month = "/staff/statistics/?period=month&day=2025-06-01"
-        median, slowest = timed(lambda client=client: client.get(month))
+        median, slowest = timed(lambda client=client, url=month: client.get(url))
         print(f"| {backend} | (d) month page, county-wide | {median:.0f} | {slowest:.0f} | |")
         custom = "/staff/statistics/?period=custom&from=2025-01-02&to=2025-12-31"
-        median, slowest = timed(lambda client=client: client.get(custom), repeat=1)
+        median, slowest = timed(lambda client=client, url=custom: client.get(url), repeat=1)
         print(f"| {backend} | (e) custom period of a year (not rolled up: counted live) | "
               f"{median:.0f} | {slowest:.0f} | |")
         with app.app_context():

@@ -42,7 +42,7 @@ GROUPINGS = [*_API, ["equipment"], ["age_band"], ["weekday", "hour"]]
 
 def label(period: Period) -> str | None:
     """"2025-06", "2025-Q2" or "2025" when the period is exactly that; else None."""
-    first, last = period.first, period.last
+    first = period.first
     if first.day != 1:
         return None
     if period == period_of("month", first):
