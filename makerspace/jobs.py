@@ -1,7 +1,9 @@
 """The periodic work and the long-running worker that does it.
 
 `run_tick()` is one round of the sweeps (no-shows, completed bookings, blocks, reminders,
-retention), committed as one transaction, then the e-mail that is due. `flask tick` runs it
+retention, the monthly statistics summary, the statistics salts of past years), committed as
+one transaction, then the statistics rollup of a closed period (in transactions of its own:
+counting a year may take a while), then the e-mail that is due. `flask tick` runs it
 once (cron, a systemd timer); `flask worker` runs it every WORKER_TICK_SECONDS and sends mail
 as soon as it is queued: on PostgreSQL the outbox announces new messages with NOTIFY, on
 SQLite the worker looks every WORKER_POLL_SECONDS.

@@ -215,3 +215,22 @@ class TestCsrf:
         token = _csrf(client.get("/staff/statistics/").get_data(as_text=True))
         assert client.post("/staff/statistics/summary",
                            data={"wanted": "yes", "csrf_token": token}).status_code == 302
+
+
+@pytest.mark.commits
+def test_the_tick_rolls_up_a_closed_month_and_mails_the_summary(app, world, frozen_clock):
+    from makerspace.jobs import run_tick
+    from makerspace.mail.models import OutboxMessage
+    from makerspace.stats.models import StatsRollup, StatsSubscription
+
+    with app.app_context():
+        db.session.add(StatsSubscription(user_id=world["admin"].id))
+        db.session.commit()
+        frozen_clock.set(datetime(2025, 7, 5, 8, tzinfo=UTC))
+        summary = run_tick()
+        assert summary is not None
+        assert {r.period for r in db.session.query(StatsRollup)} == {"2025-Q2"}
+        assert db.session.query(OutboxMessage).filter_by(kind="stats_summary").count() == 1
+        run_tick()  # the next tick: June's turn; no second summary
+        assert {r.period for r in db.session.query(StatsRollup)} == {"2025-06", "2025-Q2"}
+        assert db.session.query(OutboxMessage).filter_by(kind="stats_summary").count() == 1

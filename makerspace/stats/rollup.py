@@ -75,21 +75,24 @@ def cached_figures(branches: Sequence[Branch], period: Period,
 
 
 def _settled_periods(today: date) -> list[Period]:
-    """Closed months, quarters and years since the first booking, newest first."""
+    """Settled months, quarters and years since the first booking."""
     first_start = db.session.scalar(select(func.min(Booking.start_at)))
     if first_start is None:
         return []
-    first = first_start.astimezone(COUNTY_ZONE).date().replace(day=1)
+    first_day = first_start.astimezone(COUNTY_ZONE).date()
+    # from January, so the quarter and year of the first booking are counted too
+    first = first_day.replace(month=1, day=1)
     settled_before = today - timedelta(days=SETTLED_DAYS)
     periods: list[Period] = []
     day = first
     while day <= settled_before:
         for kind in ("month", "quarter", "year"):
             period = period_of(kind, day)
-            if period.first == day and period.last < settled_before:
+            if period.first == day and first_day <= period.last < settled_before:
                 periods.append(period)
         day = period_of("month", day).last + timedelta(days=1)
-    return periods[::-1]
+    # the latest first, and of those ending together the longest (a year's page needs it)
+    return sorted(periods, key=lambda p: (p.last, p.days), reverse=True)
 
 
 def refresh_rollup(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
