@@ -234,3 +234,17 @@ def test_the_tick_rolls_up_a_closed_month_and_mails_the_summary(app, world, froz
         run_tick()  # the next tick: June's turn; no second summary
         assert {r.period for r in db.session.query(StatsRollup)} == {"2025-06", "2025-Q2"}
         assert db.session.query(OutboxMessage).filter_by(kind="stats_summary").count() == 1
+
+
+@pytest.mark.commits
+def test_the_rollup_command(app, world, frozen_clock):
+    from makerspace.stats.models import StatsRollup
+
+    frozen_clock.set(datetime(2025, 7, 5, 8, tzinfo=UTC))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["stats-rollup"])
+    assert result.exit_code == 0 and "2 settled period(s)" in result.output
+    assert "0 settled" in runner.invoke(args=["stats-rollup"]).output
+    assert "2 settled" in runner.invoke(args=["stats-rollup", "--again"]).output
+    with app.app_context():
+        assert {r.period for r in db.session.query(StatsRollup)} == {"2025-06", "2025-Q2"}
