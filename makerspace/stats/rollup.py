@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask import g, has_app_context
 from sqlalchemy import delete, func, select
 
 from makerspace import clock
@@ -59,7 +60,11 @@ def _key(keys: Sequence[str]) -> str:
 
 
 def _all_branches() -> list[int]:
-    return list(db.session.scalars(select(Branch.id).order_by(Branch.id)))
+    if not has_app_context():
+        return list(db.session.scalars(select(Branch.id).order_by(Branch.id)))
+    if "stats_all_branches" not in g:
+        g.stats_all_branches = list(db.session.scalars(select(Branch.id).order_by(Branch.id)))
+    return g.stats_all_branches
 
 
 def cached_figures(branches: Sequence[Branch], period: Period,

@@ -10,6 +10,7 @@ docs/statistics.md; every count of distinct people below STATS_MIN_COUNT is hidd
 from __future__ import annotations
 
 import sqlite3
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -335,10 +336,12 @@ def bookable_seconds(branches: Sequence[Branch], period: Period,
 def _bookable_seconds(branches: Sequence[Branch], period: Period,
                       kinds: Sequence[str] | None) -> dict[tuple[int, str], float]:
     by_id = {b.id: b for b in branches}
-    query = select(Equipment).where(Equipment.branch_id.in_(by_id))
+    # plain rows, not objects: hundreds of machines × months are looked at below
+    query = select(Equipment.id, Equipment.branch_id, Equipment.created_at).where(
+        Equipment.branch_id.in_(by_id))
     if kinds:
         query = query.where(Equipment.kind.in_(kinds))
-    machines = list(db.session.scalars(query))
+    machines = db.session.execute(query).all()
     outages: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     far = datetime(3000, 1, 1, tzinfo=UTC)
     if machines:
@@ -351,31 +354,43 @@ def _bookable_seconds(branches: Sequence[Branch], period: Period,
         tz = ZoneInfo(branch.timezone)
         open_at = [(i.start, i.end) for i in opening_intervals(branch, period.first,
                                                                  period.days)]
+        ends = [e for _s, e in open_at]  # in order: the intervals do not overlap
         per_month = []
         day = period.first.replace(day=1)
         for month in period.months():
             following = _next_month(day)
             start = local_moment(max(day, period.first), 0, tz)
             end = local_moment(min(following, period.last + timedelta(days=1)), 0, tz)
-            clipped = _clip(open_at, start, end)
+            clipped = _clip(open_at[bisect_right(ends, start):bisect_left(ends, end) + 1],
+                            start, end)
             per_month.append((month, start, clipped,
                               sum((e - s).total_seconds() for s, e in clipped)))
             day = following
         months_of_branch[branch.id] = per_month
     result: dict[tuple[int, str], float] = {}
-    for machine in machines:
-        holes = outages.get(machine.id, [])
-        for month, start, intervals, whole in months_of_branch[machine.branch_id]:
-            if machine.created_at <= start and not holes:
-                result[(machine.id, month)] = whole  # the common case: nothing to take off
+    for machine_id, branch_id, created_at in machines:
+        holes = outages.get(machine_id, [])
+        for month, start, intervals, whole in months_of_branch[branch_id]:
+            if created_at <= start and not holes:
+                result[(machine_id, month)] = whole  # the common case: nothing to take off
                 continue
-            usable = _minus(_clip(intervals, machine.created_at, far), holes)
-            result[(machine.id, month)] = sum((e - s).total_seconds() for s, e in usable)
+            usable = _minus(_clip(intervals, created_at, far), holes)
+            result[(machine_id, month)] = sum((e - s).total_seconds() for s, e in usable)
     return result
 
 
 def machines(branches: Sequence[Branch], kinds: Sequence[str] | None = None
              ) -> dict[int, Equipment]:
+    """The branches' machines by id (once per request)."""
+    memo = g.setdefault("stats_machines", {}) if has_app_context() else {}
+    key = (tuple(sorted(b.id for b in branches)), tuple(kinds or ()))
+    if key not in memo:
+        memo[key] = _machines(branches, kinds)
+    return memo[key]
+
+
+def _machines(branches: Sequence[Branch], kinds: Sequence[str] | None
+              ) -> dict[int, Equipment]:
     query = select(Equipment).where(Equipment.branch_id.in_([b.id for b in branches]))
     if kinds:
         query = query.where(Equipment.kind.in_(kinds))
