@@ -468,6 +468,8 @@ def usage(branches: Sequence[Branch], period: Period, group: Sequence[str],
 
     for row in booking_figures(branches, period, group, kinds):
         values = {**row, "branch": slugs.get(row.get("branch"))}
+        if "branch" in group and values["branch"] is None:
+            continue  # a branch deleted since its period was rolled up
         figures = row_for(values)
         for name in MEASURES:
             setattr(figures, name, getattr(figures, name) + (row[name] or 0))
