@@ -58,11 +58,13 @@ from makerspace.mail.subscribers import connect as mail_listens_to_the_domain
 from makerspace.metrics import install_metrics
 from makerspace.privacy.routes import bp as privacy_bp
 from makerspace.staff.routes import bp as staff_bp
+from makerspace.stats.keys import connect as stats_keys_stamp_bookings
+from makerspace.stats.routes import bp as stats_bp
 
 BLUEPRINTS = (core_bp, accounts_bp, accounts_invitations_bp, accounts_staff_bp, branches_bp,
               branches_staff_bp, booking_bp, booking_staff_bp, certifications_bp, staff_bp,
               events_bp, events_staff_bp, checkin_bp, calendar_bp, mail_bp, privacy_bp,
-              identity_bp, embed_bp)
+              identity_bp, embed_bp, stats_bp)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -122,6 +124,7 @@ def _init_extensions(app: Flask) -> None:
         app.jinja_env.globals.update(template_globals)
     app.jinja_env.globals["page_url"] = page_url
     mail_listens_to_the_domain()
+    stats_keys_stamp_bookings()
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

@@ -20,6 +20,7 @@ from makerspace.errors import DomainError
 from makerspace.extensions import db
 from makerspace.jobs import Worker, run_tick
 from makerspace.mail.sender import send_due
+from makerspace.stats.rollup import forget_rollup, refresh_rollup
 
 
 @click.command("seed-demo")
@@ -145,7 +146,22 @@ def send_mail_command(limit: int) -> None:
     click.echo(send_due(limit=limit).summary())
 
 
+@click.command("stats-rollup")
+@database_command
+@click.option("--again", is_flag=True, help="Drop the kept periods first and count them all "
+              "again (after deleting a machine or changing past bookings).")
+def stats_rollup_command(again: bool) -> None:
+    """Count every settled month, quarter and year for the statistics now (tick does one a
+    minute)."""
+    if again:
+        forget_rollup()
+        db.session.commit()
+    counted = refresh_rollup(limit=10_000, commit=True)
+    click.echo(f"Statistics: {counted} settled period(s) counted.")
+
+
 def register_commands(app: Flask) -> None:
     for command in (seed_demo_command, create_user_command, create_token_command,
-                    tick_command, send_mail_command, worker_command, backup_command):
+                    tick_command, send_mail_command, worker_command, backup_command,
+                    stats_rollup_command):
         app.cli.add_command(command)

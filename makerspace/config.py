@@ -74,6 +74,8 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS": 90,
     "OUTBOX_RETENTION_DAYS": 30,
     "AUDIT_RETENTION_DAYS": 365,
+    # Statistics (docs/statistics.md): a count of distinct people below this shows as "<N".
+    "STATS_MIN_COUNT": 5,
     # `flask worker`: the sweeps every WORKER_TICK_SECONDS; new mail at once on PostgreSQL
     # (LISTEN/NOTIFY), else looked for every WORKER_POLL_SECONDS (default 0.5 on SQLite, 15 on
     # PostgreSQL, where the look only catches retries that come due).
@@ -148,7 +150,7 @@ _INTEGER = {"MAIL_PORT", "PROXY_FIX_X_FOR", "PASSWORD_MIN_LENGTH", "SESSION_LIFE
             "AUDIT_RETENTION_DAYS", "MAX_CONTENT_LENGTH", "DATABASE_POOL_SIZE",
             "DATABASE_MAX_OVERFLOW", "DATABASE_POOL_RECYCLE", "DATABASE_POOL_TIMEOUT",
             "DATABASE_CONNECT_TIMEOUT", "SQLITE_BUSY_TIMEOUT_MS", "RETRY_AFTER_SECONDS",
-            "WORKER_TICK_SECONDS", "SIP2_PORT", "OIDC_LEEWAY_SECONDS"}
+            "WORKER_TICK_SECONDS", "SIP2_PORT", "OIDC_LEEWAY_SECONDS", "STATS_MIN_COUNT"}
 # Read from the environment as JSON.
 _JSON = {"SIP2_BRANCHES"}
 # Names that may come from the environment even without a default here.

@@ -1,7 +1,9 @@
 """The periodic work and the long-running worker that does it.
 
 `run_tick()` is one round of the sweeps (no-shows, completed bookings, blocks, reminders,
-retention), committed as one transaction, then the e-mail that is due. `flask tick` runs it
+retention, the monthly statistics summary, the statistics salts of past years), committed as
+one transaction, then the statistics rollup of a closed period (in transactions of its own:
+counting a year may take a while), then the e-mail that is due. `flask tick` runs it
 once (cron, a systemd timer); `flask worker` runs it every WORKER_TICK_SECONDS and sends mail
 as soon as it is queued: on PostgreSQL the outbox announces new messages with NOTIFY, on
 SQLite the worker looks every WORKER_POLL_SECONDS.
@@ -30,7 +32,10 @@ from makerspace.extensions import db
 from makerspace.mail.messages import queue_reminders
 from makerspace.mail.sender import SendReport, send_due
 from makerspace.mail.services import OUTBOX_CHANNEL
+from makerspace.mail.statistics import queue_monthly_summaries
 from makerspace.privacy.services import RetentionReport, sweep_retention
+from makerspace.stats.keys import forget_old_salts
+from makerspace.stats.rollup import refresh_rollup
 
 # pg_try_advisory_xact_lock key: "folk" in ASCII. Only ticks take it.
 TICK_LOCK = 0x666F6C6B
@@ -63,11 +68,15 @@ def run_tick(*, full: bool = False) -> TickSummary | None:
     sweep = sweep_bookings(full=full)  # tells the newly blocked, in the same transaction
     reminders = queue_reminders()
     retention = sweep_retention()
+    summaries = queue_monthly_summaries()
+    forget_old_salts()
     db.session.commit()
+    refresh_rollup(commit=True)  # its own transactions: counting may take a while
     sending = send_due()
     JOB_LOG.info("tick", extra={
         "job": "tick", "no_shows": len(sweep.no_shows), "completed": len(sweep.completed),
-        "blocks": len(sweep.blocks), "reminders": reminders, **_sending_fields(sending),
+        "blocks": len(sweep.blocks), "reminders": reminders, "summaries": summaries,
+        **_sending_fields(sending),
         "duration_ms": _since(started)})
     return TickSummary(sweep, reminders, retention, sending)
 

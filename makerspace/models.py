@@ -16,6 +16,12 @@ from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.identity.models import Identity
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
+from makerspace.stats.models import (
+    StatsRollup,
+    StatsSalt,
+    StatsSubscription,
+    StatsSummarySent,
+)
 
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
@@ -23,6 +29,7 @@ __all__ = [
     "Event", "EventSeries", "EventStatus", "Identity", "Invitation", "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
-    "Role", "Signup", "SignupStatus", "User", "UserCertification", "UserSession", "WeeklyHours",
+    "Role", "Signup", "SignupStatus", "StatsRollup", "StatsSalt", "StatsSubscription",
+    "StatsSummarySent", "User", "UserCertification", "UserSession", "WeeklyHours",
     "branch_staff", "invitation_branches",
 ]

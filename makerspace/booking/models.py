@@ -165,6 +165,9 @@ class Booking(db.Model):
         Index("ix_bookings_user_start", "user_id", "start_at"),
         # the no-show sweep and reminders: open bookings by start
         Index("ix_bookings_status_start", "status", "start_at"),
+        # the statistics: a period's bookings, read from the index alone (makerspace/stats)
+        Index("ix_bookings_stats", "start_at", "equipment_id", "status", "end_at",
+              "citizen_key"),
         # the retention sweep: bookings that still name someone, by end
         Index("ix_bookings_named_end", "end_at", postgresql_where=text("user_id IS NOT NULL"),
               sqlite_where=text("user_id IS NOT NULL")),
@@ -189,6 +192,12 @@ class Booking(db.Model):
     # The booker's age band at the start ("under-16", "16-25", "26-66", "67+"; None: unknown),
     # what the statistics keep of them.
     age_band: Mapped[str | None] = mapped_column(String(10))
+    # What the statistics count distinct citizens by (makerspace/stats/keys.py): the same for
+    # one person's bookings within a calendar year, and not derivable from the person once
+    # the year's salt is gone; None for a booking without an account (a guest booking).
+    citizen_key: Mapped[str | None] = mapped_column(String(16))
+    # The person's first booking in the county (the statistics' first-time users).
+    first_booking: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # end_at plus the machine's buffer (cooling, cleaning) when it was booked.

@@ -31,6 +31,7 @@ from makerspace.extensions import db
 from makerspace.identity.models import Identity
 from makerspace.mail.links import with_link
 from makerspace.mail.models import OutboxMessage, OutboxStatus
+from makerspace.stats.models import StatsSubscription
 
 # What an anonymised booking or sign-up has instead of a check-in code: never 32 base32
 # characters, so no scan finds it.
@@ -178,6 +179,11 @@ def _sessions(user: User) -> list[dict[str, Any]]:
 
 
 # One exporter per table that refers to a person; the keys are the tables' names.
+def _stats_subscriptions(user: User) -> list[dict[str, Any]]:
+    found = db.session.get(StatsSubscription, user.id)
+    return [{"monthly_summary": True, "created_at": _iso(found.created_at)}] if found else []
+
+
 EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "api_tokens": _tokens,
     "audit_entries": _audit,
@@ -189,6 +195,7 @@ EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "invitations": _invitations,
     "outbox_messages": _outbox,
     "signups": _signups,
+    "stats_subscriptions": _stats_subscriptions,
     "user_certifications": _certifications,
     "user_sessions": _sessions,
 }

@@ -228,6 +228,7 @@ def test_librarian_pages(scene, new_page, shots):  # type: ignore[no-untyped-def
         ("staff: a person's blocks", f"/staff/people/{scene.citizen.id}/blocks"),
         ("staff: a booking", f"/bookings/{scene.today.id}"),
         ("staff: check-in code", f"/c/{scene.today.checkin_token}"),
+        ("staff: statistics", "/staff/statistics/"),
         ("scan station", "/staff/hoved/scan"),
         ("staff: a library, another day", "/staff/hoved/?date=2026-12-01"),
         ("staff: guest booking", f"/staff/hoved/guest?equipment={scene.printer.id}"
@@ -314,6 +315,9 @@ def test_admin_pages(scene, new_page):  # type: ignore[no-untyped-def]
         ("admin: staff and roles", "/staff/team"),
         ("admin: a staff member", f"/staff/team/{scene.librarian.id}"),
         ("admin: outbox", "/admin/outbox"),
+        ("admin: statistics, a year", "/staff/statistics/?period=year"),
+        ("admin: statistics, a period that ends before it starts",
+         "/staff/statistics/?period=custom&from=2026-12-31&to=2026-01-01", 422),
     ])
     people.axe.check()
 
@@ -330,4 +334,6 @@ def test_pages_in_nynorsk_and_english(scene, new_page, locale):  # type: ignore[
     ])
     for page in people.pages.values():
         assert page.locator("html").get_attribute("lang") == locale
+        log_in(page, "admin@example.no")
+    people.check_pages([("statistics", "/staff/statistics/?period=quarter")])
     people.axe.check()

@@ -1,0 +1,1 @@
+"""Statistics for the county: usage per branch, kind of machine and month, without names."""

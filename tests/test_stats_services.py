@@ -1,0 +1,321 @@
+"""Every statistics figure against numbers worked out by hand, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from makerspace.accounts.models import Role
+from makerspace.booking.models import (
+    Booking,
+    BookingStatus,
+    Cancellation,
+    Equipment,
+    EquipmentOutage,
+)
+from makerspace.branches.hours import set_date_exception, set_weekly_hours
+from makerspace.branches.models import Branch
+from makerspace.errors import Forbidden
+from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
+from makerspace.extensions import db
+from makerspace.privacy.services import anonymise_bookings, sweep_retention
+from makerspace.stats import services
+from makerspace.stats.keys import forget_old_salts
+from makerspace.stats.models import StatsSalt
+from makerspace.stats.services import Period, checked_period
+
+LONG_AGO = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+def place(branch_slug: str, weekly: dict, kinds=("3d-printer",), timezone="Europe/Oslo"):
+    """A branch with one machine per kind, all in service since 2024."""
+    branch = Branch(slug=branch_slug, name=branch_slug.title(), municipality="Trondheim",
+                    timezone=timezone, closed_on_public_holidays=False)
+    db.session.add(branch)
+    db.session.flush()
+    set_weekly_hours(branch, weekly)
+    machines = []
+    for n, kind in enumerate(kinds):
+        machine = Equipment(branch_id=branch.id, name=f"{kind} {n}", kind=kind,
+                            created_at=LONG_AGO)
+        db.session.add(machine)
+        machines.append(machine)
+    db.session.flush()
+    return branch, machines
+
+
+def book(machine, user, start, hours=1.0, status=BookingStatus.COMPLETED, cancellation=None,
+         age_band=None):
+    end = start + timedelta(hours=hours)
+    booking = Booking(equipment_id=machine.id, user_id=user.id if user else None,
+                      start_at=start, end_at=end, occupied_until=end, status=status,
+                      cancellation=cancellation, age_band=age_band)
+    db.session.add(booking)
+    db.session.flush()
+    return booking
+
+
+def every_day(opens: str, closes: str) -> dict:
+    return {d: [(opens, closes)] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+@pytest.fixture
+def people(app_ctx, make_user):
+    return [make_user(f"p{n}@example.no") for n in range(6)]
+
+
+def test_utilisation_across_a_closure_and_an_outage(app_ctx, people):
+    # June 2025, open 10:00-14:00 every day: 30 × 4 h = 120 h. Closed on 10 June: 116 h.
+    branch, (printer,) = place("hoved", every_day("10:00", "14:00"))
+    set_date_exception(branch, date(2025, 6, 10), None, "Inventory")
+    # Out of service 20 June 12:00 to 22 June 12:00 (CEST, UTC+2): 2 + 4 + 2 = 8 h -> 108 h.
+    db.session.add(EquipmentOutage(equipment_id=printer.id, start_at=utc(2025, 6, 20, 10),
+                                   end_at=utc(2025, 6, 22, 10), reason="Nozzle"))
+    book(printer, people[0], utc(2025, 6, 2, 8), 2)  # completed: 2 h
+    book(printer, people[1], utc(2025, 6, 3, 8), 1, BookingStatus.NO_SHOW)
+    book(printer, people[1], utc(2025, 6, 4, 8), 3, BookingStatus.CANCELLED,
+         Cancellation.BY_CITIZEN)
+    book(printer, people[2], utc(2025, 6, 5, 8), 1.5, BookingStatus.CHECKED_IN)
+    (row,) = services.usage([branch], Period(date(2025, 6, 1), date(2025, 6, 30)), [])
+    assert row.bookable_hours == 108
+    assert row.booked_hours == 3.5
+    assert row.utilisation == round(3.5 / 108, 4) == 0.0324
+    assert (row.bookings, row.no_shows, row.cancellations) == (4, 1, 1)
+    assert row.cancelled_by_citizen == 1 and row.cancelled_by_staff == 0
+    assert row.checked_in == 2 and row.checked_in_rate == round(2 / 3, 4)
+    assert row.no_show_rate == round(1 / 3, 4)
+    assert row.distinct_citizens == 3 and row.shown("distinct_citizens") == "<5"
+
+
+def test_a_dst_month_has_its_real_length_and_local_months(app_ctx, people):
+    # Open round the clock: March 2025 has 31 × 24 − 1 = 743 hours in Oslo, October 745.
+    branch, (printer,) = place("hoved", every_day("00:00", "24:00"))
+    # 31 March 22:30 UTC is 1 April 00:30 in Oslo (CEST); 28 February 23:30 UTC is 1 March.
+    book(printer, people[0], utc(2025, 3, 31, 22, 30), 1)
+    book(printer, people[0], utc(2025, 2, 28, 23, 30), 1)
+    rows = services.usage([branch], Period(date(2025, 3, 1), date(2025, 4, 30)), ["month"])
+    march, april = rows
+    assert (march.key, march.bookable_hours, march.bookings) == ({"month": "2025-03"}, 743, 1)
+    assert (april.key, april.bookable_hours, april.bookings) == ({"month": "2025-04"}, 720, 1)
+    (october,) = services.usage([branch], Period(date(2025, 10, 1), date(2025, 10, 31)), [])
+    assert october.bookable_hours == 745
+
+
+def test_the_heat_map_uses_local_weekday_and_hour(app_ctx, people):
+    branch, (printer,) = place("hoved", every_day("00:00", "24:00"))
+    book(printer, people[0], utc(2025, 3, 31, 22, 30))  # Tuesday 1 April, 00:30 CEST
+    book(printer, people[0], utc(2025, 3, 3, 7, 0))  # Monday 3 March, 08:00 CET
+    book(printer, people[1], utc(2025, 3, 3, 7, 0), status=BookingStatus.CANCELLED)
+    grid = services.week_heat_map([branch], Period(date(2025, 3, 1), date(2025, 4, 30)))
+    assert grid[1][0] == 1 and grid[0][8] == 1
+    assert sum(map(sum, grid)) == 2
+
+
+def test_grouping_by_branch_kind_and_month(app_ctx, people):
+    one, (printer, laser) = place("hoved", every_day("10:00", "12:00"),
+                                  kinds=("3d-printer", "laser-cutter"))
+    two, (other,) = place("steinkjer", every_day("10:00", "12:00"))
+    book(printer, people[0], utc(2025, 1, 10, 9))
+    book(laser, people[0], utc(2025, 2, 10, 9), 2)
+    book(other, people[1], utc(2025, 1, 11, 9))
+    period = Period(date(2025, 1, 1), date(2025, 2, 28))
+    rows = services.api_rows(services.usage([one, two], period, ["branch", "kind", "month"]))
+    assert [(r["branch"], r["kind"], r["month"], r["bookings"]) for r in rows] == [
+        ("hoved", "3d-printer", "2025-01", 1), ("hoved", "3d-printer", "2025-02", 0),
+        ("hoved", "laser-cutter", "2025-01", 0), ("hoved", "laser-cutter", "2025-02", 1),
+        ("steinkjer", "3d-printer", "2025-01", 1), ("steinkjer", "3d-printer", "2025-02", 0)]
+    # January: 31 days × 2 h per machine
+    assert rows[0]["utilisation"] == round(1 / 62, 4)
+    (kind_row, laser_row) = services.api_rows(services.usage([one, two], period, ["kind"]))
+    assert set(kind_row) == {"kind", "bookings", "booked_hours", "utilisation", "no_shows",
+                             "cancellations", "distinct_citizens"}
+    assert kind_row["bookings"] == 2 and kind_row["utilisation"] == round(2 / (2 * 59 * 2), 4)
+    (county,) = services.api_rows(services.usage([one, two], period, []))
+    assert county["bookings"] == 3 and county["booked_hours"] == 4
+
+
+def test_small_counts_are_hidden_and_the_limit_is_a_setting(app_ctx, people):
+    branch, (printer,) = place("hoved", every_day("08:00", "20:00"))
+    for n, person in enumerate(people[:5]):
+        book(printer, person, utc(2025, 5, 1 + n, 8))
+    book(printer, people[0], utc(2025, 5, 20, 8))  # the same person again
+    book(printer, None, utc(2025, 5, 21, 8))  # a guest booking: not a distinct citizen
+    may = Period(date(2025, 5, 1), date(2025, 5, 31))
+    (row,) = services.usage([branch], may, [])
+    assert row.distinct_citizens == 5 and row.shown("distinct_citizens") == 5
+    assert row.without_account == 1 and row.bookings == 7
+    (row,) = services.usage([branch], Period(date(2025, 5, 1), date(2025, 5, 4)), [])
+    assert row.shown("distinct_citizens") == "<5"
+    app_ctx.config["STATS_MIN_COUNT"] = 3
+    assert services.shown_count(3) == 3 and services.shown_count(2) == "<3"
+    assert services.shown_count(0) == "<3"
+
+
+def test_distinct_citizens_and_first_timers_survive_anonymisation(app_ctx, people,
+                                                                  frozen_clock):
+    branch, (printer,) = place("hoved", every_day("08:00", "20:00"))
+    book(printer, people[0], utc(2025, 4, 1, 8))
+    book(printer, people[0], utc(2025, 4, 2, 8))
+    book(printer, people[1], utc(2025, 4, 3, 8))
+    april = Period(date(2025, 4, 1), date(2025, 4, 30))
+    before = services.usage([branch], april, [])[0]
+    frozen_clock.set(utc(2026, 6, 1))
+    report = sweep_retention()
+    assert report.bookings == 3
+    db.session.expire_all()
+    after = services.usage([branch], april, [])[0]
+    assert (after.distinct_citizens, after.first_time) == (before.distinct_citizens,
+                                                          before.first_time) == (2, 2)
+    assert after.without_account == 0
+
+
+def test_a_person_gets_one_key_a_year_and_the_salt_is_forgotten(app_ctx, people,
+                                                              frozen_clock):
+    branch, (printer,) = place("hoved", every_day("08:00", "20:00"))
+    a = book(printer, people[0], utc(2025, 4, 1, 8))
+    b = book(printer, people[0], utc(2025, 9, 1, 8))
+    c = book(printer, people[0], utc(2026, 1, 5, 8))
+    d = book(printer, people[1], utc(2025, 4, 1, 10))
+    assert a.citizen_key == b.citizen_key != c.citizen_key
+    assert a.citizen_key != d.citizen_key and len(a.citizen_key) == 16
+    assert (a.first_booking, b.first_booking, c.first_booking, d.first_booking) == (
+        True, False, False, True)
+    frozen_clock.set(utc(2026, 3, 1))  # 2025's bookings are not all anonymised yet
+    assert forget_old_salts() == 0
+    frozen_clock.set(utc(2026, 4, 15))  # 90 days after the last of 2025's bookings ended
+    assert forget_old_salts() == 1
+    assert [s.year for s in db.session.query(StatsSalt)] == [2026]
+
+
+def test_distinct_citizens_are_counted_over_the_whole_group(app_ctx, people):
+    branch, (printer, laser) = place("hoved", every_day("08:00", "20:00"),
+                                     kinds=("3d-printer", "laser-cutter"))
+    for n, person in enumerate(people[:5]):
+        book(printer, person, utc(2025, 4, 1, 8) + timedelta(hours=n * 2))
+        book(laser, person, utc(2025, 5, 1, 8) + timedelta(hours=n * 2))
+    year = Period(date(2025, 1, 1), date(2025, 12, 31))
+    (total,) = services.usage([branch], year, [])
+    assert total.distinct_citizens == 5  # not 10: the same five people in both months
+    assert [f.distinct_citizens for f in services.usage([branch], year, ["month"])
+            if f.bookings] == [5, 5]
+
+
+def test_age_bands_and_machines(app_ctx, people):
+    branch, (printer, laser) = place("hoved", every_day("10:00", "12:00"),
+                                     kinds=("3d-printer", "laser-cutter"))
+    for n, person in enumerate(people[:5]):
+        book(printer, person, utc(2025, 1, 2 + n, 9), age_band="26-66")
+    book(laser, people[5], utc(2025, 1, 20, 9), age_band="under-16")
+    january = Period(date(2025, 1, 1), date(2025, 1, 31))
+    bands = {r["band"]: r["distinct_citizens"] for r in services.age_bands([branch], january)}
+    assert bands == {"under-16": "<5", "16-25": "<5", "26-66": 5, "67+": "<5", None: "<5"}
+    most, least = services.machine_usage([branch], january)
+    assert (most["name"], most["booked_hours"], most["utilisation"]) == (
+        printer.name, 5, round(5 / 62, 4))
+    assert (least["name"], least["booked_hours"]) == (laser.name, 1)
+
+
+def test_trend_against_the_year_before(app_ctx, people):
+    branch, (printer,) = place("hoved", every_day("10:00", "12:00"))
+    book(printer, people[0], utc(2024, 2, 5, 9))
+    book(printer, people[0], utc(2025, 2, 5, 9))
+    book(printer, people[1], utc(2025, 2, 6, 9), 2)
+    rows = services.monthly_trend([branch], Period(date(2025, 1, 1), date(2025, 3, 31)))
+    assert [(r["month"], r["bookings"], r["bookings_year_before"]) for r in rows] == [
+        ("2025-01", 0, 0), ("2025-02", 2, 1), ("2025-03", 0, 0)]
+    assert rows[1]["booked_hours"] == 3 and rows[1]["booked_hours_year_before"] == 1
+
+
+def test_course_figures(app_ctx, people, frozen_clock):
+    frozen_clock.set(utc(2025, 7, 1))
+    branch, _machines = place("hoved", every_day("10:00", "12:00"))
+    held = Event(branch_id=branch.id, title="Laser", start_at=utc(2025, 6, 3, 15),
+                 end_at=utc(2025, 6, 3, 17), capacity=2, status=EventStatus.SCHEDULED)
+    cancelled = Event(branch_id=branch.id, title="Off", start_at=utc(2025, 6, 4, 15),
+                      end_at=utc(2025, 6, 4, 17), capacity=8, status=EventStatus.CANCELLED)
+    db.session.add_all([held, cancelled])
+    db.session.flush()
+    for n, (status, attended) in enumerate([(SignupStatus.CONFIRMED, True),
+                                            (SignupStatus.CONFIRMED, False),
+                                            (SignupStatus.WAITLISTED, False),
+                                            (SignupStatus.WAITLISTED, False)]):
+        db.session.add(Signup(event_id=held.id, user_id=people[n].id, status=status,
+                              attended_at=utc(2025, 6, 3, 15) if attended else None,
+                              queue_number=n if status == SignupStatus.WAITLISTED else None))
+    db.session.flush()
+    rows = services.course_figures([branch], Period(date(2025, 6, 1), date(2025, 6, 30)))
+    assert rows[0] == {"branch": "Hoved", "slug": "hoved", "held": 1, "seats": 2,
+                       "signups": 2, "attended": 1, "waitlisted": 2, "certified": 0}
+    assert rows[-1]["held"] == 1 and rows[-1]["branch"] is None
+
+
+def test_who_sees_which_branches(app_ctx, make_user):
+    one, _m = place("hoved", every_day("10:00", "12:00"))
+    two, _m = place("steinkjer", every_day("10:00", "12:00"))
+    admin = make_user(role=Role.ADMIN)
+    librarian = make_user(role=Role.LIBRARIAN, branches=[db.session.get(Branch, two.id)])
+    citizen = make_user()
+    assert [b.slug for b in services.branches_for(admin)] == ["hoved", "steinkjer"]
+    assert [b.slug for b in services.branches_for(db.session.merge(librarian))] == [
+        "steinkjer"]
+    with pytest.raises(Forbidden):
+        services.branches_for(citizen)
+
+
+def test_periods(app_ctx):
+    assert services.period_of("quarter", date(2025, 5, 17)) == Period(date(2025, 4, 1),
+                                                                      date(2025, 6, 30))
+    assert services.period_of("month", date(2024, 2, 10)) == Period(date(2024, 2, 1),
+                                                                    date(2024, 2, 29))
+    assert services.period_of("year", date(2025, 5, 17)).days == 365
+    assert Period(date(2024, 2, 29), date(2024, 3, 1)).year_before() == Period(
+        date(2023, 2, 28), date(2023, 3, 1))
+    with pytest.raises(services.InvalidPeriod):
+        checked_period(date(2025, 2, 1), date(2025, 1, 1))
+    with pytest.raises(services.InvalidPeriod):
+        checked_period(date(2020, 1, 1), date(2025, 1, 1))
+
+
+def test_anonymising_keeps_the_key(app_ctx, people):
+    branch, (printer,) = place("hoved", every_day("08:00", "20:00"))
+    booking = book(printer, people[0], utc(2025, 4, 1, 8))
+    key = booking.citizen_key
+    anonymise_bookings(Booking.id == booking.id)
+    db.session.expire_all()
+    again = db.session.get(Booking, booking.id)
+    assert again.user_id is None and again.citizen_key == key
+
+
+def test_the_rollup_answers_as_counting_would(app_ctx, people, frozen_clock):
+    from makerspace.stats.rollup import cached_figures, label, refresh_rollup
+
+    one, (printer, laser) = place("hoved", every_day("10:00", "12:00"),
+                                  kinds=("3d-printer", "laser-cutter"))
+    two, (other,) = place("steinkjer", every_day("10:00", "12:00"))
+    for n, person in enumerate(people):
+        book(printer, person, utc(2025, 1 + n % 3, 2 + n, 9), age_band="26-66")
+        book(other, person, utc(2025, 2, 10 + n, 9), status=BookingStatus.NO_SHOW)
+    book(laser, None, utc(2025, 3, 30, 22, 30))  # 31 March 00:30, summer time
+    branches = [one, two]
+    q1, march = Period(date(2025, 1, 1), date(2025, 3, 31)), Period(date(2025, 3, 1),
+                                                                      date(2025, 3, 31))
+    assert (label(q1), label(march), label(Period(date(2025, 1, 1), date(2025, 12, 31)))) == (
+        "2025-Q1", "2025-03", "2025")
+    assert label(Period(date(2025, 1, 2), date(2025, 3, 31))) is None
+    live = {g: services.usage(branches, q1, g) for g in (("branch",), ("kind", "month"), ())}
+    frozen_clock.set(utc(2025, 4, 1, 12))  # March and the quarter are not settled yet
+    assert refresh_rollup(limit=10) == 2  # January and February
+    assert cached_figures(branches, q1, ["branch"]) is None
+    frozen_clock.set(utc(2025, 4, 5, 12))
+    assert refresh_rollup(limit=10) == 2  # March, the first quarter
+    assert refresh_rollup() == 0
+    assert cached_figures(branches, q1, ["branch"]) is not None
+    assert cached_figures([one], q1, ["branch"]) is None  # a librarian's share: counted live
+    for grouping, rows in live.items():
+        assert services.usage(branches, q1, grouping) == rows
+    assert services.week_heat_map(branches, march)[0][0] == 1  # Monday 31 March, 00:30
