@@ -194,7 +194,8 @@ class GuestBookingForm(FlaskForm):
 
 
 class RetireForm(FlaskForm):
-    reason = StringField(_l("Why is the machine retired?"),
+    # Its own id: the out-of-service form on the same page has a `reason` too.
+    reason = StringField(_l("Why is the machine retired?"), id="retire-reason",
                          validators=[DataRequired(), Length(max=500)],
                          description=_l("People whose coming bookings are cancelled will see "
                                         "it."))

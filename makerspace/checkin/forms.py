@@ -23,7 +23,8 @@ class ScanForm(FlaskForm):
 class AnywayForm(FlaskForm):
     """Check in someone early or late anyway: the code again, and why (audited)."""
 
-    code = StringField(validators=[DataRequired(), Length(max=500)])
+    # Its own id: the scan form on the same page has a `code` too.
+    code = StringField(id="anyway-code", validators=[DataRequired(), Length(max=500)])
     reason = StringField(_l("Reason"), validators=[DataRequired(_l("Please give a short reason.")),
                                                    Length(max=500)],
                          description=_l("For example: “the printer was free”. It is logged."))
