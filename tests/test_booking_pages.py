@@ -114,36 +114,99 @@ def test_unknown_branch_and_machine_are_404(client):
 
 # -- machine page -------------------------------------------------------------------------
 
-def test_week_view_shows_free_booked_and_past_without_names(client, make_user, make_equipment,
+def grid(html: str) -> dict[tuple[str, str], str]:
+    """The week grid's cells by (time row, day column id): {("10:00 AM", "day-2026-12-08"): ...}."""
+    table = html[html.index('<table class="week-grid">'):html.index("</table>")]
+    columns = re.findall(r'<th scope="col" id="(day-[0-9-]+)"', table)
+    cells = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):], re.S):
+        time = re.search(r'<th scope="row">(.*?)</th>', row).group(1)
+        for column, cell in zip(columns, re.findall(r"<td[^>]*>.*?</td>", row, re.S),
+                                strict=True):
+            cells[(time, column)] = cell
+    return cells
+
+
+def day_view(html: str) -> str:
+    start = html.index('id="day-view"')
+    return html[start:html.index("</div>", start)]
+
+
+def test_week_grid_shows_free_booked_and_past_without_names(client, make_user, make_equipment,
                                                             make_booking, week_of_dec_7):
     machine = make_equipment(name="Bambu X1", min_minutes=60, buffer_minutes=30)
     other = make_user(name="Kari Nordmann", email="kari@example.no")
     make_booking(machine, other, oslo(2026, 12, 8, 10, 0), minutes=60)
 
-    response = client.get(f"/equipment/{machine.id}", headers=EN)
+    response = client.get(f"/equipment/{machine.id}?week=2026-12-08", headers=EN)
     assert response.status_code == 200
     html = page(response)
     assert "Kari" not in html and "kari@example.no" not in html
-    tuesday = section(html, "day-2026-12-08")
-    busy = re.findall(r'<li class="slot slot-busy">(.*?)</li>', tuesday, re.S)
-    assert len(busy) == 3  # 10:00, 10:30 and the 30-minute buffer at 11:00
-    assert "10:00 AM" in busy[0] and "Booked" in busy[0]
-    free = re.search(r'<li class="slot slot-free"><a href="([^"]+)">12:00 PM free – book'
-                     r'<span class="visually-hidden">, Tuesday, December 8, 2026</span>',
-                     tuesday)
-    assert free, tuesday
-    assert free.group(1) == f"/equipment/{machine.id}/book?start=2026-12-08T11:00:00%2B00:00"
-    monday = section(html, "day-2026-12-07")
-    assert re.search(r'slot-past">\s*<span class="slot-time">8:00 AM</span>', monday)
-    assert "slot-free" in monday  # later today
+    assert 'id="day-view"' not in html  # ?week= shows only the grid
+    assert "<caption" in html and '<th scope="row">10:00 AM</th>' in html
+    cells = grid(html)
+    tuesday = [cells[(t, "day-2026-12-08")] for t in ("10:00 AM", "10:30 AM", "11:00 AM")]
+    assert all('class="slot slot-busy">Booked<' in c for c in tuesday)  # with the buffer
+    free = cells[("12:00 PM", "day-2026-12-08")]
+    assert free == (f'<td class="slot slot-free"><a href="/equipment/{machine.id}/book?start='
+                    '2026-12-08T11:00:00%2B00:00">Free<span class="visually-hidden">, '
+                    'Tuesday, December 8, 2026, 12:00 PM</span></a></td>')
+    assert "slot-past" in cells[("8:00 AM", "day-2026-12-07")]
+    assert "slot-free" in cells[("4:00 PM", "day-2026-12-07")]  # later today
     assert "Rules for booking" in html and "Up to 14 days ahead." in html
     assert "30 min for cooling or cleaning" in html
     assert 'id="in-service"' in html
 
 
+def test_day_view_starts_today_and_hides_past_slots(client, make_user, make_equipment,
+                                                    make_booking, week_of_dec_7):
+    machine = make_equipment(min_minutes=60, max_advance_days=10)
+    make_booking(machine, make_user(name="Kari Nordmann"), oslo(2026, 12, 7, 14, 0))
+
+    html = page(client.get(f"/equipment/{machine.id}", headers=EN))
+    # No choice made: today's slots for narrow screens and this week's grid for wide ones.
+    assert 'class="day-view only-narrow"' in html and 'class="week-view only-wide"' in html
+    today = day_view(html)
+    assert "Today, Monday, December 7, 2026" in today
+    times = re.findall(r'<span class="slot-time">(.*?)</span>', today)
+    assert times[0] == "11:30 AM"  # 11:10 now: what has begun is left out
+    assert "slot-past" not in today and "Kari" not in html
+    assert re.search(r'<li class="slot slot-busy"><span class="slot-time">2:00 PM</span> '
+                     r'<span class="slot-state">Booked</span>', today)
+    assert (f'<a href="/equipment/{machine.id}/book?start=2026-12-07T10:30:00%2B00:00">'
+            '<span class="slot-time">11:30 AM</span> <span class="slot-state">Free</span>'
+            '<span class="visually-hidden">, Monday, December 7, 2026</span></a>') in today
+    assert 'rel="prev"' not in today
+    assert f'href="/equipment/{machine.id}?day=2026-12-08"' in today
+    assert 'type="date" id="day-picker" name="day" value="2026-12-07" min="2026-12-07" ' \
+           'max="2026-12-17"' in today
+
+    chosen = page(client.get(f"/equipment/{machine.id}?day=2026-12-09", headers=EN))
+    assert 'class="day-view"' in chosen and 'class="week-grid"' not in chosen
+    assert "Wednesday, December 9, 2026" in day_view(chosen) and "Today" not in day_view(chosen)
+    assert re.findall(r'<span class="slot-time">(.*?)</span>', day_view(chosen))[0] == "8:00 AM"
+    assert f'href="/equipment/{machine.id}?day=2026-12-08"' in chosen
+    assert f'href="/equipment/{machine.id}?week=2026-12-09"' in chosen
+    for day, shown in (("2020-01-01", "2026-12-07"), ("2099-01-01", "2026-12-17"),
+                       ("garbage", "2026-12-07"), ("9999-12-31", "2026-12-17")):
+        response = client.get(f"/equipment/{machine.id}?day={day}")
+        assert response.status_code == 200
+        assert f'name="day" value="{shown}"' in page(response)
+    last = page(client.get(f"/equipment/{machine.id}?day=2026-12-17"))
+    assert 'rel="next"' not in day_view(last)
+
+
+def test_day_view_after_closing_points_to_the_next_day(client, make_equipment, frozen_clock):
+    frozen_clock.set(oslo(2026, 12, 7, 20, 30))
+    machine = make_equipment()
+    today = day_view(page(client.get(f"/equipment/{machine.id}?day=2026-12-07", headers=EN)))
+    assert "No more times this day." in today and "slot" not in today.split("</form>")[1]
+    assert f'href="/equipment/{machine.id}?day=2026-12-08">See the next day' in today
+
+
 def test_week_navigation_stays_within_the_booking_window(client, make_equipment, week_of_dec_7):
     machine = make_equipment(max_advance_days=10)  # last bookable day: Thursday 17 December
-    this_week = page(client.get(f"/equipment/{machine.id}"))
+    this_week = page(client.get(f"/equipment/{machine.id}?week=2026-12-07"))
     assert 'id="day-2026-12-07"' in this_week and 'id="day-2026-12-13"' in this_week
     assert 'rel="prev"' not in this_week
     assert f'href="/equipment/{machine.id}?week=2026-12-14"' in this_week
@@ -163,9 +226,15 @@ def test_week_view_marks_public_holidays_closed(client, open_branch, make_equipm
     frozen_clock.set(oslo(2026, 12, 21, 9, 0))
     machine = make_equipment(open_branch(closed_on_public_holidays=True))
     html = page(client.get(f"/equipment/{machine.id}", headers=EN))
-    christmas = section(html, "day-2026-12-25")
-    assert "slot" not in christmas and "Closed (Christmas Day)" in christmas
-    assert "slot-free" in section(html, "day-2026-12-24")
+    header = re.search(r'<th scope="col" id="day-2026-12-25" class="day-closed">(.*?)</th>',
+                       html, re.S)
+    assert header and "Closed (Christmas Day)" in header.group(1)
+    cells = grid(html)
+    christmas = [cell for (_time, day), cell in cells.items() if day == "day-2026-12-25"]
+    assert christmas and all(cell == '<td class="slot-none"></td>' for cell in christmas)
+    assert "slot-free" in cells[("10:00 AM", "day-2026-12-24")]
+    closed_day = page(client.get(f"/equipment/{machine.id}?day=2026-12-25", headers=EN))
+    assert "Closed (Christmas Day)" in day_view(closed_day)
 
 
 def test_machine_out_of_service_says_why(client, app, make_user, make_equipment, week_of_dec_7):

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from makerspace import clock
 from makerspace.auth import manages_branch
 from makerspace.booking import services
-from makerspace.booking.availability import week_slots
+from makerspace.booking.availability import upcoming_slots, week_grid, week_slots
 from makerspace.booking.forms import CancelForm, booking_form, start_times, suggested_periods
 from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.hours import local_moment, parse_clock, weekly_hours
@@ -29,12 +29,23 @@ bp = Blueprint("booking", __name__)
 
 @bp.get("/equipment/<id:equipment_id>")
 def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
+    """A machine's page. Without JavaScript the server cannot know the screen's width, so
+    with neither ?day= nor ?week= the page carries both today's slots (shown on narrow
+    screens) and this week's grid (shown on wide ones); ?day= or ?week= shows only that one."""
     machine = services.equipment_by_id(equipment_id)
     now = clock.now()
+    zone = ZoneInfo(machine.branch.timezone)
+    shows_week = "day" not in request.args
+    shows_day = "week" not in request.args or "day" in request.args
+    day = _day(machine, request.args.get("day"), now)
     week = _week(machine, request.args.get("week"), now)
+    days = week_slots(machine, week.first, now) if shows_week else []
     return render_template(
         "booking/equipment.html", equipment=machine, branch=machine.branch, week=week,
-        days=week_slots(machine, week.first, now), outage=services.current_outage(machine, now),
+        day=day, days=days, grid=week_grid(days, zone), both=shows_day and shows_week,
+        today_slots=(upcoming_slots(week_slots(machine, day.date, now, days=1)[0], now)
+                     if shows_day else None),
+        outage=services.current_outage(machine, now),
         certified=_certified(machine, now), granting=_granting(machine, now))
 
 
@@ -129,6 +140,30 @@ def _week(equipment: Equipment, requested: str | None, now: datetime) -> Week:
     week = timedelta(days=7)
     return Week(first, first - week if first > this_monday else None,
                 first + week if first < last_monday else None)
+
+
+@dataclass(frozen=True)
+class Day:
+    date: date
+    today: date
+    last: date  # the last day that may be booked
+    previous: date | None
+    next: date | None
+
+
+def _day(equipment: Equipment, requested: str | None, now: datetime) -> Day:
+    """The day to show in the day view: today at the earliest, the last bookable day at the
+    latest; anything else (or nothing) is today."""
+    today = now.astimezone(ZoneInfo(equipment.branch.timezone)).date()
+    last = today + timedelta(days=equipment.max_advance_days)
+    try:
+        day = date.fromisoformat(requested or "")
+    except (ValueError, OverflowError):
+        day = today
+    day = min(max(day, today), last)
+    one = timedelta(days=1)
+    return Day(day, today, last, day - one if day > today else None,
+               day + one if day < last else None)
 
 
 def _certified(equipment: Equipment, now: datetime) -> bool | None:
