@@ -265,7 +265,7 @@ def test_certified_machine_explains_which_certification(client, app, login, make
     form = page(client.get(f"/equipment/{machine_id}/book", headers=EN))
     assert "You do not hold it yet." in form and "Take the course at the library" in form
     response = client.post(f"/equipment/{machine_id}/book", headers=EN, data={
-        "date": "2026-12-08", "start": "10:00", "duration": "60"})
+        "date": "2026-12-08", "start": "10:00", "duration": "60", "confirm": "1"})
     assert response.status_code == 422
     html = page(response)
     refusal = html[html.index('id="refusal"'):]
@@ -293,8 +293,20 @@ def test_booking_through_the_form(client, app, login, make_user, make_equipment,
     assert re.search(r'<option value="240">4 h</option>', page(client.get(
         f"/equipment/{machine.id}/book", headers=EN)))
 
-    response = client.post(f"/equipment/{machine.id}/book", data={
-        "date": "2026-12-08", "start": "10:00", "duration": "90"})
+    chosen = {"date": "2026-12-08", "start": "10:00", "duration": "90"}
+    step = client.post(f"/equipment/{machine.id}/book", data=chosen)
+    assert step.status_code == 200  # the confirmation: nothing is booked yet
+    preview = page(step)
+    assert ">10:00</time>–<time" in preview and '<dd id="preview-end">11:30</dd>' in preview
+    assert 'name="confirm" value="1"' in preview and 'id="confirm-button"' in preview
+    for name, value in chosen.items():
+        assert f'name="{name}" value="{value}"' in preview
+    assert ('href="/equipment/{}/book?start=2026-12-08T09:00:00%2B00:00&amp;minutes=90"'
+            .format(machine.id)) in preview  # change the time: back to the form, filled in
+    with app.app_context():
+        assert db.session.scalar(select(Booking.id)) is None
+
+    response = client.post(f"/equipment/{machine.id}/book", data={**chosen, "confirm": "1"})
     assert response.status_code == 302
     with app.app_context():
         booking = db.session.scalar(select(Booking))
@@ -383,6 +395,63 @@ def test_refusal_in_nb_is_shown_in_the_page(client, login, make_user, make_equip
     html = page(response)
     assert 'data-code="too_far_ahead"' in html and 'role="alert"' in html
     assert 'lang="nb"' in html
+
+
+def test_time_taken_between_the_two_steps_is_refused_with_suggestions(
+        client, app, login, make_user, make_equipment, make_booking, week_of_dec_7):
+    machine = make_equipment()
+    login(make_user())
+    chosen = {"date": "2026-12-09", "start": "10:00", "duration": "60"}
+    assert client.post(f"/equipment/{machine.id}/book", data=chosen).status_code == 200
+    make_booking(machine, make_user(), oslo(2026, 12, 9, 10, 30))  # someone was quicker
+    refused = client.post(f"/equipment/{machine.id}/book", headers=EN,
+                          data={**chosen, "confirm": "1"})
+    assert refused.status_code == 422
+    html = page(refused)
+    assert 'data-code="conflict"' in html and 'id="suggestions"' in html
+
+
+def test_quota_refusal_links_to_my_bookings(client, app, login, make_user, make_equipment,
+                                            make_booking, week_of_dec_7):
+    machine = make_equipment()
+    person = make_user()
+    for day in (8, 9, 10):  # the default quota is 3 upcoming bookings at a library
+        make_booking(machine, person, oslo(2026, 12, day, 10, 0))
+    login(person)
+    refused = client.post(f"/equipment/{machine.id}/book", headers=EN, data={
+        "date": "2026-12-11", "start": "10:00", "duration": "60"})
+    assert refused.status_code == 422
+    refusal = page(refused)
+    start = refusal.index('id="refusal"')
+    block = refusal[start:refusal.index("</div>", start)]
+    assert 'data-code="quota_exceeded"' in refusal
+    assert 'href="/me/bookings">See your bookings in My bookings</a>' in block
+
+
+def test_unverified_citizen_is_told_why_and_can_resend_from_the_form(
+        client, app, login, make_user, make_equipment, week_of_dec_7):
+    from makerspace.accounts.models import User
+    from makerspace.mail.models import OutboxMessage
+
+    machine = make_equipment()
+    person = make_user(email="ny@example.no")
+    with app.app_context():
+        db.session.get(User, person.id).email_verified_at = None
+        db.session.commit()
+    login(person)
+    form = page(client.get(f"/equipment/{machine.id}/book", headers=EN))
+    notice = section(form, "verify-first")
+    assert "ny@example.no is not confirmed" in notice
+    assert 'action="/verify/resend"' in notice
+    assert f'name="next" value="/equipment/{machine.id}/book"' in notice
+    refused = client.post(f"/equipment/{machine.id}/book", headers=EN, data={
+        "date": "2026-12-08", "start": "10:00", "duration": "60"})
+    assert refused.status_code == 422 and 'data-code="email_not_verified"' in page(refused)
+    back = client.post("/verify/resend", data={"next": f"/equipment/{machine.id}/book"})
+    assert back.headers["Location"] == f"/equipment/{machine.id}/book"
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.kind == "email_verification")) is not None
 
 
 # -- booking page and cancelling ----------------------------------------------------------
@@ -531,7 +600,8 @@ class TestWithCsrf:
             assert all('name="csrf_token"' in form for form in forms)
         assert client.post(f"/bookings/{booking.id}/cancel").status_code == 400
         assert client.post(f"/equipment/{machine.id}/book", data={
-            "date": "2026-12-09", "start": "10:00", "duration": "60"}).status_code in (400, 422)
+            "date": "2026-12-09", "start": "10:00", "duration": "60",
+            "confirm": "1"}).status_code in (400, 422)
         with app.app_context():
             assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
             assert db.session.scalar(select(Booking.id).where(Booking.id != booking.id)) is None

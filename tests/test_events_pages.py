@@ -394,7 +394,7 @@ def test_attendance_grants_the_certification_and_unlocks_the_laser_cutter(
         machine_id = machine.id
     event_id = make_event(scene["branch"], grants_certification=laser, capacity=1,
                           signups=[scene["ola"]])
-    booking = {"date": "2026-12-03", "start": "10:00", "duration": "60"}
+    booking = {"date": "2026-12-03", "start": "10:00", "duration": "60", "confirm": "1"}
 
     login(scene["kari"])
     refused = client.post(f"/equipment/{machine_id}/book", data=booking)

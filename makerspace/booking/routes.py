@@ -52,6 +52,8 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/equipment/<id:equipment_id>/book", methods=["GET", "POST"])
 @login_required
 def book(equipment_id: int):  # type: ignore[no-untyped-def]
+    """The booking form, in two steps that need no JavaScript: the form posts to a
+    confirmation (when it ends, checked against the rules), which posts again with confirm."""
     machine = services.equipment_by_id(equipment_id)
     zone = ZoneInfo(machine.branch.timezone)
     prefill = _prefill(machine, zone)
@@ -61,11 +63,18 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         start = local_moment(form.date.data, parse_clock(form.start.data), zone)
         end = start + timedelta(minutes=form.duration.data)
-        done = attempt(lambda: services.create_booking(user=current_user, equipment=machine,
-                                                       start=start, end=end))
-        if not done.refused:
-            flash(_("Your booking is confirmed."), "success")
-            return redirect(url_for("booking.show", booking_id=done.value.id))
+        if request.form.get("confirm") != "1":
+            done = attempt(lambda: services.preview_booking(
+                user=current_user, equipment=machine, start=start, end=end))
+            if not done.refused:
+                return render_template("booking/confirm.html", form=form, equipment=machine,
+                                       branch=machine.branch, start=start, end=end)
+        else:
+            done = attempt(lambda: services.create_booking(
+                user=current_user, equipment=machine, start=start, end=end))
+            if not done.refused:
+                flash(_("Your booking is confirmed."), "success")
+                return redirect(url_for("booking.show", booking_id=done.value.id))
         refusal = done.refusal
     return render_template(
         "booking/book.html", form=form, equipment=machine, branch=machine.branch,

@@ -18,7 +18,11 @@ from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
 from makerspace.booking import errors
-from makerspace.booking.availability import bookable_window, nearest_free_starts
+from makerspace.booking.availability import (
+    bookable_window,
+    busy_intervals,
+    nearest_free_starts,
+)
 from makerspace.booking.models import (
     Booking,
     BookingBlock,
@@ -232,20 +236,10 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
                    booked_by: User | None = None) -> Booking:
     """Book a machine for a person; raises the rule that refuses it. The database, not this
     function, guarantees that two active bookings never overlap."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("start and end must be aware datetimes")
-    if user.email_verified_at is None and (booked_by is None or booked_by.id == user.id):
-        raise errors.EmailNotVerified(_(
-            "Please confirm your e-mail address first: follow the link in the e-mail we sent "
-            "you when you registered. No e-mail? Ask for a new link at the top of the page."))
     now = clock.now()
     _lock_user(user)
-    try:
-        check_booking_rules(user=user, equipment=equipment, start=start, end=end, now=now)
-    except (errors.OutsideOpeningHours, errors.OffGrid, errors.TooShort, errors.TooLong,
-            errors.TooFarAhead, errors.OutOfService, errors.InPast) as refusal:
-        refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
-        raise
+    _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
+                           booked_by=booked_by, now=now)
     booking = Booking(
         equipment=equipment, user=user, start_at=start, end_at=end,
         occupied_until=end + timedelta(minutes=equipment.buffer_minutes),
@@ -262,6 +256,37 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
             suggestions=_suggestions(equipment, start, end, now)) from error
     signals.booking_confirmed.send(booking)
     return booking
+
+
+def _refuse_unless_allowed(*, user: User, equipment: Equipment, start: datetime,
+                           end: datetime, booked_by: User | None, now: datetime) -> None:
+    """Everything create_booking checks before it inserts: the address, then the rules (with
+    the nearest free times where another time would do)."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    if user.email_verified_at is None and (booked_by is None or booked_by.id == user.id):
+        raise errors.EmailNotVerified(_(
+            "Please confirm your e-mail address first: follow the link in the e-mail we sent "
+            "you when you registered. No e-mail? Ask for a new link at the top of the page."))
+    try:
+        check_booking_rules(user=user, equipment=equipment, start=start, end=end, now=now)
+    except (errors.OutsideOpeningHours, errors.OffGrid, errors.TooShort, errors.TooLong,
+            errors.TooFarAhead, errors.OutOfService, errors.InPast) as refusal:
+        refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
+        raise
+
+
+def preview_booking(*, user: User, equipment: Equipment, start: datetime,
+                    end: datetime) -> None:
+    """Raise what create_booking would refuse now (a time someone holds as BookingConflict),
+    changing nothing: the confirmation step asks this before the person confirms."""
+    now = clock.now()
+    _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
+                           booked_by=None, now=now)
+    held_until = end + timedelta(minutes=equipment.buffer_minutes)
+    if any(p.overlaps(start, held_until)
+           for p in busy_intervals(equipment, start, held_until)):
+        raise errors.BookingConflict(suggestions=_suggestions(equipment, start, end, now))
 
 
 def _suggestions(equipment: Equipment, start: datetime, end: datetime, now: datetime
