@@ -301,8 +301,8 @@ def test_booking_through_the_form(client, app, login, make_user, make_equipment,
     assert 'name="confirm" value="1"' in preview and 'id="confirm-button"' in preview
     for name, value in chosen.items():
         assert f'name="{name}" value="{value}"' in preview
-    assert ('href="/equipment/{}/book?start=2026-12-08T09:00:00%2B00:00&amp;minutes=90"'
-            .format(machine.id)) in preview  # change the time: back to the form, filled in
+    assert (f'href="/equipment/{machine.id}/book?start=2026-12-08T09:00:00%2B00:00&amp;minutes=90"'
+            ) in preview  # change the time: back to the form, filled in
     with app.app_context():
         assert db.session.scalar(select(Booking.id)) is None
 
