@@ -479,7 +479,8 @@ def test_booking_page_is_for_the_owner_and_the_branch_staff_only(client, login, 
 
     login(make_user(role=Role.LIBRARIAN, branches=[branch]))
     staff_view = page(client.get(url, headers=EN))
-    assert "Ola Owner" in staff_view and 'name="reason"' in staff_view
+    assert "Ola Owner" in staff_view
+    assert 'name="reason"' in page(client.get(f"{url}/cancel", headers=EN))
     assert client.get("/bookings/999").status_code == 404
 
 
@@ -505,6 +506,40 @@ def test_owner_cancels_before_start_but_not_after(client, app, login, make_user,
         assert db.session.get(Booking, soon.id).status == BookingStatus.CANCELLED
         assert db.session.get(Booking, later.id).status == BookingStatus.CONFIRMED
     assert client.post(f"/bookings/{soon.id}/cancel").status_code == 302  # again: flashed
+
+
+def test_cancel_asks_first_and_a_cancelled_booking_has_no_calendar_file(
+        client, app, login, make_user, make_equipment, make_booking, week_of_dec_7):
+    machine = make_equipment(name="Prusa MK4")
+    owner = make_user()
+    booking = make_booking(machine, owner, oslo(2026, 12, 8, 10, 0))
+    login(owner)
+    shown = page(client.get(f"/bookings/{booking.id}", headers=EN))
+    assert f'href="/bookings/{booking.id}/cancel"' in shown and 'id="add-to-calendar"' in shown
+    assert f'action="/bookings/{booking.id}/cancel"' not in shown  # no one-click cancel
+
+    asked = client.get(f"/bookings/{booking.id}/cancel?next=/me/bookings", headers=EN)
+    assert asked.status_code == 200
+    question = page(asked)
+    assert "Cancel the booking?" in question and "Prusa MK4" in question
+    assert "10:00 AM–11:00 AM" in question
+    assert f'action="/bookings/{booking.id}/cancel"' in question
+    assert 'name="next" value="/me/bookings"' in question
+    assert 'href="/me/bookings" id="cancel-no"' in question
+    assert 'name="reason"' not in question  # one's own booking needs no reason
+    with app.app_context():  # asking changed nothing
+        assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    assert 'name="next" value="/bookings/' in page(
+        client.get(f"/bookings/{booking.id}/cancel?next=//evil.example"))
+
+    done = client.post(f"/bookings/{booking.id}/cancel", data={"next": "/me/bookings"})
+    assert done.headers["Location"] == "/me/bookings"
+    after = page(client.get(f"/bookings/{booking.id}", headers=EN))
+    assert "status-cancelled" in after and 'id="add-to-calendar"' not in after
+    again = client.get(f"/bookings/{booking.id}/cancel")
+    assert again.status_code == 302 and again.headers["Location"] == f"/bookings/{booking.id}"
+    login(make_user())
+    assert client.get(f"/bookings/{booking.id}/cancel").status_code == 404
 
 
 def test_staff_cancel_needs_a_reason(client, app, login, make_user, make_equipment,
@@ -552,7 +587,8 @@ def test_my_bookings_lists_upcoming_and_past(client, login, make_user, make_equi
     coming = section(html, "upcoming-heading")
     assert f'id="booking-{upcoming.id}"' in coming and "12:00 PM–1:30 PM" in coming
     assert f'href="/bookings/{upcoming.id}"' in coming and "Confirmed" in coming
-    assert f'action="/bookings/{upcoming.id}/cancel"' in coming
+    assert (f'href="/bookings/{upcoming.id}/cancel?next=/me/bookings"' in coming
+            or f'href="/bookings/{upcoming.id}/cancel?next=%2Fme%2Fbookings"' in coming)
     done = section(html, "past-heading")
     assert f'id="booking-{past.id}"' in done and "Completed" in done
     assert f'id="booking-{cancelled.id}"' in done and "Cancelled" in done

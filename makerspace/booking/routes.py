@@ -90,8 +90,24 @@ def show(booking_id: int):  # type: ignore[no-untyped-def]
     branch = booking.equipment.branch
     return render_template(
         "booking/show.html", booking=booking, equipment=booking.equipment, branch=branch,
-        is_staff=manages_branch(current_user, branch), cancel_form=CancelForm(),
-        cancellable=_cancellable(booking))
+        is_staff=manages_branch(current_user, branch), cancellable=_cancellable(booking))
+
+
+@bp.get("/bookings/<id:booking_id>/cancel")
+@login_required
+def cancel_confirm(booking_id: int):  # type: ignore[no-untyped-def]
+    """Cancelling asks first: this page holds the button that cancels (no JavaScript)."""
+    booking = services.booking_visible_to(booking_id, current_user)
+    back = safe_next_path(request.args.get("next"),
+                          url_for("booking.show", booking_id=booking.id))
+    if not _cancellable(booking):
+        flash(_("This booking can no longer be cancelled."), "error")
+        return redirect(back)
+    branch = booking.equipment.branch
+    return render_template(
+        "booking/cancel.html", booking=booking, equipment=booking.equipment, branch=branch,
+        is_staff=manages_branch(current_user, branch) and booking.user_id != current_user.id,
+        cancel_form=CancelForm(), back=back)
 
 
 @bp.post("/bookings/<id:booking_id>/cancel")
@@ -121,7 +137,7 @@ def my_bookings():  # type: ignore[no-untyped-def]
         "booking/my_bookings.html", upcoming=upcoming,
         past=services.bookings_of(current_user, upcoming=False, now=now,
                                   page=requested_page()),
-        cancellable={b.id for b in upcoming if _cancellable(b)}, cancel_form=CancelForm())
+        cancellable={b.id for b in upcoming if _cancellable(b)})
 
 
 # -- helpers for the views above ----------------------------------------------------------
