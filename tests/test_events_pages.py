@@ -485,3 +485,44 @@ def test_posts_without_a_csrf_token_are_refused(scene, client, app, login, make_
     assert signup_of(app, event_id, scene["kari"]) is None
     html = page(client.get(f"/events/{event_id}"))
     assert 'name="csrf_token"' in html[html.index('id="my-signup"'):]
+
+
+def test_a_signup_has_its_qr_code_and_calendar_file_on_the_course_page_and_in_my_courses(
+        scene, client, app, login, make_event, frozen_clock):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    event_id = make_event(scene["branch"], title="Symaskin for nybegynnere",
+                          signups=[scene["kari"]])
+    signup = signup_of(app, event_id, scene["kari"])
+    login(scene["kari"])
+    course = page(client.get(f"/events/{event_id}", headers=EN))
+    qr = course[course.index('id="signup-qr"'):]
+    assert f'src="/signups/{signup.id}/qr.svg"' in qr and "Your check-in code" in qr
+    assert f'href="/signups/{signup.id}/qr.png"' in qr
+    assert f'href="/signups/{signup.id}.ics" id="signup-ics"' in course
+    assert client.get(f"/signups/{signup.id}.ics").mimetype == "text/calendar"
+
+    mine = item(page(client.get("/me/events", headers=EN)), f"signup-{signup.id}")
+    assert f'href="/events/{event_id}#signup-qr"' in mine
+    assert f'href="/signups/{signup.id}/qr.png"' in mine
+    assert f'href="/signups/{signup.id}.ics"' in mine
+
+    png = client.get(f"/signups/{signup.id}/qr.png").data
+    [found] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert found.text.endswith(f"/C/{signup.checkin_token}")
+    frozen_clock.set(START - timedelta(minutes=5))
+    login(scene["librarian"])
+    answer = client.post("/staff/steinkjer/scan", headers=EN, data={"code": found.text})
+    assert answer.status_code == 200 and "Checked in" in page(answer)
+    with app.app_context():
+        assert db.session.get(Signup, signup.id).attended_at is not None
+
+    login(scene["kari"])  # attended: no code to show any more; a waitlist place has none
+    assert 'id="signup-qr"' not in page(client.get(f"/events/{event_id}"))
+    full = make_event(scene["branch"], capacity=0, signups=[scene["ola"]])
+    login(scene["ola"])
+    waiting = page(client.get(f"/events/{full}"))
+    assert 'id="signup-qr"' not in waiting and 'id="signup-ics"' in waiting
