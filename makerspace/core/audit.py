@@ -23,6 +23,7 @@ class AuditAction(enum.StrEnum):
     BLOCKED = "blocked"
     BLOCK_LIFTED = "block_lifted"
     ATTENDED = "attended"
+    EMAIL_VERIFIED = "email_verified"  # staff confirmed a person's address at the desk
 
 
 class AuditEntry(db.Model):
