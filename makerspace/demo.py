@@ -157,15 +157,30 @@ def _seed_equipment() -> int:
     return added
 
 
-# (title, weekday (0 = Monday), start, end, capacity, min age, description)
+# (title, weekday (0 = Monday), start, end, capacity, min age, category,
+#  description in bokmål, nynorsk, English)
 COURSES = [
-    ("Introduksjon til 3D-printing", 1, time(17), time(19), 8, None,
-     "Fra idé til utskrift: vi modellerer i Tinkercad og skriver ut på Prusa-printerne."),
-    ("Åpent verksted for ungdom (13+)", 0, time(16), time(19), 12, 13,
-     "Kom og lag noe! Ansatte og frivillige hjelper deg i gang med maskinene."),
-    ("Digitaliser familiebildene", 3, time(12), time(14), 6, None,
-     "Lær å skanne lysbilder, negativer og papirbilder på digitaliseringsstasjonen."),
+    ("Introduksjon til 3D-printing", 1, time(17), time(19), 8, None, "3d-printing",
+     "Fra idé til utskrift: vi modellerer i Tinkercad og skriver ut på Prusa-printerne.",
+     "Frå idé til utskrift: vi modellerer i Tinkercad og skriv ut på Prusa-printarane.",
+     "From idea to print: we model in Tinkercad and print on the Prusa printers."),
+    ("Åpent verksted for ungdom (13+)", 0, time(16), time(19), 12, 13, "open-workshop",
+     "Kom og lag noe! Ansatte og frivillige hjelper deg i gang med maskinene.",
+     "Kom og lag noko! Tilsette og frivillige hjelper deg i gang med maskinene.",
+     "Come and make something! Staff and volunteers help you get started on the machines."),
+    ("Digitaliser familiebildene", 3, time(12), time(14), 6, None, "digitisation",
+     "Lær å skanne lysbilder, negativer og papirbilder på digitaliseringsstasjonen.",
+     "Lær å skanne lysbilete, negativ og papirbilete på digitaliseringsstasjonen.",
+     "Learn to scan slides, negatives and paper photos on the digitisation station."),
 ]
+LASER_TEXTS = {
+    "description": "Sikkerhet, materialer og første kutt. Bestått kurs gir godkjenning til å "
+                   "bruke laserkutteren i to år.",
+    "description_nn": "Tryggleik, materiale og første kutt. Bestått kurs gir godkjenning til "
+                      "å bruke laserkuttaren i to år.",
+    "description_en": "Safety, materials and your first cut. Passing the course lets you use "
+                      "the laser cutter for two years.",
+}
 
 
 def _seed_events() -> int:
@@ -177,12 +192,14 @@ def _seed_events() -> int:
                 select(Event.id).where(Event.branch_id == branch.id).limit(1)):
             continue
         today = zone_now.astimezone(ZoneInfo(branch.timezone)).date()
-        for title, weekday, starts, ends, capacity, min_age, description in COURSES:
+        for (title, weekday, starts, ends, capacity, min_age, category, description,
+             description_nn, description_en) in COURSES:
             first = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
             added += len(create_weekly_series(
                 branch=branch, title=title, first_day=first, starts=starts, ends=ends,
                 until=first + timedelta(weeks=3), capacity=capacity, min_age=min_age,
-                description=description))
+                category=category, description=description, description_nn=description_nn,
+                description_en=description_en))
         if branch.slug == "trondheim-hovedbiblioteket":
             day = today + timedelta(days=(2 - today.weekday()) % 7 or 7)  # next Wednesday
             zone = ZoneInfo(branch.timezone)
@@ -191,8 +208,7 @@ def _seed_events() -> int:
                 create_event(branch=branch, title=LASER_COURSE[1], start=start,
                              end=start + timedelta(hours=2, minutes=30), capacity=6, min_age=15,
                              instructor="Ola Bokstad", grants_certification=_laser_course(),
-                             description="Sikkerhet, materialer og første kutt. Bestått kurs "
-                                         "gir godkjenning til å bruke laserkutteren i to år.")
+                             category="laser", **LASER_TEXTS)
                 added += 1
     _seed_signups()
     db.session.flush()
