@@ -38,7 +38,7 @@ from makerspace.events.forms import (
     EventForm,
     SeriesForm,
 )
-from makerspace.events.models import Event, Signup, SignupStatus
+from makerspace.events.models import Event, EventCategory, Signup, SignupStatus
 
 bp = Blueprint("events", __name__)
 
@@ -61,7 +61,10 @@ def index():  # type: ignore[no-untyped-def]
     if form.validate() and form.start.data:
         zone = branch.timezone if branch else current_app.config["BABEL_DEFAULT_TIMEZONE"]
         start = max(now, day_bounds(form.start.data, zone)[0])
-    chosen = services.CourseFilter(branch=branch, category=form.category.data or None,
+    known = {c.value for c in EventCategory}  # anything else is no filter, never a query
+    chosen = services.CourseFilter(branch=branch,
+                                   category=form.category.data if form.category.data in known
+                                   else None,
                                    age_group=form.age.data or None,
                                    free_seats=bool(form.free.data))
     events = services.list_courses(start=start, chosen=chosen, page=requested_page())
