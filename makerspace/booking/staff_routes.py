@@ -194,8 +194,8 @@ def walk_in(slug: str):  # type: ignore[no-untyped-def]
             problem = done.message
             over_quota = done.refusal.code == "quota_exceeded"
             suggestions = suggested_periods(done.refusal, branch.timezone)
-    return form_page("staff/walk_in.html", form, problem, branch=branch, suggestions=suggestions,
-                     over_quota=over_quota)
+    return form_page("staff/book_for.html", form, problem, branch=branch, guest=False,
+                     suggestions=suggestions, over_quota=over_quota)
 
 
 def _prefill(form: WalkInForm | GuestBookingForm, timezone: str) -> None:
@@ -246,7 +246,7 @@ def guest_booking(slug: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("booking_staff.slip", booking_id=done.value.id))
         problem = done.message
         suggestions = suggested_periods(done.refusal, branch.timezone)
-    return form_page("staff/guest_booking.html", form, problem, branch=branch,
+    return form_page("staff/book_for.html", form, problem, branch=branch, guest=True,
                      suggestions=suggestions)
 
 
