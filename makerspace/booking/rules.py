@@ -34,6 +34,10 @@ EQUIPMENT_RULES = (
     EquipmentRule("max_advance_days", 14, 0, 365, _l("Bookable days ahead")),
     EquipmentRule("min_age", None, 0, 100, _l("Age limit (optional)"),
                   _l("People may book from the year they turn this age."), required=False),
+    EquipmentRule("quantity", 1, 1, 100, _l("Copies (kits)"),
+                  _l("Kits lent for days: how many identical copies there are.")),
+    EquipmentRule("max_loan_days", 7, 1, 60, _l("Longest loan (days, kits)"),
+                  _l("Kits lent for days: the longest loan, from pick-up to return.")),
 )
 RULES = {rule.name: rule for rule in EQUIPMENT_RULES}
 RULE_DEFAULTS: dict[str, int | None] = {rule.name: rule.default for rule in EQUIPMENT_RULES}
