@@ -39,6 +39,8 @@ bp = Blueprint("booking", __name__)
 @bp.get("/equipment/<id:equipment_id>")
 def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
     machine = services.equipment_by_id(equipment_id)
+    if machine.is_kit:  # lent for days: its page is the kit's (makerspace/loans)
+        return redirect(url_for("loans.kit", equipment_id=machine.id))
     now = clock.now()
     week = _week(machine, request.args.get("week"), now)
     return render_template(
@@ -79,6 +81,8 @@ def find():  # type: ignore[no-untyped-def]
 @login_required
 def book(equipment_id: int):  # type: ignore[no-untyped-def]
     machine = services.equipment_by_id(equipment_id)
+    if machine.is_kit:
+        return redirect(url_for("loans.loan", equipment_id=machine.id))
     zone = ZoneInfo(machine.branch.timezone)
     prefill = _prefill(machine, zone)
     form = booking_form(machine, start_times(machine.slot_minutes, weekly_hours(machine.branch)),

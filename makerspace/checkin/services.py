@@ -417,6 +417,12 @@ def _check_in(scanned: str, *, by: User, branch: Branch | None,
     return CheckinResult("checked_in", subject, subject.checked_in_at)
 
 
+def find_loan(scanned: str) -> Loan | None:
+    """The kit loan a scanned or typed text points to, or None (read-only)."""
+    token = token_from_scan(scanned)
+    return loans.loan_by_token(token) if token is not None else None
+
+
 def return_scanned(scanned: str, *, by: User, branch: Branch, condition: str,
                    note: str) -> LoanScan:
     """Take back the kit of the loan with this code, at the scan station of `branch`, in
