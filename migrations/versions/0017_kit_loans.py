@@ -28,8 +28,8 @@ NEW_KINDS = OLD_KINDS + ", 'kit'"
 def _set_kinds(old: str, new: str) -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        op.drop_constraint("ck_equipment_equipment_kind", "equipment", type_="check")
-        op.create_check_constraint("ck_equipment_equipment_kind", "equipment",
+        op.drop_constraint(op.f("ck_equipment_equipment_kind"), "equipment", type_="check")
+        op.create_check_constraint(op.f("ck_equipment_equipment_kind"), "equipment",
                                    f"kind IN ({new})")
         return
     version = bind.exec_driver_sql("PRAGMA schema_version").scalar()
@@ -50,7 +50,7 @@ def _add_rule_column(name: str, default: int, check: str) -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.add_column('equipment', sa.Column(name, sa.Integer(), server_default=str(default),
                                              nullable=False))
-        op.create_check_constraint(f"ck_equipment_{name}", "equipment", check)
+        op.create_check_constraint(op.f(f"ck_equipment_{name}"), "equipment", check)
     else:
         # Plain ALTER TABLE ADD COLUMN with its named CHECK, not a batch rebuild (see above).
         op.execute(f"ALTER TABLE equipment ADD COLUMN {name} INTEGER DEFAULT {default} "
@@ -101,8 +101,8 @@ def downgrade():
     op.drop_table('loans')
     op.execute("DELETE FROM equipment WHERE kind = 'kit'")
     if op.get_bind().dialect.name == "postgresql":
-        op.drop_constraint("ck_equipment_max_loan_days", "equipment", type_="check")
-        op.drop_constraint("ck_equipment_quantity", "equipment", type_="check")
+        op.drop_constraint(op.f("ck_equipment_max_loan_days"), "equipment", type_="check")
+        op.drop_constraint(op.f("ck_equipment_quantity"), "equipment", type_="check")
     # SQLite 3.35+ drops a column with a column CHECK only if the check names it alone.
     op.drop_column('equipment', 'max_loan_days')
     op.drop_column('equipment', 'quantity')
