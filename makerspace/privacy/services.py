@@ -339,7 +339,8 @@ class RetentionReport:
 
     def summary(self) -> str:
         return (f"retention: {self.bookings} booking(s), {self.signups} sign-up(s) and "
-                f"{self.loans} loan(s) anonymised, {self.messages} e-mail(s), {self.blocks} block(s) and "
+                f"{self.loans} loan(s) anonymised, {self.messages} e-mail(s), "
+                f"{self.blocks} block(s) and "
                 f"{self.sessions} session(s) deleted, {self.audit_entries} audit entr(y/ies) "
                 "without names.")
 
