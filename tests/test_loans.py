@@ -390,6 +390,9 @@ def test_the_scan_station_page_and_the_desk_list(client, scene, login, app):
         stored = db.session.get(Loan, loan_id)
         assert (stored.status, stored.return_note) == (LoanStatus.RETURNED, "Mangler lader")
     assert b"Mangler lader" in client.get(f"/loans/{loan_id}").data
+    opened = client.get(f"/C/{code}")  # a phone's camera on the loan's QR code
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(
+        f"/loans/{loan_id}")
 
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])

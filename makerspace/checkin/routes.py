@@ -162,6 +162,13 @@ def _canonical(token: str) -> str:
 @bp.get("/c/<token>")
 def code(token: str):  # type: ignore[no-untyped-def]
     subject = services.find_scanned(token)
+    if subject is None and current_user.is_authenticated:
+        # A kit loan's code: its borrower and the library's staff see the loan (handing it
+        # over and taking it back is the scan station's).
+        loan = services.find_loan(token)
+        if loan is not None and (loan.user_id == current_user.id
+                                 or manages_branch(current_user, loan.equipment.branch)):
+            return redirect(url_for("loans.show", loan_id=loan.id))
     view, context = "neutral", {}
     if subject is not None and current_user.is_authenticated:
         if manages_branch(current_user, subject.branch):
