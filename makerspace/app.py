@@ -53,6 +53,9 @@ from makerspace.extensions import babel, csrf, db, limiter, login_manager, migra
 from makerspace.i18n import register_template_helpers, select_locale
 from makerspace.identity import templating as identity_templating
 from makerspace.identity.routes import bp as identity_bp
+from makerspace.loans import labels as loans_labels
+from makerspace.loans.routes import bp as loans_bp
+from makerspace.loans.staff_routes import bp as loans_staff_bp
 from makerspace.mail.routes import bp as mail_bp
 from makerspace.mail.subscribers import connect as mail_listens_to_the_domain
 from makerspace.metrics import install_metrics
@@ -64,7 +67,7 @@ from makerspace.stats.routes import bp as stats_bp
 BLUEPRINTS = (core_bp, accounts_bp, accounts_invitations_bp, accounts_staff_bp, branches_bp,
               branches_staff_bp, booking_bp, booking_staff_bp, certifications_bp, staff_bp,
               events_bp, events_staff_bp, checkin_bp, calendar_bp, mail_bp, privacy_bp,
-              identity_bp, embed_bp, stats_bp)
+              identity_bp, embed_bp, stats_bp, loans_bp, loans_staff_bp)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -120,7 +123,8 @@ def _init_extensions(app: Flask) -> None:
     register_template_helpers(app)
     for template_globals in (booking_labels.TEMPLATE_GLOBALS, branches_labels.TEMPLATE_GLOBALS,
                              events_labels.TEMPLATE_GLOBALS,
-                             identity_templating.TEMPLATE_GLOBALS):
+                             identity_templating.TEMPLATE_GLOBALS,
+                             loans_labels.TEMPLATE_GLOBALS):
         app.jinja_env.globals.update(template_globals)
     app.jinja_env.globals["page_url"] = page_url
     mail_listens_to_the_domain()

@@ -99,6 +99,9 @@ def tick_command(full: bool) -> None:
     sweep = summary.sweep
     click.echo(f"tick: {len(sweep.no_shows)} no-show(s), {len(sweep.completed)} completed, "
                f"{len(sweep.blocks)} block(s), {summary.reminders} reminder(s).")
+    loans = summary.loans
+    click.echo(f"loans: {len(loans.reminded)} reminder(s), {len(loans.overdue)} overdue "
+               f"notice(s), {len(loans.missed)} not picked up.")
     click.echo(summary.retention.summary())
     click.echo(summary.sending.summary())
 

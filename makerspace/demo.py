@@ -73,6 +73,9 @@ MACHINES: dict[str, list[dict[str, Any]]] = {
          "description": "Skjærer og graverer tre, akryl, papp og lær. Krever grunnkurs."},
         {"name": "Meta Quest 3", "kind": "vr-kit", "slot_minutes": 30, "min_minutes": 30,
          "max_minutes": 120, "min_age": 13, "description": "VR-briller med håndkontrollere."},
+        {"name": "VR-sett til utlån", "kind": "kit", "quantity": 3, "max_loan_days": 7,
+         "min_age": 13, "description": "Meta Quest 3 med kontrollere, lader og veske. "
+                                      "Lånes med hjem i opptil en uke."},
         {"name": "Podkaststudio", "kind": "podcast-studio", "slot_minutes": 30,
          "min_minutes": 60, "max_minutes": 180,
          "description": "Lydstudio med fire mikrofoner og miksebord."},
@@ -246,7 +249,7 @@ def _seed_bookings() -> int:
     added = 0
     citizens = {u.email: u for u in demo_users()}
     for equipment in db.session.scalars(select(Equipment).order_by(Equipment.id)):
-        if equipment.requires_certification_id or db.session.scalar(
+        if equipment.is_kit or equipment.requires_certification_id or db.session.scalar(
                 select(Booking.id).where(Booking.equipment_id == equipment.id).limit(1)):
             continue
         zone = ZoneInfo(equipment.branch.timezone)

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from makerspace.checkin.services import TickReport, sweep_bookings
 from makerspace.core.request_log import JOB_LOG
 from makerspace.extensions import db
+from makerspace.loans.services import LoanSweep, sweep_loans
 from makerspace.mail.messages import queue_reminders
 from makerspace.mail.sender import SendReport, send_due
 from makerspace.mail.services import OUTBOX_CHANNEL
@@ -45,6 +46,7 @@ TICK_LOCK = 0x666F6C6B
 class TickSummary:
     sweep: TickReport
     reminders: int
+    loans: LoanSweep
     retention: RetentionReport
     sending: SendReport
 
@@ -67,6 +69,7 @@ def run_tick(*, full: bool = False) -> TickSummary | None:
         return None
     sweep = sweep_bookings(full=full)  # tells the newly blocked, in the same transaction
     reminders = queue_reminders()
+    loans = sweep_loans()  # reminders and overdue notices go to the outbox by signals
     retention = sweep_retention()
     summaries = queue_monthly_summaries()
     forget_old_salts()
@@ -76,9 +79,10 @@ def run_tick(*, full: bool = False) -> TickSummary | None:
     JOB_LOG.info("tick", extra={
         "job": "tick", "no_shows": len(sweep.no_shows), "completed": len(sweep.completed),
         "blocks": len(sweep.blocks), "reminders": reminders, "summaries": summaries,
+        "loan_reminders": len(loans.reminded), "loans_overdue": len(loans.overdue),
         **_sending_fields(sending),
         "duration_ms": _since(started)})
-    return TickSummary(sweep, reminders, retention, sending)
+    return TickSummary(sweep, reminders, loans, retention, sending)
 
 
 def send_now() -> SendReport:

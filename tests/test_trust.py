@@ -464,7 +464,7 @@ def test_retention_anonymises_old_bookings_and_purges_old_mail(app, lived, runne
         db.session.commit()
     result = runner.invoke(args=["tick"])
     assert result.exit_code == 0, result.output
-    assert "2 booking(s) and 1 sign-up(s) anonymised" in result.output
+    assert "2 booking(s), 1 sign-up(s) and 0 loan(s) anonymised" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Booking.id)).where(
             Booking.user_id == kari_id)) == 0

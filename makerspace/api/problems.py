@@ -39,6 +39,9 @@ class ProblemSchema(Output):
     opens_at = ma.fields.String(metadata={"description": "`too_early`: when check-in opens"})
     closed_at = ma.fields.String(metadata={"description": "`too_late`: when it closed"})
     branch = ma.fields.String(metadata={"description": "`wrong_branch`: the code's branch"})
+    loan = ma.fields.Integer(metadata={"description": "`overdue_loan`: the overdue loan's id"})
+    pickup_date = ma.fields.String(metadata={
+        "description": "`too_early` for a kit loan: its pick-up day"})
 
 
 def problem_response(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:

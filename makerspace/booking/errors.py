@@ -43,6 +43,11 @@ class TooFarAhead(BookingRefused):
     title = _l("That is further ahead than this machine can be booked.")
 
 
+class LentForDays(BookingRefused):
+    code = "lent_for_days"
+    title = _l("This kit is lent for whole days: borrow it instead of booking a time.")
+
+
 class OutOfService(BookingRefused):
     code = "out_of_service"
     title = _l("The machine is out of service at that time.")

@@ -95,7 +95,7 @@ def suggested_periods(refusal: DomainError | None, timezone: str) -> list[dict[s
 # -- staff --------------------------------------------------------------------------------
 
 def _rule_field(rule: EquipmentRule) -> IntegerField:
-    required = [InputRequired()] if rule.required else [Optional()]
+    required = [InputRequired()] if rule.required and not rule.kits_only else [Optional()]
     return IntegerField(rule.label, validators=[*required, NumberRange(rule.low, rule.high)],
                         default=rule.default, description=rule.description,
                         render_kw={"inputmode": "numeric"})
@@ -120,7 +120,8 @@ class EquipmentForm(FlaskForm):
         """The machine's fields for create_equipment/update_equipment, certification aside."""
         return {"name": self.name.data.strip(), "kind": self.kind.data,
                 "description": (self.description.data or "").strip(),
-                **{name: self[name].data for name in self.RULE_NAMES}}
+                **{rule.name: self[rule.name].data for rule in EQUIPMENT_RULES
+                   if not (rule.kits_only and self[rule.name].data is None)}}
 
 
 for _rule in EQUIPMENT_RULES:

@@ -21,6 +21,7 @@ KIND_LABELS = {
     EquipmentKind.PODCAST_STUDIO: _l("Podcast studio"),
     EquipmentKind.DIGITISATION_STATION: _l("Digitisation station"),
     EquipmentKind.OTHER: _l("Other equipment"),
+    EquipmentKind.KIT: _l("Kit to borrow"),
 }
 
 STATUS_LABELS = {

@@ -42,6 +42,9 @@ class EquipmentKind(enum.StrEnum):
     PODCAST_STUDIO = "podcast-studio"
     DIGITISATION_STATION = "digitisation-station"
     OTHER = "other"
+    # Lent for whole days, not booked by the slot (makerspace/loans): a pool of `quantity`
+    # identical copies.
+    KIT = "kit"
 
 
 class Equipment(db.Model):
@@ -55,6 +58,8 @@ class Equipment(db.Model):
         CheckConstraint("buffer_minutes >= 0 AND buffer_minutes <= 1440", name="buffer_minutes"),
         CheckConstraint("max_advance_days BETWEEN 0 AND 365", name="max_advance_days"),
         CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
+        CheckConstraint("quantity BETWEEN 1 AND 100", name="quantity"),
+        CheckConstraint("max_loan_days BETWEEN 1 AND 60", name="max_loan_days"),
         SQLITE_AUTOINCREMENT,
     )
 
@@ -71,6 +76,11 @@ class Equipment(db.Model):
     max_advance_days: Mapped[int] = mapped_column(Integer,
                                                   default=RULE_DEFAULTS["max_advance_days"])
     min_age: Mapped[int | None] = mapped_column(Integer)
+    # Kits (kind "kit"): how many identical copies the pool has, and the longest loan in days.
+    quantity: Mapped[int] = mapped_column(Integer, default=RULE_DEFAULTS["quantity"],
+                                          server_default="1")
+    max_loan_days: Mapped[int] = mapped_column(Integer, default=RULE_DEFAULTS["max_loan_days"],
+                                               server_default="7")
     requires_certification_id: Mapped[int | None] = mapped_column(
         ForeignKey("certifications.id", ondelete="SET NULL")
     )
@@ -85,6 +95,11 @@ class Equipment(db.Model):
         back_populates="equipment", order_by="EquipmentOutage.start_at",
         cascade="all, delete-orphan",
     )
+
+    @property
+    def is_kit(self) -> bool:
+        """Lent for whole days (makerspace/loans), not booked by the slot."""
+        return self.kind == EquipmentKind.KIT
 
     @property
     def durations(self) -> list[int]:

@@ -42,6 +42,8 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
     with neither ?day= nor ?week= the page carries both today's slots (shown on narrow
     screens) and this week's grid (shown on wide ones); ?day= or ?week= shows only that one."""
     machine = services.equipment_by_id(equipment_id)
+    if machine.is_kit:  # lent for days: its page is the kit's (makerspace/loans)
+        return redirect(url_for("loans.kit", equipment_id=machine.id))
     now = clock.now()
     zone = ZoneInfo(machine.branch.timezone)
     shows_week = "day" not in request.args
@@ -92,6 +94,8 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     """The booking form, in two steps that need no JavaScript: the form posts to a
     confirmation (when it ends, checked against the rules), which posts again with confirm."""
     machine = services.equipment_by_id(equipment_id)
+    if machine.is_kit:
+        return redirect(url_for("loans.loan", equipment_id=machine.id))
     zone = ZoneInfo(machine.branch.timezone)
     prefill = _prefill(machine, zone)
     form = booking_form(machine, start_times(machine.slot_minutes, weekly_hours(machine.branch)),

@@ -22,6 +22,7 @@ class EquipmentRule:
     label: Any  # a lazy string
     description: Any = None
     required: bool = True  # False: may be left empty (None)
+    kits_only: bool = False  # only kits use it; a form may leave it out (the default stays)
 
 
 EQUIPMENT_RULES = (
@@ -34,6 +35,12 @@ EQUIPMENT_RULES = (
     EquipmentRule("max_advance_days", 14, 0, 365, _l("Bookable days ahead")),
     EquipmentRule("min_age", None, 0, 100, _l("Age limit (optional)"),
                   _l("People may book from the year they turn this age."), required=False),
+    EquipmentRule("quantity", 1, 1, 100, _l("Copies (kits)"),
+                  _l("Kits lent for days: how many identical copies there are."),
+                  kits_only=True),
+    EquipmentRule("max_loan_days", 7, 1, 60, _l("Longest loan (days, kits)"),
+                  _l("Kits lent for days: the longest loan, from pick-up to return."),
+                  kits_only=True),
 )
 RULES = {rule.name: rule for rule in EQUIPMENT_RULES}
 RULE_DEFAULTS: dict[str, int | None] = {rule.name: rule.default for rule in EQUIPMENT_RULES}

@@ -184,6 +184,8 @@ def check_booking_rules(*, user: User, equipment: Equipment, start: datetime, en
 def check_time_rules(*, equipment: Equipment, start: datetime, end: datetime,
                      now: datetime) -> None:
     """The rules about the machine and the time, the same for everyone (guests too)."""
+    if equipment.is_kit:
+        raise errors.LentForDays()
     zone = ZoneInfo(equipment.branch.timezone)
     minutes = (end - start).total_seconds() / 60
     if start < now:
@@ -540,8 +542,10 @@ def retire_equipment(equipment: Equipment, *, reason: str, by: User) -> list[Boo
 def machines_of(*, kind: EquipmentKind | None = None, branches: list[Branch] | None = None
                 ) -> list[Equipment]:
     """Machines in use (not retired) of a kind (all kinds: None) at these branches (all: None
-    or empty), each with its branch, by branch and name."""
-    query = (select(Equipment).join(Equipment.branch).where(Equipment.retired_at.is_(None))
+    or empty), each with its branch, by branch and name. Kits are lent for days, not booked
+    by the slot: never among them."""
+    query = (select(Equipment).join(Equipment.branch).where(Equipment.retired_at.is_(None),
+                                                             Equipment.kind != EquipmentKind.KIT)
              .options(contains_eager(Equipment.branch))
              .order_by(Branch.name, Equipment.name, Equipment.id))
     if kind is not None:

@@ -25,14 +25,19 @@ bp = ApiBlueprint("checkin_api", __name__, "Check-in by QR code")
                   "forged); `invalid_json`",
              s403="`forbidden`: the caller is not staff; `wrong_branch` (with `branch`): the "
                   "code is for a branch the caller does not manage",
-             s409="`cancelled`; `too_early` (with `opens_at`); `too_late` (with `closed_at`; "
-                  "also for bookings already marked no-show); `not_confirmed`: a sign-up "
-                  "still on the waitlist")
+             s409="`cancelled`; `too_early` (with `opens_at`; a kit loan: with "
+                  "`pickup_date`); `too_late` (with `closed_at`; also for bookings already "
+                  "marked no-show and loans whose pick-up day passed); `not_confirmed`: a "
+                  "sign-up still on the waitlist; `already_returned`: a kit loan "
+                  "already back",
+             s422="`invalid_input`: a kit coming back damaged or incomplete needs a `note`")
 @bp.doc(operationId="createCheckin",
-        summary="Check in a booking or an event sign-up by its scanned code (staff: "
-                "librarians at their branches, admins anywhere)")
+        summary="Check in a booking or an event sign-up by its scanned code, or hand over "
+                "or take back a kit on loan (staff: librarians at their branches, admins "
+                "anywhere)")
 def create_checkin(body: dict):  # type: ignore[no-untyped-def]
-    return check_in(body["code"], by=require_staff(api_user())).as_dict()
+    return check_in(body["code"], by=require_staff(api_user()), return_loans=True,
+                    condition=body["condition"], note=body["note"]).as_dict()
 
 
 def _qr_doc(media: str, what: str) -> dict[str, Any]:

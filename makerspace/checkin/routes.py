@@ -34,6 +34,7 @@ from makerspace.core.forms import EmptyForm
 from makerspace.core.transaction import attempt
 from makerspace.events.services import signup_visible_to
 from makerspace.i18n import local_time
+from makerspace.loans.forms import ReturnForm
 
 bp = Blueprint("checkin", __name__)
 # Pages that show a QR code show the code to type beside it: `token | typed_code`.
@@ -88,13 +89,45 @@ def scan(slug: str):  # type: ignore[no-untyped-def]
     return _scan_page(branch, form, result, refusal)
 
 
-def _scan_page(branch, form, result, refusal, anyway_form=None):  # type: ignore[no-untyped-def]
+def _scan_page(branch, form, result, refusal, anyway_form=None,  # type: ignore[no-untyped-def]
+               return_form=None):
     if isinstance(refusal, services.OutsideWindow) and refusal.subject is not None:
         anyway_form = anyway_form or AnywayForm(formdata=None, code=refusal.subject.token)
+    if isinstance(result, services.LoanScan) and result.result == "return_ready":
+        return_form = return_form or ReturnForm(formdata=None, code=result.loan.checkin_token)
     response = make_response(render_template(
         "checkin/scan.html", branch=branch, form=form, result=result, refusal=refusal,
-        anyway_form=anyway_form), 422 if refusal or form.errors else 200)
+        anyway_form=anyway_form, return_form=return_form),
+        422 if refusal or form.errors else 200)
     return _private(response)
+
+
+@bp.post("/staff/<slug>/scan/return")
+@staff_required
+def scan_return(slug: str):  # type: ignore[no-untyped-def]
+    """A kit on loan comes back: its state and what staff noticed (after its code's scan)."""
+    branch = managed_branch_or_404(slug)
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        scanned = services.LoanScan("return_ready", _loan_or_404(form.code.data, branch))
+        return _scan_page(branch, ScanForm(formdata=None), scanned,
+                          services.ReasonRequired(_("Please say what state the kit came "
+                                                    "back in.")), return_form=form)
+    done = attempt(lambda: services.return_scanned(
+        form.code.data, by=current_user, branch=branch, condition=form.condition.data,
+        note=form.note.data or ""))
+    if done.refused and done.refusal.extra.get("field"):
+        scanned = services.LoanScan("return_ready", _loan_or_404(form.code.data, branch))
+        return _scan_page(branch, ScanForm(formdata=None), scanned, done.refusal,
+                          return_form=form)
+    return _scan_page(branch, ScanForm(formdata=None), done.value, done.refusal)
+
+
+def _loan_or_404(code: str | None, branch):  # type: ignore[no-untyped-def]
+    loan = services.find_loan(code or "")
+    if loan is None or loan.equipment.branch_id != branch.id:
+        abort(404)
+    return loan
 
 
 @bp.post("/staff/<slug>/scan/anyway")
@@ -129,6 +162,13 @@ def _canonical(token: str) -> str:
 @bp.get("/c/<token>")
 def code(token: str):  # type: ignore[no-untyped-def]
     subject = services.find_scanned(token)
+    if subject is None and current_user.is_authenticated:
+        # A kit loan's code: its borrower and the library's staff see the loan (handing it
+        # over and taking it back is the scan station's).
+        loan = services.find_loan(token)
+        if loan is not None and (loan.user_id == current_user.id
+                                 or manages_branch(current_user, loan.equipment.branch)):
+            return redirect(url_for("loans.show", loan_id=loan.id))
     view, context = "neutral", {}
     if subject is not None and current_user.is_authenticated:
         if manages_branch(current_user, subject.branch):

@@ -1,5 +1,8 @@
 """Check-in rules: reading a scanned code, the check-in window, no-shows and booking blocks.
 
+A code may also be a kit loan's (makerspace/loans): the scan hands the kit over on its pick-up
+day, and takes it back (with what staff noted) once it is out.
+
 Functions here flush but never commit; the caller (a view, the API, the `tick` command)
 commits once. A scan is one lookup through the unique index on `checkin_token` (bookings
 first, then sign-ups); the no-show sweep reads bookings through the
@@ -31,6 +34,7 @@ from makerspace.booking.models import (
     Equipment,
 )
 from makerspace.booking.services import active_block
+from makerspace.branches.hours import day_bounds
 from makerspace.branches.models import Branch
 from makerspace.checkin.codes import token_from_scan
 from makerspace.checkin.qr import checkin_url, qr_payload
@@ -41,6 +45,8 @@ from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.events.services import mark_attendance
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime, local_time
+from makerspace.loans import services as loans
+from makerspace.loans.models import Loan, LoanStatus
 
 
 def _setting(name: str) -> int:
@@ -237,6 +243,10 @@ class CheckinResult:
     def already(self) -> bool:
         return self.result == "already_checked_in"
 
+    @property
+    def kind(self) -> str:
+        return self.subject.kind
+
     def as_dict(self) -> dict[str, Any]:
         """The API's JSON shape (a public contract)."""
         subject = self.subject
@@ -260,8 +270,37 @@ def _moment_text(moment: datetime, zone: str, now: datetime) -> str:
     return local_datetime(moment, zone, "short")
 
 
-def _check_place(subject: Subject, *, by: User, branch: Branch | None) -> None:
-    here = subject.branch
+@dataclass(frozen=True)
+class LoanScan:
+    """The answer to a scan of a kit loan's code: `picked_up` (handed over now),
+    `return_ready` (it is out: the station asks what state it came back in) or `returned`."""
+
+    result: str
+    loan: Loan
+    kind = "loan"
+
+    @property
+    def already(self) -> bool:
+        return False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API's JSON shape, as for bookings: the loan's days as local day bounds."""
+        loan, zone = self.loan, self.loan.equipment.branch.timezone
+        user = loan.user
+        moment = loan.returned_at if self.result == "returned" else loan.picked_up_at
+        return {
+            "result": self.result, "kind": "loan", "id": loan.id,
+            "name": user.name if user is not None else "", "what": loan.equipment.name,
+            "start": day_bounds(loan.pickup_date, zone)[0].astimezone(ZoneInfo(zone))
+            .isoformat(),
+            "end": day_bounds(loan.return_date, zone)[1].astimezone(ZoneInfo(zone))
+            .isoformat(),
+            "checked_in_at": moment.isoformat() if moment else None,
+        }
+
+
+def _check_place(subject: Subject | Loan, *, by: User, branch: Branch | None) -> None:
+    here = subject.equipment.branch if isinstance(subject, Loan) else subject.branch
     allowed = (manages_branch(by, here) if branch is None
                else here.id == branch.id and manages_branch(by, branch))
     if not allowed:
@@ -299,14 +338,29 @@ class ReasonRequired(DomainError):
 
 
 def check_in(scanned: str, *, by: User, branch: Branch | None = None,
-             anyway: str | None = None) -> CheckinResult:
+             anyway: str | None = None, return_loans: bool = False,
+             condition: str = "complete", note: str = "") -> CheckinResult | LoanScan:
     """Check in whoever the scanned text (a URL, mangled or not, or a bare token) points to.
 
     `branch`: the scan station's branch (the code must be for it); None for the API and the
     /c/ page, where any branch `by` manages will do. Scanning twice is harmless.
     `anyway`: staff check in someone early or late, for this reason (audited as such; a
     late booking already marked no-show gets the machine back if it is still free).
+    A kit loan's code hands the kit over on its pick-up day; once it is out, the scan asks
+    for its state (`return_ready`) or, with `return_loans` (the API), takes it back in the
+    `condition` given, with `note`.
     """
+    token = token_from_scan(scanned or "")
+    # One more unique-index lookup per scan (loans are few next to bookings).
+    loan = loans.loan_by_token(token, lock=True) if token is not None else None
+    if loan is not None:
+        _check_place(loan, by=by, branch=branch)
+        if loan.status == LoanStatus.PICKED_UP:
+            if not return_loans:
+                return LoanScan("return_ready", loan)
+            return LoanScan("returned", loans.return_loan(loan, by=by, condition=condition,
+                                                          note=note))
+        return LoanScan("picked_up", loans.pick_up(loan, by=by))
     try:
         return _check_in(scanned, by=by, branch=branch, anyway=None)
     except OutsideWindow as refusal:
@@ -361,6 +415,24 @@ def _check_in(scanned: str, *, by: User, branch: Branch | None,
         db.session.flush()
     signals.checked_in.send(subject.item)
     return CheckinResult("checked_in", subject, subject.checked_in_at)
+
+
+def find_loan(scanned: str) -> Loan | None:
+    """The kit loan a scanned or typed text points to, or None (read-only)."""
+    token = token_from_scan(scanned)
+    return loans.loan_by_token(token) if token is not None else None
+
+
+def return_scanned(scanned: str, *, by: User, branch: Branch, condition: str,
+                   note: str) -> LoanScan:
+    """Take back the kit of the loan with this code, at the scan station of `branch`, in
+    the state staff noted."""
+    token = token_from_scan(scanned or "")
+    loan = loans.loan_by_token(token, lock=True) if token is not None else None
+    if loan is None:
+        raise InvalidCode()
+    _check_place(loan, by=by, branch=branch)
+    return LoanScan("returned", loans.return_loan(loan, by=by, condition=condition, note=note))
 
 
 def _take_machine_back(booking: Booking) -> None:

@@ -31,6 +31,9 @@ class AuditAction(enum.StrEnum):
     SEAT_OUT_OF_TURN = "seat_out_of_turn"
     GUEST_BOOKED = "guest_booked"
     ADDED_AT_DOOR = "added_at_door"
+    # Kits lent for days: handed over and taken back at the desk.
+    LOAN_PICKED_UP = "loan_picked_up"
+    LOAN_RETURNED = "loan_returned"
     # Machines and branches.
     EQUIPMENT_RETIRED = "equipment_retired"
     BRANCH_CLOSED = "branch_closed"

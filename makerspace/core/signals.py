@@ -49,3 +49,11 @@ staff_invited = _domain.signal("staff-invited")
 """An admin invited someone to work as staff; the e-mail carries the link."""
 course_message = _domain.signal("course-message")
 """Sender: the Event; `subject`, `body`: what staff wrote to everyone with a seat."""
+
+# loans: the Loan is the sender
+loan_confirmed = _domain.signal("loan-confirmed")
+"""A kit is reserved for someone from a pick-up day to a return day."""
+loan_return_due = _domain.signal("loan-return-due")
+"""The loan is to be returned tomorrow (the reminder; sent once per loan)."""
+loan_overdue = _domain.signal("loan-overdue")
+"""The return day has passed and the kit is not back (the notice; sent once per loan)."""

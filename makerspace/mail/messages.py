@@ -26,6 +26,7 @@ from makerspace.core.urls import absolute_url
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.events.services import waitlist_position
 from makerspace.extensions import db
+from makerspace.loans.models import Loan
 from makerspace.mail.links import log_link_in_development
 from makerspace.mail.models import OutboxMessage
 from makerspace.mail.services import (
@@ -230,6 +231,47 @@ def queue_reminders(now: datetime | None = None) -> int:
         queued += 1
     db.session.flush()
     return queued
+
+
+# -- kit loans ----------------------------------------------------------------------------
+
+def _loan_context(loan: Loan) -> dict:
+    kit = loan.equipment
+    return {"loan": loan, "equipment": kit, "branch": kit.branch, "tz": kit.branch.timezone,
+            "link": absolute_url("loans.show", loan_id=loan.id)}
+
+
+def loan_confirmed(loan: Loan) -> OutboxMessage | None:
+    """A kit is reserved: the days, a link, and the QR code to show at pick-up and return."""
+    db.session.flush()
+    with _for(loan.user):
+        attachments = [Attachment("checkin-qr.png", "image/png",
+                                  qr_payload=qr_data(loan.checkin_token),
+                                  content_id=QR_CONTENT_ID)]
+        return queue_message(
+            kind="loan_confirmed", user=loan.user, attachments=attachments,
+            subject=_l("Loan confirmed: %(name)s", name=loan.equipment.name),
+            context={**_loan_context(loan), "qr_cid": QR_CONTENT_ID,
+                     "checkin_link": checkin_link(loan.checkin_token),
+                     "checkin_code": typed_code(loan.checkin_token)})
+
+
+def loan_return_due(loan: Loan) -> OutboxMessage | None:
+    """The day before the return day."""
+    with _for(loan.user):
+        return queue_message(
+            kind="loan_return_due", user=loan.user,
+            subject=_l("Reminder: return %(name)s tomorrow", name=loan.equipment.name),
+            context=_loan_context(loan))
+
+
+def loan_overdue(loan: Loan) -> OutboxMessage | None:
+    """The return day has passed and the kit is not back (once per loan)."""
+    with _for(loan.user):
+        return queue_message(
+            kind="loan_overdue", user=loan.user,
+            subject=_l("%(name)s is overdue: please bring it back", name=loan.equipment.name),
+            context=_loan_context(loan))
 
 
 # -- accounts -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from makerspace.accounts.models import User
 from makerspace.booking.models import Booking, BookingBlock, EquipmentOutage
 from makerspace.core import signals
 from makerspace.events.models import Event, Signup
+from makerspace.loans.models import Loan
 from makerspace.mail import messages
 from makerspace.mail.services import recently_queued
 
@@ -62,6 +63,14 @@ def _course_message(event: Event, *, subject: str, body: str, by: User, **_: Any
     messages.course_message(event, subject=subject, body=body, by=by)
 
 
+def _loan(send: Any):  # type: ignore[no-untyped-def]
+    def receive(loan: Loan, **_: Any) -> None:
+        if loan.user is not None:
+            send(loan)
+
+    return receive
+
+
 RECEIVERS = {
     signals.account_registered: messages.email_verification,
     signals.verification_requested: _unless_just_sent("email_verification",
@@ -79,6 +88,9 @@ RECEIVERS = {
     signals.event_cancelled: _event_cancelled,
     signals.staff_invited: messages.staff_invitation,
     signals.course_message: _course_message,
+    signals.loan_confirmed: _loan(messages.loan_confirmed),
+    signals.loan_return_due: _loan(messages.loan_return_due),
+    signals.loan_overdue: _loan(messages.loan_overdue),
 }
 
 

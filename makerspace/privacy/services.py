@@ -29,6 +29,8 @@ from makerspace.events.models import Event, Signup, SignupStatus
 from makerspace.events.services import leave
 from makerspace.extensions import db
 from makerspace.identity.models import Identity
+from makerspace.loans.models import Loan, LoanStatus
+from makerspace.loans.services import cancel_loan
 from makerspace.mail.links import with_link
 from makerspace.mail.models import OutboxMessage, OutboxStatus
 from makerspace.stats.models import StatsSubscription
@@ -60,6 +62,8 @@ SIGNUP_PEOPLE = {"user_id": "participant", "created_by_id": "signed_up_by",
                  "attendance_marked_by_id": "attendance_marked_by"}
 BLOCK_PEOPLE = {"user_id": "blocked", "created_by_id": "blocked_by", "lifted_by_id": "lifted_by"}
 GRANT_PEOPLE = {"user_id": "holder", "granted_by_id": "granted_by"}
+LOAN_PEOPLE = {"user_id": "borrower", "picked_up_by_id": "handed_over_by",
+               "returned_by_id": "taken_back_by"}
 AUDIT_PEOPLE = {"subject_user_id": "subject", "actor_id": "actor"}
 
 
@@ -88,6 +92,23 @@ def _signups(user: User) -> list[dict[str, Any]]:
         if "participant" in roles:
             row |= {"created_at": _iso(s.created_at), "attended_at": _iso(s.attended_at),
                     "cancelled_at": _iso(s.cancelled_at), "age_band": s.age_band}
+        found.append(row)
+    return found
+
+
+def _loans(user: User) -> list[dict[str, Any]]:
+    found = []
+    for loan in _rows(Loan, user.id, LOAN_PEOPLE, Loan.pickup_date):
+        roles = _roles(loan, user.id, LOAN_PEOPLE)
+        row = {"id": loan.id, "you_are": roles, "kit": loan.equipment.name,
+               "library": loan.equipment.branch.name,
+               "pickup_date": loan.pickup_date.isoformat(),
+               "return_date": loan.return_date.isoformat(), "status": loan.status.value,
+               "picked_up_at": _iso(loan.picked_up_at), "returned_at": _iso(loan.returned_at)}
+        if "borrower" in roles:  # staff who handed it over see only what they did
+            row |= {"created_at": _iso(loan.created_at), "cancelled_at": _iso(loan.cancelled_at),
+                    "condition": loan.condition.value if loan.condition else None,
+                    "return_note": loan.return_note or None}
         found.append(row)
     return found
 
@@ -193,6 +214,7 @@ EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "equipment_outages": _outages,
     "identities": _identities,
     "invitations": _invitations,
+    "loans": _loans,
     "outbox_messages": _outbox,
     "signups": _signups,
     "stats_subscriptions": _stats_subscriptions,
@@ -252,6 +274,16 @@ def anonymise_signups(*conditions: Any) -> int:
     return result.rowcount or 0
 
 
+def anonymise_loans(*conditions: Any) -> int:
+    """Take the borrower out of the loans matching `conditions`: kit, days, status and what
+    came back damaged stay (for the kit's own history); the note and the code go."""
+    result = db.session.execute(
+        update(Loan).where(Loan.user_id.is_not(None), *conditions)
+        .values(user_id=None, return_note="", checkin_token=_anonymous_token(Loan))
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
 def _audit_without_people(*conditions: Any, **columns: None) -> int:
     """Keep the audit entries, without the people in them (the columns given)."""
     result = db.session.execute(
@@ -275,8 +307,13 @@ def delete_account(user: User, *, password: str | None) -> None:
             Booking.user_id == user.id, Booking.status == BookingStatus.CONFIRMED,
             Booking.start_at > now)).all():
         cancel_booking(booking, by=user)
+    for loan in db.session.scalars(select(Loan).where(
+            Loan.user_id == user.id, Loan.status == LoanStatus.RESERVED)).all():
+        cancel_loan(loan, by=user)  # the copy goes back to the pool
     db.session.flush()
     anonymise_bookings(Booking.user_id == user.id)
+    # A kit still out stays on the library's desk list as out, without the name.
+    anonymise_loans(Loan.user_id == user.id)
     anonymise_signups(Signup.user_id == user.id)
     _audit_without_people(AuditEntry.subject_user_id == user.id, subject_user_id=None)
     _audit_without_people(AuditEntry.actor_id == user.id, actor_id=None)
@@ -294,14 +331,16 @@ def delete_account(user: User, *, password: str | None) -> None:
 class RetentionReport:
     bookings: int = 0
     signups: int = 0
+    loans: int = 0
     messages: int = 0
     audit_entries: int = 0
     blocks: int = 0
     sessions: int = 0
 
     def summary(self) -> str:
-        return (f"retention: {self.bookings} booking(s) and {self.signups} sign-up(s) "
-                f"anonymised, {self.messages} e-mail(s), {self.blocks} block(s) and "
+        return (f"retention: {self.bookings} booking(s), {self.signups} sign-up(s) and "
+                f"{self.loans} loan(s) anonymised, {self.messages} e-mail(s), "
+                f"{self.blocks} block(s) and "
                 f"{self.sessions} session(s) deleted, {self.audit_entries} audit entr(y/ies) "
                 "without names.")
 
@@ -319,6 +358,9 @@ def sweep_retention(now: datetime | None = None) -> RetentionReport:
         bookings=anonymise_bookings(Booking.end_at < ended_before)
         + anonymise_guest_bookings(Booking.end_at < ended_before),
         signups=anonymise_signups(Signup.event_id.in_(ended_events)),
+        # Never a kit still out: the library must know who has it.
+        loans=anonymise_loans(Loan.status != LoanStatus.PICKED_UP,
+                              Loan.return_date < ended_before.date()),
         audit_entries=_audit_without_people(
             AuditEntry.at < now - _days("AUDIT_RETENTION_DAYS"),
             or_(AuditEntry.subject_user_id.is_not(None), AuditEntry.actor_id.is_not(None)),
