@@ -12,6 +12,7 @@ from makerspace.core import signals
 from makerspace.events.models import Event, Signup
 from makerspace.mail import messages
 from makerspace.mail.services import recently_queued
+from makerspace.waits.models import SlotWait
 
 # A second request for the same e-mail within this time sends nothing (a double click, a
 # script), so a person cannot be flooded through the forms.
@@ -46,6 +47,10 @@ def _booking_confirmed(booking: Booking, **_: Any) -> None:
         messages.booking_confirmed(booking)
 
 
+def _slot_held(wait: SlotWait, **_: Any) -> None:
+    messages.slot_held(wait)
+
+
 def _signup_created(signup: Signup, **_: Any) -> None:
     messages.signed_up(signup)
 
@@ -74,6 +79,7 @@ RECEIVERS = {
     signals.booking_cancelled: _booking_cancelled,
     signals.bookings_cancelled_out_of_service: _out_of_service,
     signals.block_started: _block_started,
+    signals.slot_held: _slot_held,
     signals.signup_created: _signup_created,
     signals.signups_promoted: _signups_promoted,
     signals.event_cancelled: _event_cancelled,

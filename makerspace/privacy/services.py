@@ -32,6 +32,8 @@ from makerspace.identity.models import Identity
 from makerspace.mail.links import with_link
 from makerspace.mail.models import OutboxMessage, OutboxStatus
 from makerspace.stats.models import StatsSubscription
+from makerspace.waits.models import SlotWait
+from makerspace.waits.services import forget_waits_of
 
 # What an anonymised booking or sign-up has instead of a check-in code: never 32 base32
 # characters, so no scan finds it.
@@ -184,6 +186,14 @@ def _stats_subscriptions(user: User) -> list[dict[str, Any]]:
     return [{"monthly_summary": True, "created_at": _iso(found.created_at)}] if found else []
 
 
+def _slot_waits(user: User) -> list[dict[str, Any]]:
+    return [{"id": w.id, "equipment": w.equipment.name, "branch": w.equipment.branch.slug,
+             "start": _iso(w.start_at), "end": _iso(w.end_at), "created_at": _iso(w.created_at),
+             "hold_expires_at": _iso(w.hold_expires_at)}
+            for w in db.session.scalars(select(SlotWait).where(SlotWait.user_id == user.id)
+                                        .order_by(SlotWait.start_at, SlotWait.id))]
+
+
 EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "api_tokens": _tokens,
     "audit_entries": _audit,
@@ -195,6 +205,7 @@ EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "invitations": _invitations,
     "outbox_messages": _outbox,
     "signups": _signups,
+    "slot_waits": _slot_waits,
     "stats_subscriptions": _stats_subscriptions,
     "user_certifications": _certifications,
     "user_sessions": _sessions,
@@ -275,6 +286,7 @@ def delete_account(user: User, *, password: str | None) -> None:
             Booking.user_id == user.id, Booking.status == BookingStatus.CONFIRMED,
             Booking.start_at > now)).all():
         cancel_booking(booking, by=user)
+    forget_waits_of(user)  # a time held for them goes to the next person waiting
     db.session.flush()
     anonymise_bookings(Booking.user_id == user.id)
     anonymise_signups(Signup.user_id == user.id)
