@@ -21,9 +21,9 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, event, exists, func, inspect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from makerspace import clock
 from makerspace.accounts.models import User
@@ -42,10 +42,12 @@ HOLD_SALT = "folkeverksted.slot-hold"
 # The link in the e-mail stops working after this long whatever happens; the hold itself
 # ends sooner (SLOT_HOLD_MINUTES), and the page says so.
 HOLD_LINK_DAYS = 2
-# PostgreSQL: a deadlock (two cancellations at once, each inserting a hold that overlaps the
-# other's cancelled row) or a lock timeout; the savepoint is rolled back and the waiter is
-# skipped by this transaction (the other one, or the next tick, offers the slot).
+# PostgreSQL: a deadlock or a lock timeout while inserting a hold (not expected, see
+# `_lock_freed_machines`); the savepoint is rolled back and the waiter skipped (the next tick
+# offers the slot again).
 _LOCK_TROUBLE = {"40P01", "55P03"}
+# pg_advisory_xact_lock(FREEING_LOCK, equipment id): "hold" in ASCII.
+FREEING_LOCK = 0x686F6C64
 
 
 def _setting(name: str) -> int:
@@ -347,8 +349,51 @@ def _freed(booking: Booking, **_: Any) -> None:
         offer_holds(booking.equipment, booking.start_at, booking.occupied_until)
 
 
+def _lock_freed_machines(session: Session, _context: Any, _instances: Any) -> None:
+    """PostgreSQL: order the transactions that free a machine against those that take it.
+
+    Before a flush frees a machine (a booking or hold stops occupying it, or a held row is
+    deleted), the transaction takes the machine's advisory lock exclusively; before one takes
+    it (a new booking or hold, a no-show checked in late), shared. So a cancellation waits
+    for bookings of the machine in flight to end, and bookings wait for the cancellation,
+    which holds the freed slot for the first in line before anyone else sees it free.
+
+    Without it, the exclusion constraint makes the hold wait for a booker's uncommitted row
+    while the booker waits for the cancellation's uncommitted change: a deadlock, after which
+    the slot could go to the booker, or (two cancellations at once) to the second in line.
+    Bookers still do not wait for one another. SQLite serialises writers anyway."""
+    occupying = set(BookingStatus.occupying())
+    freeing: set[int] = set()
+    taking: set[int] = set()
+    for obj in session.deleted:
+        if isinstance(obj, Booking) and obj.status in occupying:
+            freeing.add(obj.equipment_id)
+    for obj in session.new:
+        if isinstance(obj, Booking) and obj.status in occupying:
+            taking.add(obj.equipment_id if obj.equipment_id is not None
+                       else obj.equipment.id)
+    for obj in session.dirty:
+        if isinstance(obj, Booking):
+            before = inspect(obj).attrs.status.history.deleted
+            if not before:
+                continue
+            if obj.status in occupying and not any(s in occupying for s in before):
+                taking.add(obj.equipment_id)
+            elif obj.status not in occupying and any(s in occupying for s in before):
+                freeing.add(obj.equipment_id)
+    if not (freeing or taking) or session.get_bind().dialect.name != "postgresql":
+        return
+    for equipment_id in sorted(freeing):
+        session.execute(select(func.pg_advisory_xact_lock(FREEING_LOCK, equipment_id)))
+    for equipment_id in sorted(taking - freeing):
+        session.execute(select(func.pg_advisory_xact_lock_shared(FREEING_LOCK, equipment_id)))
+
+
 def connect() -> None:
     """Offer the slot of a cancelled booking or a no-show to those waiting, in the same
-    transaction (called once by create_app; idempotent)."""
+    transaction, and order the transactions that free one machine (called once by
+    create_app; idempotent)."""
     signals.booking_cancelled.connect(_freed, weak=False)
     signals.no_show_marked.connect(_freed, weak=False)
+    if not event.contains(Session, "before_flush", _lock_freed_machines):
+        event.listen(Session, "before_flush", _lock_freed_machines)
