@@ -95,7 +95,7 @@ def test_at_most_n_waits_per_person(scene, app_ctx, make_booking):
     wait(scene, "first", START + timedelta(days=1), END + timedelta(days=1))
     with pytest.raises(errors.TooManyWaits) as refused:
         wait(scene, "first", START + timedelta(days=2), END + timedelta(days=2))
-    assert refused.value.code == "too_many_waits" and refused.value.extra["limit"] == 2
+    assert refused.value.code == "too_many_waits"
 
 
 def test_a_cancelled_booking_is_held_for_the_first_waiter_only(scene):

@@ -22,7 +22,7 @@ WAIT_REFUSALS_422 = ("The time could not be booked at all: `outside_opening_hour
                      "`off_grid`, `too_short`, `too_long`, `in_past`, `too_far_ahead`, "
                      "`out_of_service`; `invalid_input`")
 WAIT_REFUSALS_409 = ("`slot_free`: nothing keeps the time, book it; `already_waiting`; "
-                     "`too_many_waits` (with `limit`, MAX_SLOT_WAITS)")
+                     "`too_many_waits` (MAX_SLOT_WAITS open waits already)")
 
 
 def wait_out(wait: SlotWait) -> dict[str, Any]:

@@ -108,7 +108,7 @@ def create_wait(*, user: User, equipment: Equipment, start: datetime, end: datet
     limit = max_waits()
     if open_wait_count(user, now) >= limit:
         raise errors.TooManyWaits(_("You can wait for at most %(count)s times at once.",
-                                    count=limit), limit=limit)
+                                    count=limit))
     wait = SlotWait(user=user, equipment=equipment, start_at=start, end_at=end, created_at=now)
     try:
         with db.session.begin_nested():
