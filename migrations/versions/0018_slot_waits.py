@@ -2,7 +2,7 @@
 the machine like active bookings
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02 13:30:00
 
 The overlap guarantee (migration 0002) now counts held rows: PostgreSQL's exclusion
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0018'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
