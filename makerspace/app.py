@@ -63,11 +63,14 @@ from makerspace.privacy.routes import bp as privacy_bp
 from makerspace.staff.routes import bp as staff_bp
 from makerspace.stats.keys import connect as stats_keys_stamp_bookings
 from makerspace.stats.routes import bp as stats_bp
+from makerspace.waits import labels as waits_labels
+from makerspace.waits.routes import bp as waits_bp
+from makerspace.waits.services import connect as waits_listen_for_freed_slots
 
 BLUEPRINTS = (core_bp, accounts_bp, accounts_invitations_bp, accounts_staff_bp, branches_bp,
               branches_staff_bp, booking_bp, booking_staff_bp, certifications_bp, staff_bp,
               events_bp, events_staff_bp, checkin_bp, calendar_bp, mail_bp, privacy_bp,
-              identity_bp, embed_bp, stats_bp, loans_bp, loans_staff_bp)
+              identity_bp, embed_bp, stats_bp, loans_bp, loans_staff_bp, waits_bp)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -124,11 +127,12 @@ def _init_extensions(app: Flask) -> None:
     for template_globals in (booking_labels.TEMPLATE_GLOBALS, branches_labels.TEMPLATE_GLOBALS,
                              events_labels.TEMPLATE_GLOBALS,
                              identity_templating.TEMPLATE_GLOBALS,
-                             loans_labels.TEMPLATE_GLOBALS):
+                             loans_labels.TEMPLATE_GLOBALS, waits_labels.TEMPLATE_GLOBALS):
         app.jinja_env.globals.update(template_globals)
     app.jinja_env.globals["page_url"] = page_url
     mail_listens_to_the_domain()
     stats_keys_stamp_bookings()
+    waits_listen_for_freed_slots()
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

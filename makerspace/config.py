@@ -65,6 +65,10 @@ DEFAULTS: dict[str, Any] = {
     "NO_SHOW_LIMIT": 3,
     "NO_SHOW_WINDOW_DAYS": 90,
     "BLOCK_DAYS": 30,
+    # Waiting for a taken slot (docs/booking.md): at most MAX_SLOT_WAITS open waits per person;
+    # a freed slot is held for the first in line this many minutes (less if it starts sooner).
+    "MAX_SLOT_WAITS": 5,
+    "SLOT_HOLD_MINUTES": 30,
     # How far back `flask tick` looks for bookings to close (`tick --full` looks at all).
     "TICK_LOOKBACK_DAYS": 7,
     # Retention (docs/privacy.md): bookings and sign-ups are anonymised this many days after

@@ -1,6 +1,7 @@
 """The periodic work and the long-running worker that does it.
 
-`run_tick()` is one round of the sweeps (no-shows, completed bookings, blocks, reminders,
+`run_tick()` is one round of the sweeps (no-shows, completed bookings, blocks, holds that ran
+out and waits that passed (makerspace/waits), reminders,
 retention, the monthly statistics summary, the statistics salts of past years), committed as
 one transaction, then the statistics rollup of a closed period (in transactions of its own:
 counting a year may take a while), then the e-mail that is due. `flask tick` runs it
@@ -37,6 +38,7 @@ from makerspace.mail.statistics import queue_monthly_summaries
 from makerspace.privacy.services import RetentionReport, sweep_retention
 from makerspace.stats.keys import forget_old_salts
 from makerspace.stats.rollup import refresh_rollup
+from makerspace.waits.services import sweep_waits
 
 # pg_try_advisory_xact_lock key: "folk" in ASCII. Only ticks take it.
 TICK_LOCK = 0x666F6C6B
@@ -68,6 +70,7 @@ def run_tick(*, full: bool = False) -> TickSummary | None:
         JOB_LOG.info("tick skipped", extra={"job": "tick", "skipped": True})
         return None
     sweep = sweep_bookings(full=full)  # tells the newly blocked, in the same transaction
+    waits = sweep_waits()  # holds that ran out go to the next in line (who is told)
     reminders = queue_reminders()
     loans = sweep_loans()  # reminders and overdue notices go to the outbox by signals
     retention = sweep_retention()
@@ -78,7 +81,8 @@ def run_tick(*, full: bool = False) -> TickSummary | None:
     sending = send_due()
     JOB_LOG.info("tick", extra={
         "job": "tick", "no_shows": len(sweep.no_shows), "completed": len(sweep.completed),
-        "blocks": len(sweep.blocks), "reminders": reminders, "summaries": summaries,
+        "blocks": len(sweep.blocks), "holds_lapsed": waits.lapsed,
+        "holds_offered": len(waits.held), "reminders": reminders, "summaries": summaries,
         "loan_reminders": len(loans.reminded), "loans_overdue": len(loans.overdue),
         **_sending_fields(sending),
         "duration_ms": _since(started)})

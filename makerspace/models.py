@@ -23,6 +23,7 @@ from makerspace.stats.models import (
     StatsSubscription,
     StatsSummarySent,
 )
+from makerspace.waits.models import SlotWait
 
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
@@ -31,7 +32,7 @@ __all__ = [
     "ReturnCondition", "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
-    "Role", "Signup", "SignupStatus", "StatsRollup", "StatsSalt", "StatsSubscription",
+    "Role", "Signup", "SlotWait", "SignupStatus", "StatsRollup", "StatsSalt", "StatsSubscription",
     "StatsSummarySent", "User", "UserCertification", "UserSession", "WeeklyHours",
     "branch_staff", "invitation_branches",
 ]

@@ -38,7 +38,7 @@ _BUSY = union_all(
         Booking.occupied_until > bindparam("start"),
         Booking.occupied_until < bindparam("horizon"),
         Booking.start_at < bindparam("end"),
-        Booking.status.in_(BookingStatus.active()),
+        Booking.status.in_(BookingStatus.occupying()),
     ),
     select(EquipmentOutage.start_at, EquipmentOutage.end_at).where(
         EquipmentOutage.equipment_id == bindparam("equipment_id"),
@@ -215,7 +215,7 @@ _BUSY_OF_MANY = union_all(
         Booking.occupied_until > bindparam("start"),
         Booking.occupied_until < bindparam("horizon"),
         Booking.start_at < bindparam("end"),
-        Booking.status.in_(BookingStatus.active()),
+        Booking.status.in_(BookingStatus.occupying()),
     ),
     select(EquipmentOutage.equipment_id, EquipmentOutage.start_at, EquipmentOutage.end_at).where(
         EquipmentOutage.equipment_id.in_(bindparam("ids", expanding=True)),

@@ -30,6 +30,7 @@ STATUS_LABELS = {
     BookingStatus.COMPLETED: _l("Completed"),
     BookingStatus.CANCELLED: _l("Cancelled"),
     BookingStatus.NO_SHOW: _l("No-show"),
+    BookingStatus.HELD: _l("Held for someone waiting"),
 }
 
 SLOT_LABELS = {

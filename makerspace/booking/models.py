@@ -135,11 +135,22 @@ class BookingStatus(enum.StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     NO_SHOW = "no_show"
+    # Reserved for the first person waiting for the slot (makerspace/waits): it occupies the
+    # machine like a booking until they take it (then it is confirmed) or the hold lapses
+    # (then the row is deleted). Not a booking yet: no quota, no statistics, no check-in.
+    HELD = "held"
+
+    @classmethod
+    def occupying(cls) -> tuple[BookingStatus, ...]:
+        """What the machine is taken by: the active bookings and the holds. The database
+        refuses two of these that overlap on one machine (migrations 0002 and 0018)."""
+        return (*cls.active(), cls.HELD)
 
     @classmethod
     def active(cls) -> tuple[BookingStatus, ...]:
-        """Bookings that hold the machine. The database refuses two of these that overlap on
-        one machine (PostgreSQL: an exclusion constraint; SQLite: triggers; migration 0002)."""
+        """Bookings that hold the machine. The database refuses two of these (or one and a
+        hold, see `occupying`) that overlap on one machine (PostgreSQL: an exclusion
+        constraint; SQLite: triggers; migrations 0002 and 0018)."""
         return (cls.CONFIRMED, cls.CHECKED_IN, cls.COMPLETED)
 
     @classmethod

@@ -438,7 +438,8 @@ def bookings_of(user: User, *, upcoming: bool | None, now: datetime, page: int =
                 per_page: int = PER_PAGE) -> Page[Booking]:
     """A page of a person's bookings: upcoming (not ended, soonest first), past (latest
     first), or both (None: upcoming first, then past)."""
-    query = select(Booking).where(Booking.user_id == user.id).options(
+    query = select(Booking).where(Booking.user_id == user.id,
+                                  Booking.status != BookingStatus.HELD).options(
         joinedload(Booking.equipment).joinedload(Equipment.branch))
     ahead = _is_upcoming(now)
     if upcoming is True:

@@ -130,6 +130,7 @@ def _bookings_query(now: datetime):  # type: ignore[no-untyped-def]
     start, end = _window(now)
     return select(Booking).where(
         Booking.occupied_until > start, Booking.start_at < end,
+        Booking.status != BookingStatus.HELD,  # a hold is not a booking (makerspace/waits)
         or_(Booking.status.in_(BookingStatus.active()), Booking.updated_at > now - CANCELLED_KEPT))
 
 

@@ -386,6 +386,9 @@ def _check_in(scanned: str, *, by: User, branch: Branch | None,
     booking, signup = subject.booking, subject.signup
     if signup is not None and signup.status != SignupStatus.CONFIRMED:
         raise NotConfirmed()
+    if booking is not None and booking.status == BookingStatus.HELD:
+        raise NotConfirmed(_("This time is held for someone on the waitlist and is not "
+                             "booked yet."))
     if anyway is None:
         if booking is not None and booking.status == BookingStatus.NO_SHOW:
             raise _too_late(subject, now)  # the sweep found the window closed

@@ -34,6 +34,9 @@ checked_in = _domain.signal("checked-in")
 """Sender: the Booking or Signup a scan checked in."""
 no_show_marked = _domain.signal("no-show-marked")
 """Sender: the Booking nobody checked in for in time."""
+slot_held = _domain.signal("slot-held")
+"""Sender: the SlotWait whose slot is now held for its person (makerspace/waits): they get
+the link to take it."""
 block_started = _domain.signal("block-started")
 """Sender: the BookingBlock that keeps a person from booking (repeated no-shows)."""
 

@@ -15,6 +15,7 @@ from makerspace.core.urls import absolute_url
 from makerspace.extensions import db
 from makerspace.mail.models import OutboxMessage
 from makerspace.mail.services import LINK_PLACEHOLDER, mail_configured, recipient_context
+from makerspace.waits.services import hold_token_for
 
 log = logging.getLogger("makerspace.mail")
 
@@ -38,6 +39,8 @@ def make_link(message: OutboxMessage) -> str:
             return absolute_url("accounts_invitations.accept",
                                 token=invitation_token(invitation))
     user = db.session.get(User, message.user_id) if message.user_id is not None else None
+    if message.link_kind.startswith("slot_hold:"):
+        return _hold_link(message, user)
     if user is None or user.email != message.to_email or message.link_kind not in _ENDPOINTS:
         raise LinkGone()
     endpoint, make_token = _ENDPOINTS[message.link_kind]
@@ -47,6 +50,16 @@ def make_link(message: OutboxMessage) -> str:
 
 def with_link(body: str, link: str) -> str:
     return body.replace(LINK_PLACEHOLDER, link)
+
+
+def _hold_link(message: OutboxMessage, user: User | None) -> str:
+    """The link to take a held slot. A hold that ran out before the message went still gets
+    its link: the page says it went to the next person."""
+    booking_id = message.link_kind.partition(":")[2]  # type: ignore[union-attr]
+    if user is None or user.email != message.to_email or not booking_id.isdigit():
+        raise LinkGone()
+    with recipient_context(message.locale):
+        return absolute_url("waits.hold", token=hold_token_for(int(booking_id), user.id))
 
 
 def log_link_in_development(message: OutboxMessage) -> None:

@@ -36,6 +36,7 @@ from makerspace.mail.services import (
     recipient_context,
     recipient_locale,
 )
+from makerspace.waits.models import SlotWait
 
 QR_CONTENT_ID = "checkin-qr@folkeverksted"
 REMINDER_HOURS = 24
@@ -272,6 +273,19 @@ def loan_overdue(loan: Loan) -> OutboxMessage | None:
             kind="loan_overdue", user=loan.user,
             subject=_l("%(name)s is overdue: please bring it back", name=loan.equipment.name),
             context=_loan_context(loan))
+def slot_held(wait: SlotWait) -> OutboxMessage | None:
+    """A slot someone waited for came free and is held for them: one link (made when sent)
+    to take it, and until when."""
+    equipment = wait.equipment
+    with _for(wait.user):
+        return queue_message(
+            kind="slot_held", user=wait.user, link_kind=f"slot_hold:{wait.booking_id}",
+            subject=_l("%(name)s is free for you: take it soon", name=equipment.name),
+            context={"wait": wait, "equipment": equipment, "branch": equipment.branch,
+                     "tz": equipment.branch.timezone, "link": LINK_PLACEHOLDER,
+                     "expires": wait.hold_expires_at,
+                     "equipment_link": absolute_url("booking.equipment",
+                                                    equipment_id=equipment.id)})
 
 
 # -- accounts -----------------------------------------------------------------------------

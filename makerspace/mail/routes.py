@@ -24,6 +24,7 @@ KIND_NAMES = {
     "booking_cancelled_by_staff": _l("Booking cancelled by the library"),
     "booking_out_of_service": _l("Booking cancelled: machine out of service"),
     "reminder_booking": _l("Booking reminder"),
+    "slot_held": _l("A time waited for is held"),
     "no_show_block": _l("Blocked from booking (no-shows)"),
     "signup_confirmed": _l("Course seat confirmed"),
     "signup_waitlisted": _l("On the course waitlist"),

@@ -13,6 +13,7 @@ from makerspace.events.models import Event, Signup
 from makerspace.loans.models import Loan
 from makerspace.mail import messages
 from makerspace.mail.services import recently_queued
+from makerspace.waits.models import SlotWait
 
 # A second request for the same e-mail within this time sends nothing (a double click, a
 # script), so a person cannot be flooded through the forms.
@@ -45,6 +46,10 @@ def _block_started(block: BookingBlock, **_: Any) -> None:
 def _booking_confirmed(booking: Booking, **_: Any) -> None:
     if booking.user is not None:  # a guest gets a printed slip instead
         messages.booking_confirmed(booking)
+
+
+def _slot_held(wait: SlotWait, **_: Any) -> None:
+    messages.slot_held(wait)
 
 
 def _signup_created(signup: Signup, **_: Any) -> None:
@@ -83,6 +88,7 @@ RECEIVERS = {
     signals.booking_cancelled: _booking_cancelled,
     signals.bookings_cancelled_out_of_service: _out_of_service,
     signals.block_started: _block_started,
+    signals.slot_held: _slot_held,
     signals.signup_created: _signup_created,
     signals.signups_promoted: _signups_promoted,
     signals.event_cancelled: _event_cancelled,

@@ -34,6 +34,8 @@ from makerspace.loans.services import cancel_loan
 from makerspace.mail.links import with_link
 from makerspace.mail.models import OutboxMessage, OutboxStatus
 from makerspace.stats.models import StatsSubscription
+from makerspace.waits.models import SlotWait
+from makerspace.waits.services import forget_waits_of
 
 # What an anonymised booking or sign-up has instead of a check-in code: never 32 base32
 # characters, so no scan finds it.
@@ -205,6 +207,14 @@ def _stats_subscriptions(user: User) -> list[dict[str, Any]]:
     return [{"monthly_summary": True, "created_at": _iso(found.created_at)}] if found else []
 
 
+def _slot_waits(user: User) -> list[dict[str, Any]]:
+    return [{"id": w.id, "equipment": w.equipment.name, "branch": w.equipment.branch.slug,
+             "start": _iso(w.start_at), "end": _iso(w.end_at), "created_at": _iso(w.created_at),
+             "hold_expires_at": _iso(w.hold_expires_at)}
+            for w in db.session.scalars(select(SlotWait).where(SlotWait.user_id == user.id)
+                                        .order_by(SlotWait.start_at, SlotWait.id))]
+
+
 EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "api_tokens": _tokens,
     "audit_entries": _audit,
@@ -217,6 +227,7 @@ EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
     "loans": _loans,
     "outbox_messages": _outbox,
     "signups": _signups,
+    "slot_waits": _slot_waits,
     "stats_subscriptions": _stats_subscriptions,
     "user_certifications": _certifications,
     "user_sessions": _sessions,
@@ -310,6 +321,7 @@ def delete_account(user: User, *, password: str | None) -> None:
     for loan in db.session.scalars(select(Loan).where(
             Loan.user_id == user.id, Loan.status == LoanStatus.RESERVED)).all():
         cancel_loan(loan, by=user)  # the copy goes back to the pool
+    forget_waits_of(user)  # a time held for them goes to the next person waiting
     db.session.flush()
     anonymise_bookings(Booking.user_id == user.id)
     # A kit still out stays on the library's desk list as out, without the name.

@@ -27,7 +27,7 @@ GRID_MINUTES = 30
 # Shown in the grid, in this order of preference when two cover the same step (a no-show
 # freed the machine and someone else booked it).
 SHOWN = (BookingStatus.CHECKED_IN, BookingStatus.CONFIRMED, BookingStatus.COMPLETED,
-         BookingStatus.NO_SHOW)
+         BookingStatus.HELD, BookingStatus.NO_SHOW)
 
 
 @dataclass(frozen=True)

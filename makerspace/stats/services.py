@@ -279,7 +279,8 @@ def live_booking_figures(branches: Sequence[Branch], period: Period, keys: Seque
         _count_if(Booking.first_booking).label("first_time"),
         _count_if(Booking.citizen_key.is_(None)).label("without_account"),
     ).select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
-        .where(_in_period(period, zones, Booking.start_at, Equipment.branch_id)))
+        .where(_in_period(period, zones, Booking.start_at, Equipment.branch_id),
+               Booking.status != BookingStatus.HELD))  # a hold is not a booking yet
     if kinds:
         query = query.where(Equipment.kind.in_(kinds))
     if grouped:

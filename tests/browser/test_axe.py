@@ -207,6 +207,17 @@ def test_citizen_pages(scene, new_page, shots):  # type: ignore[no-untyped-def]
     people.each(refused_slot_taken)
     people.scan("booking form with a refusal and the nearest free times")
 
+    def wait_for_the_taken_slot(page: Any) -> None:
+        visit(page, book_url(scene.printer.id, NOW + timedelta(hours=1)))
+        submit(page, page.locator("main form.booking-form button[type=submit]").click)
+        # one click waits (the first page); the others are told they wait already
+        submit(page, page.locator("#wait-for-it").click)
+
+    people.each(wait_for_the_taken_slot)
+    people.scan("my bookings with a wait, or waiting refused")
+    people.check_pages([("wait form", f"/equipment/{scene.printer.id}/wait?"
+                         + urlencode({"start": (NOW + timedelta(hours=1)).isoformat()}))])
+
     def invalid_form(page: Any) -> None:
         visit(page, f"/equipment/{scene.printer.id}/book")
         page.locator("input[name=date]").fill("")
