@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from makerspace.booking.guardians import expire_consents
 from makerspace.checkin.services import TickReport, sweep_bookings
 from makerspace.core.request_log import JOB_LOG
 from makerspace.extensions import db
@@ -66,6 +67,7 @@ def run_tick(*, full: bool = False) -> TickSummary | None:
         JOB_LOG.info("tick skipped", extra={"job": "tick", "skipped": True})
         return None
     sweep = sweep_bookings(full=full)  # tells the newly blocked, in the same transaction
+    expire_consents()  # pending bookings a guardian never answered for: cancelled
     reminders = queue_reminders()
     retention = sweep_retention()
     summaries = queue_monthly_summaries()

@@ -2,6 +2,7 @@
 
 from makerspace.accounts.invitations import Invitation, invitation_branches
 from makerspace.accounts.models import ApiToken, Role, User, UserSession, branch_staff
+from makerspace.booking.guardians import GuardianConsent
 from makerspace.booking.models import (
     Booking,
     BookingBlock,
@@ -26,7 +27,8 @@ from makerspace.stats.models import (
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
     "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
-    "Event", "EventSeries", "EventStatus", "Identity", "Invitation", "OutboxAttachment",
+    "Event", "EventSeries", "GuardianConsent", "EventStatus", "Identity", "Invitation",
+    "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
     "Role", "Signup", "SignupStatus", "StatsRollup", "StatsSalt", "StatsSubscription",

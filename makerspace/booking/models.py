@@ -55,6 +55,8 @@ class Equipment(db.Model):
         CheckConstraint("buffer_minutes >= 0 AND buffer_minutes <= 1440", name="buffer_minutes"),
         CheckConstraint("max_advance_days BETWEEN 0 AND 365", name="max_advance_days"),
         CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
+        CheckConstraint("guardian_consent_under IS NULL OR guardian_consent_under BETWEEN 1 "
+                        "AND 100", name="guardian_consent_under"),
         SQLITE_AUTOINCREMENT,
     )
 
@@ -71,6 +73,8 @@ class Equipment(db.Model):
     max_advance_days: Mapped[int] = mapped_column(Integer,
                                                   default=RULE_DEFAULTS["max_advance_days"])
     min_age: Mapped[int | None] = mapped_column(Integer)
+    # Below this age (as min_age counts it) a guardian must consent (booking/guardians.py).
+    guardian_consent_under: Mapped[int | None] = mapped_column(Integer)
     requires_certification_id: Mapped[int | None] = mapped_column(
         ForeignKey("certifications.id", ondelete="SET NULL")
     )

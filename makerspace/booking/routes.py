@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from makerspace import clock
 from makerspace.auth import manages_branch
-from makerspace.booking import services
+from makerspace.booking import guardians, services
 from makerspace.booking.availability import week_slots
 from makerspace.booking.forms import (
     CancelForm,
@@ -87,10 +87,14 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         start = local_moment(form.date.data, parse_clock(form.start.data), zone)
         end = start + timedelta(minutes=form.duration.data)
-        done = attempt(lambda: services.create_booking(user=current_user, equipment=machine,
-                                                       start=start, end=end))
+        done = attempt(lambda: services.create_booking(
+            user=current_user, equipment=machine, start=start, end=end,
+            guardian_email=form.guardian_email.data))
         if not done.refused:
-            flash(_("Your booking is confirmed."), "success")
+            flash(_("Your booking waits for your guardian's consent: we have sent them an "
+                    "e-mail. The time is kept for you until they answer.")
+                  if guardians.is_pending(done.value) else _("Your booking is confirmed."),
+                  "success")
             return redirect(url_for("booking.show", booking_id=done.value.id))
         refusal = done.refusal
     return render_template(

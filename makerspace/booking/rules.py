@@ -34,6 +34,10 @@ EQUIPMENT_RULES = (
     EquipmentRule("max_advance_days", 14, 0, 365, _l("Bookable days ahead")),
     EquipmentRule("min_age", None, 0, 100, _l("Age limit (optional)"),
                   _l("People may book from the year they turn this age."), required=False),
+    EquipmentRule("guardian_consent_under", None, 1, 100,
+                  _l("Guardian's consent needed under this age (optional)"),
+                  _l("Younger people name a guardian, who gets an e-mail and must agree once "
+                     "before their bookings of this machine are confirmed."), required=False),
 )
 RULES = {rule.name: rule for rule in EQUIPMENT_RULES}
 RULE_DEFAULTS: dict[str, int | None] = {rule.name: rule.default for rule in EQUIPMENT_RULES}

@@ -18,7 +18,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
-from makerspace.booking import errors
+from makerspace.booking import errors, guardians
 from makerspace.booking.availability import (
     FreeStart,
     bookable_window,
@@ -266,10 +266,13 @@ _TIME_REFUSALS = (errors.OutsideOpeningHours, errors.OffGrid, errors.TooShort, e
 
 
 def create_booking(*, user: User, equipment: Equipment, start: datetime, end: datetime,
-                   booked_by: User | None = None, quota_override: str = "") -> Booking:
+                   booked_by: User | None = None, quota_override: str = "",
+                   guardian_email: str | None = None) -> Booking:
     """Book a machine for a person; raises the rule that refuses it. The database, not this
     function, guarantees that two active bookings never overlap. `quota_override`: the
-    reason the branch's staff (`booked_by`) give for booking past the quota (audited)."""
+    reason the branch's staff (`booked_by`) give for booking past the quota (audited).
+    `guardian_email`: where to ask for consent when the machine needs it at the person's age
+    (booking/guardians.py); the booking is then pending until the guardian agrees."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
     # People who log in only with a library card or ID-porten may have no address at all.
@@ -289,6 +292,8 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
     except _TIME_REFUSALS as refusal:
         refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
         raise
+    consent = guardians.ask_for_booking(user=user, equipment=equipment, start=start,
+                                        guardian_email=guardian_email, now=now)
     over = bool(reason) and (upcoming_count(user, equipment.branch, now)
                              >= equipment.branch.max_upcoming_bookings)
     booking = Booking(
@@ -301,7 +306,8 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
     if over:
         audit.record(AuditAction.QUOTA_OVERRIDDEN, at=now, actor_id=booked_by.id,  # type: ignore[union-attr]
                      subject_user_id=user.id, booking_id=booking.id, detail=reason)
-    signals.booking_confirmed.send(booking)
+    if consent is None or consent.status == guardians.ConsentStatus.GIVEN:
+        signals.booking_confirmed.send(booking)  # else the guardian's consent confirms it
     return booking
 
 
