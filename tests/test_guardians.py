@@ -10,11 +10,12 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from makerspace.accounts.models import User
+from makerspace.accounts.models import Role, User
 from makerspace.booking import errors, guardians
 from makerspace.booking.guardians import ConsentStatus, GuardianConsent
 from makerspace.booking.models import Booking, BookingStatus, Equipment
 from makerspace.booking.services import create_booking
+from makerspace.checkin.services import AwaitingGuardian, check_in
 from makerspace.extensions import db
 from makerspace.mail.links import make_link
 from makerspace.mail.models import OutboxMessage
@@ -38,7 +39,8 @@ def scene(frozen_clock, open_branch, make_equipment, make_user, make_token):
     printer = make_equipment(branch, name="Prusa")
     young = make_user("ola@example.no", name="Ola", birth_year=2014)  # turns 12 in 2026
     adult = make_user("kari@example.no", birth_year=1990)
-    return {"branch": branch, "laser": laser, "printer": printer, "young": young,
+    desk = make_user("desk@example.no", role=Role.LIBRARIAN, branches=[branch])
+    return {"desk": desk, "branch": branch, "laser": laser, "printer": printer, "young": young,
             "adult": adult, "young_token": make_token(young), "adult_token": make_token(adult)}
 
 
@@ -92,6 +94,9 @@ def test_pending_booking_holds_the_slot_until_the_guardian_consents(app_ctx, sce
         _book(scene, 1, who="adult", guardian_email=None)
     [consent] = guardians.consents_of(_get(User, scene["young"]))
     assert consent.expires_at == at(1, 10)  # at most until the booking starts
+    staff = _get(User, scene["desk"])
+    with pytest.raises(AwaitingGuardian):  # not at the desk either, until consented
+        check_in(booking.checkin_token, by=staff)
     confirmed = guardians.give_consent(consent)
     assert [b.id for b in confirmed] == [booking.id]
     assert guardians.consent_state(booking) == "given"
@@ -241,7 +246,6 @@ def test_bad_or_someone_elses_link_is_not_found(client, app, scene, make_user):
 
 def test_the_form_asks_for_the_guardian_and_staff_see_the_status(client, app, scene, login,
                                                                   make_user):
-    from makerspace.accounts.models import Role
     laser = scene["laser"].id
     login(scene["young"])
     form = client.get(f"/equipment/{laser}/book")
