@@ -254,8 +254,13 @@ def test_the_form_asks_for_the_guardian_and_staff_see_the_status(client, app, sc
             "csrf_token": _csrf(form.text)}
     refused = client.post(f"/equipment/{laser}/book", data=data)
     assert refused.status_code == 422 and 'data-code="guardian_consent_required"' in refused.text
+    preview = client.post(f"/equipment/{laser}/book",
+                          data={**data, "guardian_email": "mor@example.no"})
+    assert preview.status_code == 200 and 'name="guardian_email"' in preview.text
+    with app.app_context():
+        assert db.session.scalar(select(Booking.id)) is None  # nothing booked yet
     made = client.post(f"/equipment/{laser}/book",
-                       data={**data, "guardian_email": "mor@example.no"})
+                       data={**data, "guardian_email": "mor@example.no", "confirm": "1"})
     assert made.status_code == 302
     shown = client.get(made.headers["Location"])
     assert 'data-consent="pending"' in shown.text

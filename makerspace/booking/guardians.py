@@ -102,6 +102,15 @@ def _clean_email(value: str | None) -> str | None:
     return email
 
 
+def check_guardian_email(*, user: User, equipment: Equipment, start: datetime,
+                         guardian_email: str | None) -> None:
+    """What ask_for_booking would refuse, changing nothing (the booking's preview step)."""
+    if consent_needed(user, equipment, start) and live_consent(user.id, equipment.id) is None:
+        email = _clean_email(guardian_email)
+        if email is None or email == (user.email or "").lower():
+            raise errors.GuardianConsentRequired(field="guardian_email")
+
+
 def ask_for_booking(*, user: User, equipment: Equipment, start: datetime,
                     guardian_email: str | None, now: datetime) -> GuardianConsent | None:
     """Before a booking is added: None when no consent is needed; the given or pending consent

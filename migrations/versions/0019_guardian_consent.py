@@ -1,7 +1,7 @@
 """guardian consent: a machine's age below which a guardian must agree, and the consents
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02 14:30:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0019'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
