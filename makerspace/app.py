@@ -20,6 +20,7 @@ from makerspace.accounts.staff_routes import bp as accounts_staff_bp
 from makerspace.api.fields import IdConverter
 from makerspace.api.registry import install_api
 from makerspace.booking import labels as booking_labels
+from makerspace.booking.guardian_routes import bp as guardians_bp
 from makerspace.booking.routes import bp as booking_bp
 from makerspace.booking.staff_routes import bp as booking_staff_bp
 from makerspace.branches import labels as branches_labels
@@ -70,7 +71,8 @@ from makerspace.waits.services import connect as waits_listen_for_freed_slots
 BLUEPRINTS = (core_bp, accounts_bp, accounts_invitations_bp, accounts_staff_bp, branches_bp,
               branches_staff_bp, booking_bp, booking_staff_bp, certifications_bp, staff_bp,
               events_bp, events_staff_bp, checkin_bp, calendar_bp, mail_bp, privacy_bp,
-              identity_bp, embed_bp, stats_bp, loans_bp, loans_staff_bp, waits_bp)
+              identity_bp, embed_bp, stats_bp, loans_bp, loans_staff_bp, waits_bp,
+              guardians_bp)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

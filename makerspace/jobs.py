@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from makerspace.booking.guardians import expire_consents
 from makerspace.checkin.services import TickReport, sweep_bookings
 from makerspace.core.request_log import JOB_LOG
 from makerspace.extensions import db
@@ -71,6 +72,7 @@ def run_tick(*, full: bool = False) -> TickSummary | None:
         return None
     sweep = sweep_bookings(full=full)  # tells the newly blocked, in the same transaction
     waits = sweep_waits()  # holds that ran out go to the next in line (who is told)
+    expire_consents()  # pending bookings a guardian never answered for: cancelled
     reminders = queue_reminders()
     loans = sweep_loans()  # reminders and overdue notices go to the outbox by signals
     retention = sweep_retention()

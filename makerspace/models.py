@@ -2,6 +2,7 @@
 
 from makerspace.accounts.invitations import Invitation, invitation_branches
 from makerspace.accounts.models import ApiToken, Role, User, UserSession, branch_staff
+from makerspace.booking.guardians import GuardianConsent
 from makerspace.booking.models import (
     Booking,
     BookingBlock,
@@ -28,8 +29,8 @@ from makerspace.waits.models import SlotWait
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
     "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
-    "Event", "EventSeries", "EventStatus", "Identity", "Invitation", "Loan", "LoanStatus",
-    "ReturnCondition", "OutboxAttachment",
+    "Event", "EventSeries", "EventStatus", "GuardianConsent", "Identity", "Invitation", "Loan",
+    "LoanStatus", "ReturnCondition", "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
     "Role", "Signup", "SlotWait", "SignupStatus", "StatsRollup", "StatsSalt", "StatsSubscription",

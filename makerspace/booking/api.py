@@ -14,9 +14,9 @@ from makerspace.api.fields import Moment, PageQuery
 from makerspace.api.pages import LINK_HEADER, link_header
 from makerspace.api.rest import ApiBlueprint
 from makerspace.auth import known_person_or_refusal, require_manager
-from makerspace.booking import errors, services
+from makerspace.booking import errors, guardians, services
 from makerspace.booking.availability import FreeStart, free_and_busy, next_whole_minute
-from makerspace.booking.models import Booking, Equipment, EquipmentKind
+from makerspace.booking.models import Booking, BookingStatus, Equipment, EquipmentKind
 from makerspace.booking.rules import RULE_DEFAULTS
 from makerspace.booking.schemas import (
     AvailabilityQuerySchema,
@@ -38,7 +38,8 @@ from makerspace.checkin.services import checkin_link
 bp = ApiBlueprint("booking_api", __name__, "Machines, their availability and bookings")
 
 BOOKING_RULES = ("A booking rule refuses it: `outside_opening_hours`, `off_grid`, `too_short`, "
-                 "`too_long`, `in_past`, `too_far_ahead`, `out_of_service`, `quota_exceeded`; "
+                 "`too_long`, `in_past`, `too_far_ahead`, `out_of_service`, `quota_exceeded`, "
+                 "`guardian_consent_required` (give `guardian_email`); "
                  "also `invalid_input`, `unknown_user`. Refusals about the time carry "
                  "`suggestions`: the nearest free periods.")
 BOOKING_FORBIDDEN = ("`not_certified` (with `certification`), `too_young`, `blocked` (with "
@@ -57,9 +58,13 @@ def equipment_out(equipment: Equipment) -> dict[str, Any]:
 
 
 def booking_out(booking: Booking) -> dict[str, Any]:
+    consent = guardians.consent_state(booking)
+    pending = consent == "pending" and booking.status == BookingStatus.CONFIRMED
     return {"id": booking.id, "equipment_id": booking.equipment_id,
             "branch": booking.equipment.branch.slug, "start": booking.start_at,
-            "end": booking.end_at, "status": booking.status.value,
+            "end": booking.end_at,
+            "status": "pending_consent" if pending else booking.status.value,
+            "guardian_consent": consent,
             "cancel_reason": booking.cancel_reason or None,
             "checkin_url": checkin_link(booking.checkin_token)}
 
@@ -161,7 +166,8 @@ def create_booking(body: dict):  # type: ignore[no-untyped-def]
         require_manager(user, equipment.branch)
         booked_by, user = user, known_person_or_refusal(user, email)
     return booking_out(services.create_booking(user=user, equipment=equipment, start=start,
-                                               end=end, booked_by=booked_by)), 201
+                                               end=end, booked_by=booked_by,
+                                               guardian_email=body.get("guardian_email"))), 201
 
 
 @bp.route("/branches/<slug>/guest-bookings", methods=["POST"])

@@ -139,3 +139,12 @@ class InvalidTimeRange(InvalidInput):
     """A search for free time from a later time of day than it ends."""
 
     title = _l("The time of day must begin before it ends.")
+
+
+class GuardianConsentRequired(BookingRefused):
+    """The machine needs a guardian's consent at the person's age, and no guardian's e-mail
+    address was given (or it was not an address)."""
+
+    code = "guardian_consent_required"
+    title = _l("Under this age a guardian must agree first: give your guardian's e-mail "
+               "address and we will ask them.")

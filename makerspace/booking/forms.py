@@ -57,6 +57,11 @@ class BookingForm(FlaskForm):
     date = DateField(_l("Date"), validators=[InputRequired(), within_years])
     start = SelectField(_l("Start time"), validators=[DataRequired()])
     duration = SelectField(_l("Duration"), coerce=int, validators=[InputRequired()])
+    # Shown when the machine asks a guardian below an age (booking/guardians.py).
+    guardian_email = EmailField(
+        _l("Your guardian's e-mail address"), validators=[Optional(), Length(max=254)],
+        description=_l("Needed if you are under the age shown above: we ask your guardian to "
+                       "agree, and your booking is confirmed when they do."))
 
 
 def booking_form(equipment: Equipment, times: Iterable[str], extra_time: str | None = None,

@@ -60,6 +60,8 @@ class Equipment(db.Model):
         CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
         CheckConstraint("quantity BETWEEN 1 AND 100", name="quantity"),
         CheckConstraint("max_loan_days BETWEEN 1 AND 60", name="max_loan_days"),
+        CheckConstraint("guardian_consent_under IS NULL OR guardian_consent_under BETWEEN 1 "
+                        "AND 100", name="guardian_consent_under"),
         SQLITE_AUTOINCREMENT,
     )
 
@@ -81,6 +83,8 @@ class Equipment(db.Model):
                                           server_default="1")
     max_loan_days: Mapped[int] = mapped_column(Integer, default=RULE_DEFAULTS["max_loan_days"],
                                                server_default="7")
+    # Below this age (as min_age counts it) a guardian must consent (booking/guardians.py).
+    guardian_consent_under: Mapped[int | None] = mapped_column(Integer)
     requires_certification_id: Mapped[int | None] = mapped_column(
         ForeignKey("certifications.id", ondelete="SET NULL")
     )

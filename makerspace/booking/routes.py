@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from makerspace import clock
 from makerspace.auth import manages_branch
-from makerspace.booking import services
+from makerspace.booking import guardians, services
 from makerspace.booking.availability import upcoming_slots, week_grid, week_slots
 from makerspace.booking.forms import (
     CancelForm,
@@ -106,15 +106,20 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
         end = start + timedelta(minutes=form.duration.data)
         if request.form.get("confirm") != "1":
             done = attempt(lambda: services.preview_booking(
-                user=current_user, equipment=machine, start=start, end=end))
+                user=current_user, equipment=machine, start=start, end=end,
+                guardian_email=form.guardian_email.data))
             if not done.refused:
                 return render_template("booking/confirm.html", form=form, equipment=machine,
                                        branch=machine.branch, start=start, end=end)
         else:
             done = attempt(lambda: services.create_booking(
-                user=current_user, equipment=machine, start=start, end=end))
+                user=current_user, equipment=machine, start=start, end=end,
+                guardian_email=form.guardian_email.data))
             if not done.refused:
-                flash(_("Your booking is confirmed."), "success")
+                flash(_("Your booking waits for your guardian's consent: we have sent them an "
+                        "e-mail. The time is kept for you until they answer.")
+                      if guardians.is_pending(done.value) else _("Your booking is confirmed."),
+                      "success")
                 return redirect(url_for("booking.show", booking_id=done.value.id))
         refusal = done.refusal
     return render_template(

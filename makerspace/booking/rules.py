@@ -41,6 +41,10 @@ EQUIPMENT_RULES = (
     EquipmentRule("max_loan_days", 7, 1, 60, _l("Longest loan (days, kits)"),
                   _l("Kits lent for days: the longest loan, from pick-up to return."),
                   kits_only=True),
+    EquipmentRule("guardian_consent_under", None, 1, 100,
+                  _l("Guardian's consent needed under this age (optional)"),
+                  _l("Younger people name a guardian, who gets an e-mail and must agree once "
+                     "before their bookings of this machine are confirmed."), required=False),
 )
 RULES = {rule.name: rule for rule in EQUIPMENT_RULES}
 RULE_DEFAULTS: dict[str, int | None] = {rule.name: rule.default for rule in EQUIPMENT_RULES}

@@ -117,6 +117,10 @@ class NewBookingSchema(Input):
     start = Moment(required=True)
     end = Moment(required=True)
     user_email = Text(max_length=254, metadata={"description": "Staff booking for a citizen"})
+    guardian_email = Text(max_length=254, allow_none=True, metadata={
+        "description": "A guardian's e-mail address, needed when the machine asks for a "
+                       "guardian's consent at the person's age (`guardian_consent_under`); "
+                       "without it: 422 `guardian_consent_required`"})
 
 
 class BookingSchema(Output):
@@ -125,8 +129,13 @@ class BookingSchema(Output):
     branch = ma.fields.String(required=True)
     start = Stamp(required=True)
     end = Stamp(required=True)
-    status = ma.fields.String(required=True,
-                              validate=ma.validate.OneOf([s.value for s in BookingStatus]))
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        [s.value for s in BookingStatus] + ["pending_consent"]), metadata={
+        "description": "`pending_consent`: booked (the slot is held) but waiting for the "
+                       "guardian's consent"})
+    guardian_consent = ma.fields.String(required=True, allow_none=True, validate=ma.validate.OneOf(
+        ["pending", "given", "withdrawn"]), metadata={
+        "description": "null when the booking needs no guardian's consent"})
     cancel_reason = ma.fields.String(required=True, allow_none=True)
     checkin_url = ma.fields.Url(required=True, metadata={
         "description": "What the QR code holds: <base>/C/<TOKEN>"})

@@ -18,7 +18,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
-from makerspace.booking import errors
+from makerspace.booking import errors, guardians
 from makerspace.booking.availability import (
     FreeStart,
     bookable_window,
@@ -269,10 +269,13 @@ _TIME_REFUSALS = (errors.OutsideOpeningHours, errors.OffGrid, errors.TooShort, e
 
 
 def create_booking(*, user: User, equipment: Equipment, start: datetime, end: datetime,
-                   booked_by: User | None = None, quota_override: str = "") -> Booking:
+                   booked_by: User | None = None, quota_override: str = "",
+                   guardian_email: str | None = None) -> Booking:
     """Book a machine for a person; raises the rule that refuses it. The database, not this
     function, guarantees that two active bookings never overlap. `quota_override`: the
-    reason the branch's staff (`booked_by`) give for booking past the quota (audited)."""
+    reason the branch's staff (`booked_by`) give for booking past the quota (audited).
+    `guardian_email`: where to ask for consent when the machine needs it at the person's age
+    (booking/guardians.py); the booking is then pending until the guardian agrees."""
     reason = quota_override.strip()
     if reason and (booked_by is None or not manages_branch(booked_by, equipment.branch)):
         raise errors.NotStaff()
@@ -280,6 +283,8 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
     _lock_user(user)
     _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
                            booked_by=booked_by, now=now, over_quota=bool(reason))
+    consent = guardians.ask_for_booking(user=user, equipment=equipment, start=start,
+                                        guardian_email=guardian_email, now=now)
     over = bool(reason) and (upcoming_count(user, equipment.branch, now)
                              >= equipment.branch.max_upcoming_bookings)
     booking = Booking(
@@ -292,7 +297,8 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
     if over:
         audit.record(AuditAction.QUOTA_OVERRIDDEN, at=now, actor_id=booked_by.id,  # type: ignore[union-attr]
                      subject_user_id=user.id, booking_id=booking.id, detail=reason)
-    signals.booking_confirmed.send(booking)
+    if consent is None or consent.status == guardians.ConsentStatus.GIVEN:
+        signals.booking_confirmed.send(booking)  # else the guardian's consent confirms it
     return booking
 
 
@@ -370,12 +376,14 @@ def _refuse_unless_allowed(*, user: User, equipment: Equipment, start: datetime,
 
 
 def preview_booking(*, user: User, equipment: Equipment, start: datetime,
-                    end: datetime) -> None:
+                    end: datetime, guardian_email: str | None = None) -> None:
     """Raise what create_booking would refuse now (a time someone holds as BookingConflict),
     changing nothing: the confirmation step asks this before the person confirms."""
     now = clock.now()
     _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
                            booked_by=None, now=now)
+    guardians.check_guardian_email(user=user, equipment=equipment, start=start,
+                                   guardian_email=guardian_email)
     held_until = end + timedelta(minutes=equipment.buffer_minutes)
     if any(p.overlaps(start, held_until)
            for p in busy_intervals(equipment, start, held_until)):

@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload
 from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
+from makerspace.booking import guardians
 from makerspace.booking.models import (
     MAX_OCCUPIED_SPAN,
     Booking,
@@ -100,6 +101,11 @@ class TooLate(OutsideWindow):
 class NotConfirmed(CheckinRefused):
     code = "not_confirmed"
     title = _l("This person is on the waitlist and has no seat.")
+
+
+class AwaitingGuardian(NotConfirmed):
+    code = "guardian_consent_pending"
+    title = _l("This booking waits for a guardian's consent and is not confirmed yet.")
 
 
 class BlockNotFound(NotFound):
@@ -389,6 +395,8 @@ def _check_in(scanned: str, *, by: User, branch: Branch | None,
     if booking is not None and booking.status == BookingStatus.HELD:
         raise NotConfirmed(_("This time is held for someone on the waitlist and is not "
                              "booked yet."))
+    if booking is not None and guardians.is_pending(booking):
+        raise AwaitingGuardian()
     if anyway is None:
         if booking is not None and booking.status == BookingStatus.NO_SHOW:
             raise _too_late(subject, now)  # the sweep found the window closed

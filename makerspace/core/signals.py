@@ -40,6 +40,14 @@ the link to take it."""
 block_started = _domain.signal("block-started")
 """Sender: the BookingBlock that keeps a person from booking (repeated no-shows)."""
 
+# booking/guardians: the GuardianConsent is the sender
+guardian_consent_requested = _domain.signal("guardian-consent-requested")
+"""A young person named a guardian; the guardian is to get the link."""
+guardian_consent_given = _domain.signal("guardian-consent-given")
+"""`bookings`: the pending bookings it confirmed."""
+guardian_consent_withdrawn = _domain.signal("guardian-consent-withdrawn")
+"""Withdrawn or expired (the consent's status says which); `bookings`: those cancelled."""
+
 # events: the Signup or Event is the sender
 signup_created = _domain.signal("signup-created")
 """A seat or a waitlist place (the Signup's status says which)."""

@@ -11,6 +11,7 @@ from flask import current_app
 from makerspace.accounts.invitations import invitation_token, latest_open_invitation
 from makerspace.accounts.models import User
 from makerspace.accounts.tokens import password_reset_token, verification_token
+from makerspace.booking.guardians import guardian_token
 from makerspace.core.urls import absolute_url
 from makerspace.extensions import db
 from makerspace.mail.models import OutboxMessage
@@ -41,6 +42,12 @@ def make_link(message: OutboxMessage) -> str:
     user = db.session.get(User, message.user_id) if message.user_id is not None else None
     if message.link_kind.startswith("slot_hold:"):
         return _hold_link(message, user)
+    if message.link_kind == "guardian_consent":  # to the guardian, about the young person
+        if user is None:
+            raise LinkGone()
+        with recipient_context(message.locale):
+            return absolute_url("guardians.page",
+                                token=guardian_token(user.id, message.to_email))
     if user is None or user.email != message.to_email or message.link_kind not in _ENDPOINTS:
         raise LinkGone()
     endpoint, make_token = _ENDPOINTS[message.link_kind]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from makerspace.accounts.models import User
+from makerspace.booking.guardians import GuardianConsent
 from makerspace.booking.models import Booking, BookingBlock, EquipmentOutage
 from makerspace.core import signals
 from makerspace.events.models import Event, Signup
@@ -41,6 +42,12 @@ def _out_of_service(outage: EquipmentOutage, *, bookings: list[Booking], **_: An
 
 def _block_started(block: BookingBlock, **_: Any) -> None:
     messages.booking_block_started(block)
+
+
+def _guardian_consent_given(_consent: GuardianConsent, *, bookings: list[Booking],
+                            **_: Any) -> None:
+    for booking in bookings:  # pending until now: this is their confirmation
+        messages.booking_confirmed(booking)
 
 
 def _booking_confirmed(booking: Booking, **_: Any) -> None:
@@ -93,6 +100,8 @@ RECEIVERS = {
     signals.signups_promoted: _signups_promoted,
     signals.event_cancelled: _event_cancelled,
     signals.staff_invited: messages.staff_invitation,
+    signals.guardian_consent_requested: messages.guardian_consent,
+    signals.guardian_consent_given: _guardian_consent_given,
     signals.course_message: _course_message,
     signals.loan_confirmed: _loan(messages.loan_confirmed),
     signals.loan_return_due: _loan(messages.loan_return_due),

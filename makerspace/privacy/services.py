@@ -20,6 +20,7 @@ from makerspace import clock
 from makerspace.accounts.invitations import Invitation
 from makerspace.accounts.models import User, UserSession, branch_staff
 from makerspace.accounts.services import check_it_is_them
+from makerspace.booking.guardians import ConsentStatus, GuardianConsent, consents_of
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
 from makerspace.booking.services import cancel_booking
 from makerspace.branches.models import Branch
@@ -234,6 +235,16 @@ EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
 }
 
 
+def _guardian_consents(user: User) -> list[dict[str, Any]]:
+    return [{"equipment_id": c.equipment_id, "guardian_email": c.guardian_email,
+             "status": c.status.value, "requested_at": _iso(c.requested_at),
+             "expires_at": _iso(c.expires_at), "answered_at": _iso(c.answered_at)}
+            for c in consents_of(user)]
+
+
+EXPORTERS["guardian_consents"] = _guardian_consents
+
+
 def export_personal_data(user: User) -> dict[str, Any]:
     """Everything Folkeverksted keeps about a person, table by table, as plain data. Secrets
     (password hash, token hashes, check-in codes) are left out: they are not information
@@ -331,6 +342,7 @@ def delete_account(user: User, *, password: str | None) -> None:
     _audit_without_people(AuditEntry.actor_id == user.id, actor_id=None)
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id))
     db.session.execute(delete(BookingBlock).where(BookingBlock.user_id == user.id))
+    db.session.execute(delete(GuardianConsent).where(GuardianConsent.user_id == user.id))
     db.session.execute(delete(Invitation).where(Invitation.email == user.email))
     db.session.expire_all()  # the bulk statements above bypassed the identity map
     db.session.delete(db.session.get(User, user.id))
@@ -381,6 +393,11 @@ def sweep_retention(now: datetime | None = None) -> RetentionReport:
     report.messages = db.session.execute(delete(OutboxMessage).where(
         OutboxMessage.status != OutboxStatus.PENDING,
         OutboxMessage.created_at < now - _days("OUTBOX_RETENTION_DAYS"))).rowcount or 0
+    # A consent no longer live (withdrawn, expired) is kept as long as a booking is.
+    db.session.execute(delete(GuardianConsent).where(
+        GuardianConsent.status.not_in(ConsentStatus.live()),
+        GuardianConsent.answered_at.is_(None) | (GuardianConsent.answered_at < ended_before),
+        GuardianConsent.expires_at < ended_before))
     report.blocks = db.session.execute(delete(BookingBlock).where(
         BookingBlock.ends_at < ended_before)).rowcount or 0
     report.sessions = db.session.execute(delete(UserSession).where(
