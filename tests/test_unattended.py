@@ -196,3 +196,36 @@ def test_material_and_price_are_recorded_and_summed(machines, make_user):
     assert totals[printer.id].amount == 42.5 and totals[printer.id].cost_ore == 1700
     assert totals[printer.id].jobs == 2
     assert totals[other.id].cost_ore == 0
+
+
+# -- through the API ------------------------------------------------------------------------
+
+def test_api_books_an_unattended_job_and_refuses_it_on_a_laser_cutter(app, open_branch,
+                                                                       make_equipment,
+                                                                       make_user, make_token,
+                                                                       frozen_clock):
+    from tests.helpers import bearer, matches
+    from tests.test_api import assert_problem
+
+    branch = open_branch(weekly=HOURS)
+    printer = make_equipment(branch, unattended_max_minutes=840)
+    laser = make_equipment(branch, name="Laser", kind="laser-cutter")
+    token = make_token(make_user())
+    frozen_clock.set(oslo(2026, 12, 8, 9, 0))
+    client = app.test_client()
+    described = client.get(f"/api/v1/equipment/{printer.id}").get_json()
+    assert described["unattended_max_minutes"] == 840
+    body = {"equipment_id": printer.id, "start": "2026-12-08T17:30:00+01:00",
+            "unattended": True, "estimated_minutes": 520}
+    answer = client.post("/api/v1/bookings", json=body, headers=bearer(token))
+    assert answer.status_code == 201, answer.get_json()
+    booked = answer.get_json()
+    matches(booked, "Booking")
+    assert booked["unattended"] is True and booked["end"] == "2026-12-09T01:10:00+00:00"
+    assert booked["pickup_from"] == "2026-12-09T09:00:00+00:00"
+    refused = client.post("/api/v1/bookings", json={**body, "equipment_id": laser.id},
+                          headers=bearer(token))
+    assert_problem(refused, 422, "unattended_not_allowed")
+    missing = client.post("/api/v1/bookings", json={**body, "estimated_minutes": None},
+                          headers=bearer(token))
+    assert missing.status_code == 422
