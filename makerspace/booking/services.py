@@ -22,6 +22,7 @@ from makerspace.booking import errors
 from makerspace.booking.availability import (
     FreeStart,
     bookable_window,
+    busy_intervals,
     free_starts_across,
     nearest_free_starts,
     next_free_today,
@@ -386,14 +387,8 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime,
             raise ValueError("an unattended job needs an aware start and estimated_minutes")
         end = check_unattended_rules(equipment=equipment, start=start,
                                      minutes=estimated_minutes, now=clock.now())
-    if end is None or start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("start and end must be aware datetimes")
-    # People who log in only with a library card or ID-porten may have no address at all.
-    if (user.email is not None and user.email_verified_at is None
-            and (booked_by is None or booked_by.id == user.id)):
-        raise errors.EmailNotVerified(_(
-            "Please confirm your e-mail address first: follow the link in the e-mail we sent "
-            "you when you registered. No e-mail? Ask for a new link at the top of the page."))
+    if end is None:
+        raise ValueError("end is required (unless unattended)")
     reason = quota_override.strip()
     if reason and (booked_by is None or not manages_branch(booked_by, equipment.branch)):
         raise errors.NotStaff()
@@ -401,16 +396,10 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime,
     _lock_user(user)
     if unattended:
         _lock_branch(equipment.branch)
-        check_person_rules(user=user, equipment=equipment, start=start, now=now,
-                           over_quota=bool(reason) or rerun_of is not None)
-        check_night_limit(equipment, start)
-    else:
-        try:
-            check_booking_rules(user=user, equipment=equipment, start=start, end=end,
-                                now=now, over_quota=bool(reason) or rerun_of is not None)
-        except _TIME_REFUSALS as refusal:
-            refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
-            raise
+    _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
+                           booked_by=booked_by, now=now,
+                           over_quota=bool(reason) or rerun_of is not None,
+                           unattended=unattended)
     over = bool(reason) and (upcoming_count(user, equipment.branch, now)
                              >= equipment.branch.max_upcoming_bookings)
     booking = Booking(
@@ -493,6 +482,47 @@ def create_guest_booking(*, equipment: Equipment, start: datetime, end: datetime
                  detail=f"branch {equipment.branch.slug}")
     signals.booking_confirmed.send(booking)
     return booking
+
+
+def _refuse_unless_allowed(*, user: User, equipment: Equipment, start: datetime,
+                           end: datetime, booked_by: User | None, now: datetime,
+                           over_quota: bool = False, unattended: bool = False) -> None:
+    """Everything create_booking checks before it inserts: the address, then the rules (with
+    the nearest free times where another time would do). `unattended`: the time rules were
+    checked already (check_unattended_rules); the person's and the night limit's remain (the
+    caller holds the branch's lock)."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    # People who log in only with a library card or ID-porten may have no address at all.
+    if (user.email is not None and user.email_verified_at is None
+            and (booked_by is None or booked_by.id == user.id)):
+        raise errors.EmailNotVerified(_(
+            "Please confirm your e-mail address first: follow the link in the e-mail we sent "
+            "you when you registered. No e-mail? Ask for a new link at the top of the page."))
+    if unattended:
+        check_person_rules(user=user, equipment=equipment, start=start, now=now,
+                           over_quota=over_quota)
+        check_night_limit(equipment, start)
+        return
+    try:
+        check_booking_rules(user=user, equipment=equipment, start=start, end=end, now=now,
+                            over_quota=over_quota)
+    except _TIME_REFUSALS as refusal:
+        refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
+        raise
+
+
+def preview_booking(*, user: User, equipment: Equipment, start: datetime,
+                    end: datetime) -> None:
+    """Raise what create_booking would refuse now (a time someone holds as BookingConflict),
+    changing nothing: the confirmation step asks this before the person confirms."""
+    now = clock.now()
+    _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
+                           booked_by=None, now=now)
+    held_until = end + timedelta(minutes=equipment.buffer_minutes)
+    if any(p.overlaps(start, held_until)
+           for p in busy_intervals(equipment, start, held_until)):
+        raise errors.BookingConflict(suggestions=_suggestions(equipment, start, end, now))
 
 
 def _suggestions(equipment: Equipment, start: datetime, end: datetime, now: datetime
