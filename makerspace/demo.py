@@ -58,7 +58,8 @@ HOURS = {
 }
 
 PRINTER: dict[str, Any] = {"kind": "3d-printer", "slot_minutes": 30, "min_minutes": 60,
-                           "max_minutes": 240, "buffer_minutes": 30}
+                           "max_minutes": 240, "buffer_minutes": 30,
+                           "unattended_max_minutes": 840}
 MACHINES: dict[str, list[dict[str, Any]]] = {
     "trondheim-hovedbiblioteket": [
         {"name": "Prusa MK4 nr. 1", **PRINTER,

@@ -45,6 +45,9 @@ EQUIPMENT_RULES = (
                   _l("Guardian's consent needed under this age (optional)"),
                   _l("Younger people name a guardian, who gets an e-mail and must agree once "
                      "before their bookings of this machine are confirmed."), required=False),
+    EquipmentRule("unattended_max_minutes", 0, 0, 1440,
+                  _l("Longest unattended job (minutes)"),
+                  _l("A job may run past closing without staff for this long; 0: never.")),
 )
 RULES = {rule.name: rule for rule in EQUIPMENT_RULES}
 RULE_DEFAULTS: dict[str, int | None] = {rule.name: rule.default for rule in EQUIPMENT_RULES}

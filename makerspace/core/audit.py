@@ -34,6 +34,11 @@ class AuditAction(enum.StrEnum):
     # Kits lent for days: handed over and taken back at the desk.
     LOAN_PICKED_UP = "loan_picked_up"
     LOAN_RETURNED = "loan_returned"
+    # Jobs on machines (booking/jobs.py); `detail` says how and by what way.
+    JOB_STARTED = "job_started"
+    JOB_ENDED = "job_ended"
+    MATERIAL_RECORDED = "material_recorded"
+    MATERIAL_PRICE_SET = "material_price_set"
     # Machines and branches.
     EQUIPMENT_RETIRED = "equipment_retired"
     BRANCH_CLOSED = "branch_closed"

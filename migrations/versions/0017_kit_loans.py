@@ -1,7 +1,7 @@
 """kit loans: equipment of kind "kit" with a quantity and a longest loan, and the loans table
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02 13:30:00
 
 The kind column's CHECK constraint gets the new value "kit". On PostgreSQL the constraint is
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
