@@ -15,6 +15,7 @@ from makerspace.certifications.models import Certification, UserCertification
 from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.identity.models import Identity
+from makerspace.machines.models import MachineConnection, MachineJob
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 from makerspace.stats.models import (
     StatsRollup,
@@ -26,7 +27,8 @@ from makerspace.stats.models import (
 __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
     "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
-    "Event", "EventSeries", "EventStatus", "Identity", "Invitation", "OutboxAttachment",
+    "Event", "EventSeries", "EventStatus", "Identity", "Invitation", "MachineConnection",
+    "MachineJob", "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
     "Role", "Signup", "SignupStatus", "StatsRollup", "StatsSalt", "StatsSubscription",
