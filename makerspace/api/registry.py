@@ -19,6 +19,7 @@ from makerspace.checkin.api import bp as checkin_api
 from makerspace.events.api import bp as events_api
 from makerspace.extensions import csrf
 from makerspace.identity.api import bp as identity_api
+from makerspace.machines.api import bp as machines_api
 from makerspace.staff.api import bp as staff_api
 from makerspace.stats.api import bp as stats_api
 
@@ -35,7 +36,7 @@ INFO: dict[str, Any] = {
         "(`?page=N&per_page=M`, `Link` header)."),
 }
 AREAS = (branches_api, booking_api, certifications_api, events_api, checkin_api, calendar_api,
-         accounts_api, identity_api, staff_api, stats_api, bp)
+         accounts_api, identity_api, staff_api, stats_api, machines_api, bp)
 API_NAMES = frozenset(area.name for area in AREAS)
 
 

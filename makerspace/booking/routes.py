@@ -33,6 +33,7 @@ from makerspace.core.safety import safe_next_path
 from makerspace.core.transaction import attempt
 from makerspace.errors import DomainError
 from makerspace.events.services import upcoming_events_granting
+from makerspace.machines import services as machines
 
 bp = Blueprint("booking", __name__)
 
@@ -41,10 +42,12 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
     machine = services.equipment_by_id(equipment_id)
     now = clock.now()
     week = _week(machine, request.args.get("week"), now)
+    in_use, until = machines.in_use_until(machine, now)
     return render_template(
         "booking/equipment.html", equipment=machine, branch=machine.branch, week=week,
         days=week_slots(machine, week.first, now), outage=services.current_outage(machine, now),
-        certified=_certified(machine, now), granting=_granting(machine, now))
+        certified=_certified(machine, now), granting=_granting(machine, now),
+        in_use=in_use, in_use_until=until)
 
 
 FIND_SHOWN = 60  # results on the page; the API gives them all
@@ -108,7 +111,7 @@ def show(booking_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "booking/show.html", booking=booking, equipment=booking.equipment, branch=branch,
         is_staff=manages_branch(current_user, branch), cancel_form=CancelForm(),
-        cancellable=_cancellable(booking))
+        cancellable=_cancellable(booking), machine_job=machines.job_for_booking(booking))
 
 
 @bp.post("/bookings/<id:booking_id>/cancel")

@@ -106,7 +106,9 @@ class Client:
                     return response.status_code, None
                 if response.status_code != 200:
                     raise Unreachable(f"HTTP {response.status_code} from {path}")
-                for chunk in response.iter_content(8192):
+                # read1: whatever has arrived (one socket read), so the deadline is looked at
+                # between every few bytes however slowly they come.
+                while chunk := response.raw.read1(8192, decode_content=True):
                     body += chunk
                     if time.monotonic() > deadline:
                         raise Unreachable("timeout")

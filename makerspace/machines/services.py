@@ -153,6 +153,14 @@ def connections_of(equipment_ids: list[int]) -> dict[int, MachineConnection]:
         MachineConnection.equipment_id.in_(equipment_ids)))}
 
 
+def latest_job(equipment_id: int) -> MachineJob | None:
+    """The machine's open job, else the last one it ran."""
+    return db.session.scalar(select(MachineJob).where(MachineJob.equipment_id == equipment_id)
+                             .order_by(MachineJob.ended_at.is_not(None),
+                                       MachineJob.started_at.desc(), MachineJob.id.desc())
+                             .limit(1))
+
+
 def job_for_booking(booking: Booking) -> MachineJob | None:
     """The latest job the machine ran in this booking."""
     return db.session.scalar(select(MachineJob).where(MachineJob.booking_id == booking.id)
@@ -336,7 +344,7 @@ def _progress(job: MachineJob, reading: Reading, now: datetime) -> None:
     job.state = JobState.PAUSED if reading.state == PAUSED else JobState.RUNNING
     if reading.progress is not None:
         job.progress = round(reading.progress, 1)
-    if reading.seconds_left is not None:
+    if reading.seconds_left:  # 0: no estimate yet (OctoPrint at the start)
         job.estimated_end_at = now + timedelta(seconds=round(reading.seconds_left))
     if reading.filament_mm is not None:
         job.filament_mm = round(reading.filament_mm, 1)
