@@ -1,4 +1,4 @@
-"""A real OctoPrint with its virtual printer, for the machine tests (tests/test_machines_octoprint.py).
+"""A real OctoPrint with its virtual printer, for tests/test_machines_octoprint.py.
 
 OctoPrint's pinned dependencies differ from ours, so it lives in a virtual environment of its
 own: OCTOPRINT_VENV, or .pytest_cache/octoprint-venv in the repository, made and filled with
@@ -10,9 +10,12 @@ API key of our choosing.
 
 from __future__ import annotations
 
+import fcntl
+import http.client
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -77,6 +80,18 @@ def octoprint_command() -> Path:
     if program.exists():
         return program
     folder.parent.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist's workers may all get here at once: one installs, the others wait.
+    with open(folder.parent / "octoprint-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not program.exists():
+            _install(folder)
+    if not program.exists():
+        raise OctoPrintUnavailable("OctoPrint installed without its `octoprint` program")
+    return program
+
+
+def _install(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)  # a half-made venv from an interrupted run
     try:
         subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True,  # noqa: S603
                        timeout=120, capture_output=True)
@@ -87,9 +102,6 @@ def octoprint_command() -> Path:
         detail = getattr(error, "stderr", "") or ""
         raise OctoPrintUnavailable(f"installing OctoPrint failed: {error} {detail[-1500:]}"
                                    ) from error
-    if not program.exists():
-        raise OctoPrintUnavailable("OctoPrint installed without its `octoprint` program")
-    return program
 
 
 def free_port() -> int:
@@ -116,7 +128,7 @@ class OctoPrint:
                 return answer.status, json.loads(raw) if raw else {}
         except urllib.error.HTTPError as error:
             return error.code, {}
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):
             return 0, {}  # not listening yet
 
     def state(self) -> str:

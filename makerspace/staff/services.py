@@ -21,7 +21,7 @@ from makerspace.core.audit import AuditEntry
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.events.services import event_counts
 from makerspace.extensions import db
-from makerspace.machines import services as machines
+from makerspace.machines import services as machine_services
 from makerspace.machines.models import MachineConnection, MachineJob
 
 # The grid's columns: the opening hours in steps of this many minutes.
@@ -148,7 +148,7 @@ def day_view(branch: Branch, day: date, now: datetime) -> DayView:
         row.cells = _cells(row, columns, open_at, now)
     if start <= now < end:
         ids = [row.equipment.id for row in rows]
-        connections, jobs = machines.connections_of(ids), machines.open_jobs(ids)
+        connections, jobs = machine_services.connections_of(ids), machine_services.open_jobs(ids)
         for row in rows:
             row.connection = connections.get(row.equipment.id)
             row.job = jobs.get(row.equipment.id)
