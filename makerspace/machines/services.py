@@ -198,11 +198,19 @@ def poll_interval() -> float:
     return float(current_app.config["MACHINE_POLL_SECONDS"])
 
 
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    return or_(MachineConnection.next_poll_at.is_(None), MachineConnection.next_poll_at <= now)
+
+
+def any_due(now: datetime) -> bool:
+    """Whether any machine's poll is due (a read: the poller asks this every second)."""
+    return db.session.scalar(select(MachineConnection.id).where(_due(now)).limit(1)) is not None
+
+
 def claim_due(now: datetime, *, limit: int) -> list[PollOrder]:
     """The connections whose poll is due, each moved on by a lease so that another worker
     does not ask the same machine meanwhile (locked rows are skipped on PostgreSQL)."""
-    rows = list(db.session.scalars(select(MachineConnection).where(or_(
-        MachineConnection.next_poll_at.is_(None), MachineConnection.next_poll_at <= now))
+    rows = list(db.session.scalars(select(MachineConnection).where(_due(now))
         .order_by(MachineConnection.next_poll_at, MachineConnection.id).limit(limit)
         .with_for_update(skip_locked=True)))
     lease = timedelta(seconds=4 * float(current_app.config["MACHINE_TIMEOUT_SECONDS"]) + 5)
