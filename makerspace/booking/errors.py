@@ -89,6 +89,70 @@ class BookingConflict(BookingRefused):
     title = _l("Someone else has booked the machine at that time.")
 
 
+class UnattendedNotAllowed(BookingRefused):
+    code = "unattended_not_allowed"
+    title = _l("This machine may not run unattended.")
+
+
+class UnattendedTooLong(BookingRefused):
+    code = "unattended_too_long"
+    title = _l("The job is longer than this machine may run unattended.")
+
+
+class UnattendedStartUnstaffed(BookingRefused):
+    code = "unattended_start_unstaffed"
+    title = _l("An unattended job must start while staff are at the library.")
+
+
+class UnattendedEndsTooLate(BookingRefused):
+    code = "unattended_ends_too_late"
+    title = _l("The job would not be done by the time the library opens again.")
+
+
+class UnattendedBeforeClosedDay(BookingRefused):
+    code = "unattended_before_closed_day"
+    title = _l("No unattended jobs on the day before the library is closed.")
+
+
+class UnattendedNightFull(BookingRefused):
+    code = "unattended_night_full"
+    title = _l("The library takes no more unattended jobs that night.")
+
+
+class JobNotStartable(DomainError):
+    code = "job_not_startable"
+    status = 409
+    title = _l("This booking's job cannot be started.")
+
+
+class JobNotStarted(DomainError):
+    code = "job_not_started"
+    status = 409
+    title = _l("The job has not been started (check in first).")
+
+
+class JobAlreadyEnded(DomainError):
+    code = "job_already_ended"
+    status = 409
+    title = _l("The job has already ended.")
+
+
+class NotRebookable(DomainError):
+    code = "not_rebookable"
+    status = 409
+    title = _l("Only a failed job can be booked again with priority.")
+
+
+class NoMaterialUnit(InvalidInput):
+    code = "no_material_unit"
+    title = _l("Material is not counted on this kind of machine.")
+
+
+class InvalidMaterial(InvalidInput):
+    code = "invalid_material"
+    title = _l("The amount of material is not valid.")
+
+
 class BookingNotFound(NotFound):
     code = "not_found"
     title = _l("There is no such booking.")

@@ -9,11 +9,13 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    UniqueConstraint,
     false,
     text,
 )
@@ -44,6 +46,21 @@ class EquipmentKind(enum.StrEnum):
     OTHER = "other"
 
 
+class MaterialUnit(enum.StrEnum):
+    GRAMS = "g"
+    METRES = "m"
+    SHEETS = "sheet"
+
+
+# The unit material is counted in, per kind of machine (one place); kinds left out count none.
+MATERIAL_UNITS: dict[EquipmentKind, MaterialUnit] = {
+    EquipmentKind.PRINTER_3D: MaterialUnit.GRAMS,
+    EquipmentKind.LASER_CUTTER: MaterialUnit.SHEETS,
+    EquipmentKind.VINYL_CUTTER: MaterialUnit.METRES,
+    EquipmentKind.SEWING_MACHINE: MaterialUnit.METRES,
+}
+
+
 class Equipment(db.Model):
     __tablename__ = "equipment"
     __table_args__ = (
@@ -55,6 +72,8 @@ class Equipment(db.Model):
         CheckConstraint("buffer_minutes >= 0 AND buffer_minutes <= 1440", name="buffer_minutes"),
         CheckConstraint("max_advance_days BETWEEN 0 AND 365", name="max_advance_days"),
         CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
+        CheckConstraint("unattended_max_minutes BETWEEN 0 AND 1440",
+                        name="unattended_max_minutes"),
         SQLITE_AUTOINCREMENT,
     )
 
@@ -71,6 +90,9 @@ class Equipment(db.Model):
     max_advance_days: Mapped[int] = mapped_column(Integer,
                                                   default=RULE_DEFAULTS["max_advance_days"])
     min_age: Mapped[int | None] = mapped_column(Integer)
+    # How long a job may run unattended past closing (docs/booking.md); 0: never.
+    unattended_max_minutes: Mapped[int] = mapped_column(
+        Integer, default=RULE_DEFAULTS["unattended_max_minutes"], server_default="0")
     requires_certification_id: Mapped[int | None] = mapped_column(
         ForeignKey("certifications.id", ondelete="SET NULL")
     )
@@ -85,6 +107,15 @@ class Equipment(db.Model):
         back_populates="equipment", order_by="EquipmentOutage.start_at",
         cascade="all, delete-orphan",
     )
+
+    @property
+    def allows_unattended(self) -> bool:
+        return self.unattended_max_minutes > 0
+
+    @property
+    def material_unit(self) -> MaterialUnit | None:
+        """What material used on this machine is counted in (None: nothing is counted)."""
+        return MATERIAL_UNITS.get(self.kind)
 
     @property
     def durations(self) -> list[int]:
@@ -150,8 +181,9 @@ class Cancellation(enum.StrEnum):
     OUT_OF_SERVICE = "out_of_service"
 
 
-# A booking lasts at most a day and its buffer at most a day (equipment constraints), so no
-# booking holds a machine longer than this; availability queries rely on it to bound scans.
+# A booking lasts at most a day and its buffer at most a day (equipment constraints; an
+# unattended job at most `unattended_max_minutes` <= 1440), so no booking holds a machine
+# longer than this; availability queries rely on it to bound scans.
 MAX_OCCUPIED_SPAN = timedelta(days=2)
 
 
@@ -175,6 +207,9 @@ class Booking(db.Model):
         Index("ix_bookings_guest_end", "end_at",
               postgresql_where=text("guest_name IS NOT NULL"),
               sqlite_where=text("guest_name IS NOT NULL")),
+        # the night limit: a branch's unattended jobs by start
+        Index("ix_bookings_unattended_start", "start_at", postgresql_where=text("unattended"),
+              sqlite_where=text("unattended")),
         SQLITE_AUTOINCREMENT,
     )
 
@@ -224,11 +259,21 @@ class Booking(db.Model):
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When the reminder e-mail was queued (once per booking).
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An unattended job (docs/booking.md): starts in staffed hours, may run past closing;
+    # end_at is start + the estimated print time (not on the grid), occupied_until its end
+    # plus the buffer.
+    unattended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    estimated_minutes: Mapped[int | None] = mapped_column(Integer)
+    # A re-run of this failed booking (booked with priority: outside the quota). No foreign
+    # key: SQLite cannot add one in place, and bookings are anonymised, not deleted.
+    rerun_of_id: Mapped[int | None] = mapped_column(Integer)
 
     equipment: Mapped[Equipment] = relationship()
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+    job: Mapped[BookingJob | None] = relationship(back_populates="booking", uselist=False,
+                                                  cascade="all, delete-orphan")
 
     @property
     def is_active(self) -> bool:
@@ -259,3 +304,71 @@ class BookingBlock(db.Model):
     lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class JobOutcome(enum.StrEnum):
+    FINISHED = "finished"
+    FAILED = "failed"
+    STOPPED = "stopped"  # stopped early
+
+
+class BookingJob(db.Model):
+    """What happened on the machine during a booking: the job started and ended (and how),
+    and the material used with what it cost (makerspace/booking/jobs.py)."""
+
+    __tablename__ = "booking_jobs"
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR outcome IS NOT NULL", name="outcome"),
+        CheckConstraint("material_amount IS NULL OR material_amount >= 0",
+                        name="material_amount"),
+        CheckConstraint("material_cost_ore IS NULL OR material_cost_ore >= 0",
+                        name="material_cost"),
+    )
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"),
+                                            primary_key=True, autoincrement=False)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                 ondelete="SET NULL"))
+    # "desk" (staff), "web" (the person), "api", "machine" (the printer reported it)
+    started_via: Mapped[str | None] = mapped_column(String(20))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ended_via: Mapped[str | None] = mapped_column(String(20))
+    outcome: Mapped[JobOutcome | None] = mapped_column(_enum(JobOutcome, "job_outcome"))
+    # The material used, in the machine's unit when recorded, and its price then (øre per
+    # unit) and cost (øre): a later price change leaves receipts alone.
+    material_amount: Mapped[float | None] = mapped_column(Float)
+    material_unit: Mapped[MaterialUnit | None] = mapped_column(
+        _enum(MaterialUnit, "material_unit"))
+    material_name: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    material_colour: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    material_price_ore: Mapped[int | None] = mapped_column(Integer)
+    material_cost_ore: Mapped[int | None] = mapped_column(Integer)
+    material_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    material_recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+
+    booking: Mapped[Booking] = relationship(back_populates="job")
+
+    @property
+    def running(self) -> bool:
+        return self.started_at is not None and self.ended_at is None
+
+
+class MaterialPrice(db.Model):
+    """A branch's price per unit of material for a kind of machine (øre; 0: free). A kind
+    without a row is free."""
+
+    __tablename__ = "material_prices"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "kind"),
+        CheckConstraint("price_ore >= 0 AND price_ore <= 1000000", name="price_ore"),
+        SQLITE_AUTOINCREMENT,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    kind: Mapped[EquipmentKind] = mapped_column(_enum(EquipmentKind, "equipment_kind"))
+    price_ore: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -34,6 +34,9 @@ EQUIPMENT_RULES = (
     EquipmentRule("max_advance_days", 14, 0, 365, _l("Bookable days ahead")),
     EquipmentRule("min_age", None, 0, 100, _l("Age limit (optional)"),
                   _l("People may book from the year they turn this age."), required=False),
+    EquipmentRule("unattended_max_minutes", 0, 0, 1440,
+                  _l("Longest unattended job (minutes)"),
+                  _l("A job may run past closing without staff for this long; 0: never.")),
 )
 RULES = {rule.name: rule for rule in EQUIPMENT_RULES}
 RULE_DEFAULTS: dict[str, int | None] = {rule.name: rule.default for rule in EQUIPMENT_RULES}

@@ -40,6 +40,10 @@ class Branch(db.Model):
     __table_args__ = (
         CheckConstraint("length(slug) between 1 and 64", name="slug_length"),
         CheckConstraint("max_upcoming_bookings >= 0", name="max_upcoming_bookings"),
+        CheckConstraint("unattended_per_night IS NULL OR unattended_per_night >= 0",
+                        name="unattended_per_night"),
+        CheckConstraint("unattended_pickup_minutes BETWEEN 0 AND 720",
+                        name="unattended_pickup_minutes"),
         SQLITE_AUTOINCREMENT,
     )
 
@@ -84,6 +88,15 @@ class Branch(db.Model):
     # StaffedHours (inside the opening hours of each date; see branches.hours.staffed_for_days).
     staffed_when_open: Mapped[bool] = mapped_column(Boolean, default=True,
                                                     server_default=true())
+    # Unattended jobs (docs/booking.md): at most this many a night at the branch (None: no
+    # limit); none on the day before a closed day unless allowed; a job must end by the next
+    # opening plus the pick-up margin.
+    unattended_per_night: Mapped[int | None] = mapped_column(Integer, default=1,
+                                                             server_default="1")
+    unattended_before_closed_day: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                               server_default=false())
+    unattended_pickup_minutes: Mapped[int] = mapped_column(Integer, default=60,
+                                                           server_default="60")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

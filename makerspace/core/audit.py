@@ -33,6 +33,11 @@ class AuditAction(enum.StrEnum):
     SEAT_OUT_OF_TURN = "seat_out_of_turn"
     GUEST_BOOKED = "guest_booked"
     ADDED_AT_DOOR = "added_at_door"
+    # Jobs on machines (booking/jobs.py); `detail` says how and by what way.
+    JOB_STARTED = "job_started"
+    JOB_ENDED = "job_ended"
+    MATERIAL_RECORDED = "material_recorded"
+    MATERIAL_PRICE_SET = "material_price_set"
     # Machines and branches.
     EQUIPMENT_RETIRED = "equipment_retired"
     BRANCH_CLOSED = "branch_closed"
