@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from makerspace.accounts.models import Role
-from makerspace.booking.models import Booking, BookingStatus, Equipment
+from makerspace.booking.models import Booking, BookingStatus, Equipment, JobOutcome
 from makerspace.booking.services import create_booking
 from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.extensions import db
@@ -107,7 +107,14 @@ def test_a_job_started_in_the_window_checks_in_and_its_end_frees_the_rest(world)
     ended = START + timedelta(minutes=40)
     job = apply(world, Reading("idle", job_key="tiny.gcode", progress=100.0), ended)
     assert job.state == JobState.FINISHED and job.ended_at == ended
-    assert booking(world).end_at <= START + timedelta(minutes=60)
+    assert booking(world).end_at == ended
+    assert booking(world).status == BookingStatus.COMPLETED
+    outcome = booking(world).job
+    assert outcome.outcome == JobOutcome.FINISHED and outcome.ended_via == "machine"
+    assert outcome.ended_by_id is None
+    # 1 m of 1.75 mm PLA ≈ 3 g, for the person to confirm
+    assert outcome.material_amount == pytest.approx(3.0, abs=0.1)
+    assert outcome.material_recorded_by_id is None
     world.clock.set(ended + timedelta(seconds=1))
     later = create_booking(user=db.session.merge(world.other), equipment=world.printer,
                            start=START + timedelta(hours=1), end=START + timedelta(hours=2))
@@ -119,7 +126,27 @@ def test_a_cancelled_job_marks_the_booking_and_frees_it(world):
     job = apply(world, Reading("idle", job_key="tiny.gcode", progress=40.0),
                 START + timedelta(minutes=30))
     assert job.state == JobState.CANCELLED
-    assert booking(world).end_at < START + timedelta(hours=3)
+    assert booking(world).end_at == START + timedelta(minutes=30)
+    assert booking(world).job.outcome == JobOutcome.STOPPED
+
+
+def test_a_failed_job_is_marked_failed(world):
+    apply(world, printing(), START)
+    apply(world, Reading("error", detail="Error"), START + timedelta(minutes=20))
+    assert booking(world).job.outcome == JobOutcome.FAILED
+
+
+def test_the_desk_ending_it_first_has_the_last_word(world, app):
+    from makerspace.booking.jobs import end_job
+
+    apply(world, printing(), START)
+    end_job(booking(world), JobOutcome.FAILED, at=START + timedelta(minutes=10),
+            by=db.session.merge(world.librarian), via="desk")
+    db.session.commit()
+    apply(world, Reading("idle", job_key="tiny.gcode", progress=100.0),
+          START + timedelta(minutes=20))
+    assert booking(world).job.outcome == JobOutcome.FAILED
+    assert booking(world).end_at == START + timedelta(minutes=10)
 
 
 def test_a_job_outside_the_window_checks_nobody_in(world):

@@ -1,7 +1,7 @@
 """machine connections: a machine's OctoPrint, Moonraker or PrusaLink, and the jobs seen on it
 
 Revision ID: 0020
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-02 13:08:27
 
 The API key is kept encrypted (makerspace/machines/credentials.py). At most one open job per
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = '0014'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
