@@ -41,6 +41,9 @@ bp = ApiBlueprint("booking_api", __name__, "Machines, their availability and boo
 
 BOOKING_RULES = ("A booking rule refuses it: `outside_opening_hours`, `off_grid`, `too_short`, "
                  "`too_long`, `in_past`, `too_far_ahead`, `out_of_service`, `quota_exceeded`; "
+                 "an unattended job: `unattended_not_allowed`, `unattended_too_long`, "
+                 "`unattended_start_unstaffed`, `unattended_ends_too_late`, "
+                 "`unattended_before_closed_day`, `unattended_night_full`; "
                  "also `invalid_input`, `unknown_user`. Refusals about the time carry "
                  "`suggestions`: the nearest free periods.")
 BOOKING_FORBIDDEN = ("`not_certified` (with `certification`), `too_young`, `blocked` (with "
@@ -68,6 +71,10 @@ def booking_out(booking: Booking) -> dict[str, Any]:
             "branch": booking.equipment.branch.slug, "start": booking.start_at,
             "end": booking.end_at, "status": booking.status.value,
             "cancel_reason": booking.cancel_reason or None,
+            "unattended": booking.unattended, "estimated_minutes": booking.estimated_minutes,
+            "pickup_from": services.pickup_from(booking) if booking.unattended else None,
+            "job_outcome": booking.job.outcome.value if booking.job and booking.job.outcome
+            else None,
             "checkin_url": checkin_link(booking.checkin_token)}
 
 
@@ -166,14 +173,16 @@ def free_time_out(found: FreeStart) -> dict[str, Any]:
 def create_booking(body: dict):  # type: ignore[no-untyped-def]
     equipment = services.equipment_by_id(body["equipment_id"])
     zone = equipment.branch.timezone
-    start, end = Moment.parse(body["start"], zone), Moment.parse(body["end"], zone)
+    start = Moment.parse(body["start"], zone)
+    end = Moment.parse(body["end"], zone) if body.get("end") is not None else None
     user, booked_by = api_user(), None
     email = body.get("user_email")
     if email and email.strip().lower() != user.email:
         require_manager(user, equipment.branch)
         booked_by, user = user, known_person_or_refusal(user, email)
-    return booking_out(services.create_booking(user=user, equipment=equipment, start=start,
-                                               end=end, booked_by=booked_by)), 201
+    return booking_out(services.create_booking(
+        user=user, equipment=equipment, start=start, end=end, booked_by=booked_by,
+        unattended=body["unattended"], estimated_minutes=body.get("estimated_minutes"))), 201
 
 
 @bp.route("/branches/<slug>/guest-bookings", methods=["POST"])

@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
-from makerspace.api.fields import Day, Id, Input, Moment, Output, Stamp, Text, Whole
+from makerspace.api.fields import Day, Flag, Id, Input, Moment, Output, Stamp, Text, Whole
 from makerspace.api.problems import IntervalSchema
 from makerspace.booking.models import BookingStatus, EquipmentKind
 from makerspace.booking.rules import EQUIPMENT_RULES, EquipmentRule
@@ -122,8 +122,24 @@ class FreeTimeResultsSchema(Output):
 class NewBookingSchema(Input):
     equipment_id = Id(required=True)
     start = Moment(required=True)
-    end = Moment(required=True)
+    end = Moment(metadata={"description": "Required unless `unattended`"})
     user_email = Text(max_length=254, metadata={"description": "Staff booking for a citizen"})
+    unattended = Flag(load_default=False, metadata={
+        "description": "A job that may run past closing (machines with "
+                       "`unattended_max_minutes` > 0); its end is start + `estimated_minutes`"})
+    estimated_minutes = Whole(1, 1440, strict=True, metadata={
+        "description": "The estimated print time (from the slicer); required with "
+                       "`unattended`"})
+
+    @ma.validates_schema(skip_on_field_errors=False)
+    def _end_or_estimate(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("unattended"):
+            if data.get("estimated_minutes") is None:
+                raise ma.ValidationError(str(_l("required with “unattended”.")),
+                                         field_name="estimated_minutes")
+        elif data.get("end") is None:
+            raise ma.ValidationError(str(_l("Missing data for required field.")),
+                                     field_name="end")
 
 
 class BookingSchema(Output):
@@ -135,6 +151,12 @@ class BookingSchema(Output):
     status = ma.fields.String(required=True,
                               validate=ma.validate.OneOf([s.value for s in BookingStatus]))
     cancel_reason = ma.fields.String(required=True, allow_none=True)
+    unattended = ma.fields.Boolean(required=True)
+    estimated_minutes = ma.fields.Integer(required=True, allow_none=True)
+    pickup_from = Stamp(required=True, allow_none=True, metadata={
+        "description": "An unattended job: when it can be picked up"})
+    job_outcome = ma.fields.String(required=True, allow_none=True, validate=ma.validate.OneOf(
+        ["finished", "failed", "stopped"]))
     checkin_url = ma.fields.Url(required=True, metadata={
         "description": "What the QR code holds: <base>/C/<TOKEN>"})
 

@@ -36,7 +36,14 @@ from makerspace.booking.models import (
     EquipmentOutage,
 )
 from makerspace.booking.rules import RULE_DEFAULTS, check_rules
-from makerspace.branches.hours import opening_intervals
+from makerspace.branches.hours import (
+    day_bounds,
+    hours_for_days,
+    local_moment,
+    opening_intervals,
+    staffed_for_days,
+    starts_in_staffed_hours,
+)
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import holds_certification
@@ -250,6 +257,105 @@ def check_person_rules(*, user: User, equipment: Equipment, start: datetime, now
               count=equipment.branch.max_upcoming_bookings))
 
 
+# -- unattended jobs (docs/booking.md) ------------------------------------------------------
+
+def next_staffed_opening(branch: Branch, start: datetime) -> datetime | None:
+    """When staff are next at the branch after the staffed period `start` lies in (a gap, not
+    a break that touches); None when not within a fortnight."""
+    zone = ZoneInfo(branch.timezone)
+    first = start.astimezone(zone).date()
+    periods = sorted((local_moment(d.day, o, zone), local_moment(d.day, c, zone))
+                     for d in staffed_for_days(branch, first, 15) for o, c in d.minutes)
+    current_end = None
+    for opens, closes in periods:
+        if current_end is None:
+            if opens <= start < closes:
+                current_end = closes
+        elif opens > current_end:
+            return opens
+        else:
+            current_end = max(current_end, closes)
+    return None
+
+
+def pickup_from(booking: Booking) -> datetime:
+    """When an unattended job can be picked up: its end, or the next staffed opening if it
+    ends while nobody is there."""
+    branch = booking.equipment.branch
+    if starts_in_staffed_hours(branch, booking.end_at):
+        return booking.end_at
+    return next_staffed_opening(branch, booking.start_at) or booking.end_at
+
+
+def check_unattended_rules(*, equipment: Equipment, start: datetime, minutes: int,
+                           now: datetime) -> datetime:
+    """The rules of an unattended job of `minutes` (the estimated print time) from `start`;
+    returns its end. The night limit is checked under the branch's lock (create_booking)."""
+    if not equipment.allows_unattended:
+        raise errors.UnattendedNotAllowed()
+    if not 1 <= minutes <= equipment.unattended_max_minutes:
+        raise errors.UnattendedTooLong(_(
+            "An unattended job on this machine may last at most %(minutes)s minutes.",
+            minutes=equipment.unattended_max_minutes))
+    if start < now:
+        raise errors.InPast()
+    branch = equipment.branch
+    zone = ZoneInfo(branch.timezone)
+    local = start.astimezone(zone)
+    if local.second or local.microsecond or (local.hour * 60 + local.minute) \
+            % equipment.slot_minutes:
+        raise errors.OffGrid(_("Bookings of this machine start and end on whole "
+                               "%(step)s-minute steps.", step=equipment.slot_minutes))
+    if start >= bookable_window(equipment, now).end:
+        raise errors.TooFarAhead(_("This machine can be booked at most %(days)s days ahead.",
+                                   days=equipment.max_advance_days))
+    if not starts_in_staffed_hours(branch, start):
+        raise errors.UnattendedStartUnstaffed()
+    end = start + timedelta(minutes=minutes)
+    reopens = next_staffed_opening(branch, start)
+    if reopens is None or end > reopens + timedelta(minutes=branch.unattended_pickup_minutes):
+        raise errors.UnattendedEndsTooLate()
+    if not branch.unattended_before_closed_day:
+        [tomorrow] = hours_for_days(branch, local.date() + timedelta(days=1), 1)
+        if tomorrow.closed:
+            raise errors.UnattendedBeforeClosedDay(
+                _("No unattended jobs on the day before the library is closed (%(why)s).",
+                  why=tomorrow.holiday or tomorrow.exception or _("closed")))
+    if branch.closure_covers(start, end):
+        raise errors.OutsideOpeningHours(_("The library is closed for a while: %(notice)s",
+                                           notice=branch.closure_notice))
+    if equipment.retired_at is not None:
+        raise errors.OutOfService(_("This machine is no longer in use."))
+    for outage in equipment.outages:
+        if outage.covers(start, end):
+            raise errors.OutOfService(_("The machine is out of service: %(reason)s",
+                                        reason=outage.reason))
+    return end
+
+
+def check_night_limit(equipment: Equipment, start: datetime) -> None:
+    """At most `unattended_per_night` unattended jobs at the branch starting on that local
+    date. Call with the branch's row locked (create_booking does)."""
+    branch = equipment.branch
+    if branch.unattended_per_night is None:
+        return
+    first, last = day_bounds(start.astimezone(ZoneInfo(branch.timezone)).date(),
+                             branch.timezone)
+    taken = db.session.scalar(select(func.count(Booking.id)).join(Equipment).where(
+        Equipment.branch_id == branch.id, Booking.unattended.is_(True),
+        Booking.start_at >= first, Booking.start_at < last,
+        Booking.status.in_(BookingStatus.active()))) or 0
+    if taken >= branch.unattended_per_night:
+        raise errors.UnattendedNightFull(_(
+            "The library takes at most %(count)s unattended jobs a night, and that night is "
+            "full.", count=branch.unattended_per_night))
+
+
+def _lock_branch(branch: Branch) -> None:
+    # Serialises unattended bookings at a branch so the night limit cannot be overrun.
+    db.session.execute(select(Branch.id).where(Branch.id == branch.id).with_for_update())
+
+
 def _lock_user(user: User) -> None:
     # Serialises one person's concurrent bookings so the quota cannot be overrun
     # (PostgreSQL row lock; SQLite transactions are serialised already).
@@ -265,12 +371,22 @@ _TIME_REFUSALS = (errors.OutsideOpeningHours, errors.OffGrid, errors.TooShort, e
                   errors.TooFarAhead, errors.OutOfService, errors.InPast)
 
 
-def create_booking(*, user: User, equipment: Equipment, start: datetime, end: datetime,
-                   booked_by: User | None = None, quota_override: str = "") -> Booking:
+def create_booking(*, user: User, equipment: Equipment, start: datetime,
+                   end: datetime | None = None, booked_by: User | None = None,
+                   quota_override: str = "", unattended: bool = False,
+                   estimated_minutes: int | None = None, rerun_of: Booking | None = None
+                   ) -> Booking:
     """Book a machine for a person; raises the rule that refuses it. The database, not this
     function, guarantees that two active bookings never overlap. `quota_override`: the
-    reason the branch's staff (`booked_by`) give for booking past the quota (audited)."""
-    if start.tzinfo is None or end.tzinfo is None:
+    reason the branch's staff (`booked_by`) give for booking past the quota (audited).
+    `unattended`: a job of `estimated_minutes` that may run past closing (its end is worked
+    out, `end` is ignored). `rerun_of`: a failed job booked again, outside the quota."""
+    if unattended:
+        if start.tzinfo is None or not isinstance(estimated_minutes, int):
+            raise ValueError("an unattended job needs an aware start and estimated_minutes")
+        end = check_unattended_rules(equipment=equipment, start=start,
+                                     minutes=estimated_minutes, now=clock.now())
+    if end is None or start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
     # People who log in only with a library card or ID-porten may have no address at all.
     if (user.email is not None and user.email_verified_at is None
@@ -283,12 +399,18 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
         raise errors.NotStaff()
     now = clock.now()
     _lock_user(user)
-    try:
-        check_booking_rules(user=user, equipment=equipment, start=start, end=end, now=now,
-                            over_quota=bool(reason))
-    except _TIME_REFUSALS as refusal:
-        refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
-        raise
+    if unattended:
+        _lock_branch(equipment.branch)
+        check_person_rules(user=user, equipment=equipment, start=start, now=now,
+                           over_quota=bool(reason) or rerun_of is not None)
+        check_night_limit(equipment, start)
+    else:
+        try:
+            check_booking_rules(user=user, equipment=equipment, start=start, end=end,
+                                now=now, over_quota=bool(reason) or rerun_of is not None)
+        except _TIME_REFUSALS as refusal:
+            refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
+            raise
     over = bool(reason) and (upcoming_count(user, equipment.branch, now)
                              >= equipment.branch.max_upcoming_bookings)
     booking = Booking(
@@ -296,6 +418,8 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
         occupied_until=end + timedelta(minutes=equipment.buffer_minutes),
         status=BookingStatus.CONFIRMED, age_band=user.age_band(start),
         created_by_id=booked_by.id if booked_by is not None else user.id,
+        unattended=unattended, estimated_minutes=estimated_minutes if unattended else None,
+        rerun_of_id=rerun_of.id if rerun_of is not None else None,
     )
     _insert(booking, now)
     if over:
@@ -303,6 +427,20 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
                      subject_user_id=user.id, booking_id=booking.id, detail=reason)
     signals.booking_confirmed.send(booking)
     return booking
+
+
+def rebook_failed_job(booking: Booking, *, start: datetime, by: User,
+                      end: datetime | None = None) -> Booking:
+    """Book a failed job again, with priority: outside the person's quota. An unattended job
+    keeps its estimate (`end` is ignored); another booking needs `end`."""
+    job = booking.job
+    if job is None or job.outcome != "failed" or booking.user is None:
+        raise errors.NotRebookable()
+    if booking.user_id != by.id and not manages_branch(by, booking.equipment.branch):
+        raise errors.BookingNotFound()
+    return create_booking(user=booking.user, equipment=booking.equipment, start=start,
+                          end=end, booked_by=by, unattended=booking.unattended,
+                          estimated_minutes=booking.estimated_minutes, rerun_of=booking)
 
 
 def _insert(booking: Booking, now: datetime) -> None:
