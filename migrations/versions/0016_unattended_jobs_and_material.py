@@ -2,7 +2,7 @@
 bookings' unattended flag and estimate, the job and its material (`booking_jobs`), prices
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02 13:30:00
 
 Columns are added in place (no batch rebuild): on SQLite the bookings, equipment and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
