@@ -46,7 +46,7 @@ def scene(frozen_clock, open_branch, make_user, make_equipment):
 def equipment_data(**overrides):
     data = {"name": "Glowforge Pro", "kind": "laser-cutter", "description": "40 W",
             "slot_minutes": "30", "min_minutes": "60", "max_minutes": "180",
-            "buffer_minutes": "15", "max_advance_days": "21", "min_age": "15",
+            "buffer_minutes": "15", "max_advance_days": "21", "min_age": "15", "unattended_max_minutes": "0",
             "requires_certification": ""}
     data.update(overrides)
     return data
