@@ -19,6 +19,7 @@ from makerspace.demo import database_is_empty, seed_demo
 from makerspace.errors import DomainError
 from makerspace.extensions import db
 from makerspace.jobs import Worker, run_tick
+from makerspace.machines.poller import MachinePoller
 from makerspace.mail.sender import send_due
 from makerspace.stats.rollup import forget_rollup, refresh_rollup
 
@@ -163,8 +164,23 @@ def stats_rollup_command(again: bool) -> None:
     click.echo(f"Statistics: {counted} settled period(s) counted.")
 
 
+@click.command("poll-machines")
+@database_command
+def poll_machines_command() -> None:
+    """Ask every connected machine that is due for its state once and apply the answers:
+    job starts check bookings in, job ends free the rest of the slot (`flask worker` does
+    this every MACHINE_POLL_SECONDS). See docs/machines.md."""
+    poller = MachinePoller(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        report = poller.poll_once()
+    finally:
+        poller.stop()
+    click.echo(f"Machines: {report.asked} asked, {report.answered} answered, "
+               f"{len(report.failed)} unreachable.")
+
+
 def register_commands(app: Flask) -> None:
     for command in (seed_demo_command, create_user_command, create_token_command,
                     tick_command, send_mail_command, worker_command, backup_command,
-                    stats_rollup_command):
+                    stats_rollup_command, poll_machines_command):
         app.cli.add_command(command)

@@ -85,6 +85,19 @@ DEFAULTS: dict[str, Any] = {
     # PostgreSQL, where the look only catches retries that come due).
     "WORKER_TICK_SECONDS": 60,
     "WORKER_POLL_SECONDS": None,
+    # Connected machines (docs/machines.md): each is asked for its state every
+    # MACHINE_POLL_SECONDS (0: never), a failing one after a pause that doubles up to
+    # MACHINE_POLL_MAX_BACKOFF_SECONDS; each request waits at most MACHINE_TIMEOUT_SECONDS,
+    # at most MACHINE_POLL_CONCURRENCY machines are asked at once, and the poller looks for
+    # due machines every MACHINE_POLL_TICK_SECONDS.
+    "MACHINE_POLL_SECONDS": 15,
+    "MACHINE_POLL_MAX_BACKOFF_SECONDS": 300,
+    "MACHINE_TIMEOUT_SECONDS": 3,
+    "MACHINE_POLL_CONCURRENCY": 4,
+    "MACHINE_POLL_TICK_SECONDS": 1,
+    # The key machine API keys are encrypted with (Fernet; several, comma-separated, to
+    # rotate); unset: derived from SECRET_KEY (makerspace/machines/credentials.py).
+    "MACHINE_CREDENTIALS_KEY": None,
     # /metrics (Prometheus): with a token, scrapers send `Authorization: Bearer <token>`;
     # without one, only the machine itself may scrape.
     "METRICS_TOKEN": None,
@@ -154,7 +167,8 @@ _INTEGER = {"MAIL_PORT", "PROXY_FIX_X_FOR", "PASSWORD_MIN_LENGTH", "SESSION_LIFE
             "AUDIT_RETENTION_DAYS", "MAX_CONTENT_LENGTH", "DATABASE_POOL_SIZE",
             "DATABASE_MAX_OVERFLOW", "DATABASE_POOL_RECYCLE", "DATABASE_POOL_TIMEOUT",
             "DATABASE_CONNECT_TIMEOUT", "SQLITE_BUSY_TIMEOUT_MS", "RETRY_AFTER_SECONDS",
-            "WORKER_TICK_SECONDS", "SIP2_PORT", "OIDC_LEEWAY_SECONDS", "STATS_MIN_COUNT"}
+            "WORKER_TICK_SECONDS", "SIP2_PORT", "MACHINE_POLL_MAX_BACKOFF_SECONDS",
+            "MACHINE_POLL_CONCURRENCY", "OIDC_LEEWAY_SECONDS", "STATS_MIN_COUNT"}
 # Read from the environment as JSON.
 _JSON = {"SIP2_BRANCHES"}
 # Names that may come from the environment even without a default here.

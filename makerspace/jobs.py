@@ -7,7 +7,9 @@ one transaction, then the statistics rollup of a closed period (in transactions 
 counting a year may take a while), then the e-mail that is due. `flask tick` runs it
 once (cron, a systemd timer); `flask worker` runs it every WORKER_TICK_SECONDS and sends mail
 as soon as it is queued: on PostgreSQL the outbox announces new messages with NOTIFY, on
-SQLite the worker looks every WORKER_POLL_SECONDS.
+SQLite the worker looks every WORKER_POLL_SECONDS. Connected machines (3D printers running
+OctoPrint, Moonraker or PrusaLink) are polled on a thread of its own
+(makerspace/machines/poller.py), so a slow printer never holds up mail or the sweeps.
 
 Several workers may run at once, on several hosts: each message is claimed by one sender
 (`FOR UPDATE SKIP LOCKED` and a lease), and on PostgreSQL an advisory lock lets one tick run
@@ -32,6 +34,7 @@ from makerspace.checkin.services import TickReport, sweep_bookings
 from makerspace.core.request_log import JOB_LOG
 from makerspace.extensions import db
 from makerspace.loans.services import LoanSweep, sweep_loans
+from makerspace.machines.poller import MachinePoller
 from makerspace.mail.messages import queue_reminders
 from makerspace.mail.sender import SendReport, send_due
 from makerspace.mail.services import OUTBOX_CHANNEL
@@ -188,6 +191,8 @@ class Worker:
         self.wake: _Poll | _Listen = (
             _Listen(url, self.stopping, int(app.config["DATABASE_CONNECT_TIMEOUT"]))
             if on_postgresql else _Poll(self.stopping))
+        self.machines = (MachinePoller(app, stopping=self.stopping)
+                         if float(app.config["MACHINE_POLL_SECONDS"] or 0) > 0 else None)
 
     def stop(self, *_: Any) -> None:
         self.stopping.set()
@@ -196,6 +201,8 @@ class Worker:
         JOB_LOG.info("worker started", extra={"job": "worker",
                                               "tick_seconds": self.tick_seconds})
         next_tick = 0.0
+        if self.machines is not None:
+            self.machines.start()
         try:
             while not self.stopping.is_set():
                 try:
@@ -220,5 +227,7 @@ class Worker:
                 self.wake.wait(min(self.poll_seconds,
                                    max(next_tick - time.monotonic(), 0.0)))
         finally:
+            if self.machines is not None:
+                self.machines.stop()
             self.wake.close()
             JOB_LOG.info("worker stopped", extra={"job": "worker"})

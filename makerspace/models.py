@@ -17,6 +17,7 @@ from makerspace.core.audit import AuditAction, AuditEntry
 from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
 from makerspace.identity.models import Identity
 from makerspace.loans.models import Loan, LoanStatus, ReturnCondition
+from makerspace.machines.models import MachineConnection, MachineJob
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 from makerspace.stats.models import (
     StatsRollup,
@@ -30,7 +31,7 @@ __all__ = [
     "ApiToken", "AuditAction", "AuditEntry", "Booking", "BookingBlock", "BookingStatus",
     "Branch", "Certification", "DateException", "Equipment", "EquipmentKind", "EquipmentOutage",
     "Event", "EventSeries", "EventStatus", "GuardianConsent", "Identity", "Invitation", "Loan",
-    "LoanStatus", "ReturnCondition", "OutboxAttachment",
+    "LoanStatus", "MachineConnection", "MachineJob", "ReturnCondition", "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
     "Role", "Signup", "SlotWait", "SignupStatus", "StatsRollup", "StatsSalt", "StatsSubscription",

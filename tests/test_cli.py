@@ -105,3 +105,21 @@ def test_create_token_prints_a_working_token_last(runner, client, make_user):
     assert client.get("/api/v1/me", headers=bearer(token)).get_json()["email"] == "api@example.no"
     unknown = runner.invoke(args=["create-token", "nobody@example.no"])
     assert unknown.exit_code != 0
+
+
+def test_poll_machines_asks_the_due_machines_once(runner, app, make_equipment):
+    from makerspace import clock
+    from makerspace.machines.models import MachineConnection, MachineStatus
+    from makerspace.machines.services import set_connection
+    from tests.standins import closed_port
+
+    printer = make_equipment()
+    with app.app_context():
+        set_connection(db.session.get(Equipment, printer.id), kind="octoprint",
+                       url=f"http://127.0.0.1:{closed_port()}", now=clock.now())
+        db.session.commit()
+    result = runner.invoke(args=["poll-machines"])
+    assert result.exit_code == 0, result.output
+    assert "1 asked, 0 answered, 1 unreachable" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(MachineConnection.status)) == MachineStatus.OFFLINE

@@ -20,6 +20,7 @@ from makerspace.events.api import bp as events_api
 from makerspace.extensions import csrf
 from makerspace.identity.api import bp as identity_api
 from makerspace.loans.api import bp as loans_api
+from makerspace.machines.api import bp as machines_api
 from makerspace.staff.api import bp as staff_api
 from makerspace.stats.api import bp as stats_api
 from makerspace.waits.api import bp as waits_api
@@ -37,7 +38,8 @@ INFO: dict[str, Any] = {
         "(`?page=N&per_page=M`, `Link` header)."),
 }
 AREAS = (branches_api, booking_api, certifications_api, events_api, checkin_api, calendar_api,
-         accounts_api, identity_api, loans_api, staff_api, stats_api, waits_api, bp)
+         accounts_api, identity_api, loans_api, machines_api, staff_api, stats_api,
+         waits_api, bp)
 API_NAMES = frozenset(area.name for area in AREAS)
 
 

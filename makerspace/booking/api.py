@@ -6,14 +6,14 @@ import hashlib
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, request
+from flask import Response, g, request
 
 from makerspace import clock
 from makerspace.api.auth import api_user
 from makerspace.api.fields import Moment, PageQuery
 from makerspace.api.pages import LINK_HEADER, link_header
 from makerspace.api.rest import ApiBlueprint
-from makerspace.auth import known_person_or_refusal, require_manager
+from makerspace.auth import known_person_or_refusal, manages_branch, require_manager
 from makerspace.booking import errors, guardians, services
 from makerspace.booking.availability import FreeStart, free_and_busy, next_whole_minute
 from makerspace.booking.models import Booking, BookingStatus, Equipment, EquipmentKind
@@ -34,6 +34,8 @@ from makerspace.branches.hours import parse_clock
 from makerspace.branches.services import branch_by_slug
 from makerspace.certifications.services import certification_by_slug
 from makerspace.checkin.services import checkin_link
+from makerspace.machines import services as machines
+from makerspace.machines.schemas import connection_out
 
 bp = ApiBlueprint("booking_api", __name__, "Machines, their availability and bookings")
 
@@ -53,11 +55,16 @@ BOOKING_FORBIDDEN = ("`not_certified` (with `certification`), `too_young`, `bloc
 def equipment_out(equipment: Equipment) -> dict[str, Any]:
     certification = equipment.requires_certification
     out = services.current_outage(equipment, clock.now())
-    return {"id": equipment.id, "branch": equipment.branch.slug, "name": equipment.name,
-            "kind": equipment.kind.value, "description": equipment.description,
-            "status": "out_of_service" if out else "in_service",
-            **{name: getattr(equipment, name) for name in RULE_DEFAULTS},
-            "requires_certification": certification.slug if certification else None}
+    shown = {"id": equipment.id, "branch": equipment.branch.slug, "name": equipment.name,
+             "kind": equipment.kind.value, "description": equipment.description,
+             "status": "out_of_service" if out else "in_service",
+             **{name: getattr(equipment, name) for name in RULE_DEFAULTS},
+             "requires_certification": certification.slug if certification else None}
+    viewer = g.get("api_user")
+    if viewer is not None and manages_branch(viewer, equipment.branch):
+        connection = machines.connection_of(equipment)
+        shown["connection"] = connection_out(connection) if connection else None
+    return shown
 
 
 def booking_out(booking: Booking) -> dict[str, Any]:
@@ -89,15 +96,20 @@ def list_equipment(slug: str):  # type: ignore[no-untyped-def]
 @bp.arguments(NewEquipmentSchema)
 @bp.response(201, EquipmentSchema)
 @bp.problems(400, 403, 404, 422, s404="`unknown_branch`, `unknown_certification`",
-             s422="`invalid_rules` (with `field`), `invalid_input`")
+             s422="`invalid_rules` (with `field`), `invalid_connection` (with `field`), "
+                  "`invalid_input`")
 @bp.doc(operationId="createEquipment",
         summary="Add a machine (admin or the branch's librarians)")
 def create_equipment(body: dict, slug: str):  # type: ignore[no-untyped-def]
     branch = require_manager(api_user(), branch_by_slug(slug))
     needed = body.pop("requires_certification", None)
+    connection = body.pop("connection", None)
     if needed:
         body["requires_certification"] = certification_by_slug(needed)
-    return equipment_out(services.create_equipment(branch, **body)), 201
+    equipment = services.create_equipment(branch, **body)
+    if connection:
+        machines.set_connection(equipment, now=clock.now(), **connection)
+    return equipment_out(equipment), 201
 
 
 @bp.route("/equipment/<id:equipment_id>", methods=["GET"])

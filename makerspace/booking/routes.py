@@ -33,6 +33,7 @@ from makerspace.core.safety import safe_next_path
 from makerspace.core.transaction import attempt
 from makerspace.errors import DomainError
 from makerspace.events.services import upcoming_events_granting
+from makerspace.machines import services as machines
 
 bp = Blueprint("booking", __name__)
 
@@ -50,6 +51,7 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
     shows_day = "week" not in request.args or "day" in request.args
     day = _day(machine, request.args.get("day"), now)
     week = _week(machine, request.args.get("week"), now)
+    in_use, until = machines.in_use_until(machine, now)
     days = week_slots(machine, week.first, now) if shows_week else []
     return render_template(
         "booking/equipment.html", equipment=machine, branch=machine.branch, week=week,
@@ -57,7 +59,8 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
         today_slots=(upcoming_slots(week_slots(machine, day.date, now, days=1)[0], now)
                      if shows_day else None),
         outage=services.current_outage(machine, now),
-        certified=_certified(machine, now), granting=_granting(machine, now))
+        certified=_certified(machine, now), granting=_granting(machine, now),
+        in_use=in_use, in_use_until=until)
 
 
 FIND_SHOWN = 60  # results on the page; the API gives them all
@@ -136,7 +139,8 @@ def show(booking_id: int):  # type: ignore[no-untyped-def]
     branch = booking.equipment.branch
     return render_template(
         "booking/show.html", booking=booking, equipment=booking.equipment, branch=branch,
-        is_staff=manages_branch(current_user, branch), cancellable=_cancellable(booking))
+        is_staff=manages_branch(current_user, branch), cancellable=_cancellable(booking),
+        machine_job=machines.job_for_booking(booking))
 
 
 @bp.get("/bookings/<id:booking_id>/cancel")

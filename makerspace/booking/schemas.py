@@ -12,6 +12,7 @@ from makerspace.api.fields import Day, Flag, Id, Input, Moment, Output, Stamp, T
 from makerspace.api.problems import IntervalSchema
 from makerspace.booking.models import BookingStatus, EquipmentKind
 from makerspace.booking.rules import EQUIPMENT_RULES, EquipmentRule
+from makerspace.machines.schemas import ConnectionSchema, NewConnectionSchema
 
 KINDS = [kind.value for kind in EquipmentKind]
 
@@ -40,6 +41,9 @@ EquipmentSchema = Output.from_dict({
     **{rule.name: _rule_out(rule) for rule in EQUIPMENT_RULES},
     "requires_certification": ma.fields.String(required=True, allow_none=True,
                                                metadata={"description": "A certification slug"}),
+    "connection": ma.fields.Nested(ConnectionSchema, allow_none=True, metadata={
+        "description": "Only for the branch's staff (with a token): the machine's OctoPrint, "
+                       "Moonraker or PrusaLink, or null; see docs/machines.md"}),
 }, name="Equipment")
 
 NewEquipmentSchema = Input.from_dict({
@@ -49,6 +53,9 @@ NewEquipmentSchema = Input.from_dict({
     **{rule.name: _rule_in(rule) for rule in EQUIPMENT_RULES},
     "requires_certification": ma.fields.String(allow_none=True, metadata={
         "description": "A certification slug"}),
+    "connection": ma.fields.Nested(NewConnectionSchema, allow_none=True, metadata={
+        "description": "Optional: the machine's OctoPrint, Moonraker or PrusaLink "
+                       "(`api_key` is write-only)"}),
 }, name="NewEquipment")
 
 

@@ -444,6 +444,27 @@ def return_scanned(scanned: str, *, by: User, branch: Branch, condition: str,
         raise InvalidCode()
     _check_place(loan, by=by, branch=branch)
     return LoanScan("returned", loans.return_loan(loan, by=by, condition=condition, note=note))
+def check_in_from_machine(booking: Booking, *, at: datetime) -> bool:
+    """A job started on the booked machine at `at`: check the booking in if it is still
+    confirmed and `at` lies in its check-in window (audited "started on the machine", by
+    nobody). False, and nothing changed, otherwise: outside the window the desk decides."""
+    locked = db.session.scalar(select(Booking).where(Booking.id == booking.id)
+                               .with_for_update())
+    if locked is None or locked.status != BookingStatus.CONFIRMED:
+        return False
+    branch = locked.equipment.branch
+    opens, closes = branch.checkin_window(locked.start_at)
+    if not opens <= at < closes:
+        return False
+    locked.status = BookingStatus.CHECKED_IN
+    locked.checked_in_at = at
+    locked.checked_in_by_id = None
+    audit.record(AuditAction.STARTED_ON_MACHINE, at=at, actor_id=None,
+                 subject_user_id=locked.user_id, booking_id=locked.id,
+                 detail=f"branch {branch.slug}")
+    db.session.flush()
+    signals.checked_in.send(locked)
+    return True
 
 
 def _take_machine_back(booking: Booking) -> None:

@@ -24,6 +24,8 @@ class AuditAction(enum.StrEnum):
     BLOCKED = "blocked"
     BLOCK_LIFTED = "block_lifted"
     ATTENDED = "attended"
+    # A job started on the machine within the check-in window (makerspace/machines).
+    STARTED_ON_MACHINE = "started_on_machine"
     # Staff overriding a rule, each with a reason in `detail` (the librarian's desk).
     QUOTA_OVERRIDDEN = "quota_overridden"
     CHECKED_IN_EARLY = "checked_in_early"

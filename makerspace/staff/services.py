@@ -21,6 +21,8 @@ from makerspace.core.audit import AuditEntry
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.events.services import event_counts
 from makerspace.extensions import db
+from makerspace.machines import services as machine_services
+from makerspace.machines.models import MachineConnection, MachineJob
 
 # The grid's columns: the opening hours in steps of this many minutes.
 GRID_MINUTES = 30
@@ -49,6 +51,14 @@ class Row:
     equipment: Equipment
     bookings: list[Booking]
     cells: list[Cell] = field(default_factory=list)
+    # A connected machine (today only): what the poller last saw, and the job it runs.
+    connection: MachineConnection | None = None
+    job: MachineJob | None = None
+
+    @property
+    def unbooked_job(self) -> bool:
+        """The machine runs a job outside any booking ("in use without booking")."""
+        return self.job is not None and self.job.booking_id is None
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,12 @@ def day_view(branch: Branch, day: date, now: datetime) -> DayView:
             for e in machines]
     for row in rows:
         row.cells = _cells(row, columns, open_at, now)
+    if start <= now < end:
+        ids = [row.equipment.id for row in rows]
+        connections, jobs = machine_services.connections_of(ids), machine_services.open_jobs(ids)
+        for row in rows:
+            row.connection = connections.get(row.equipment.id)
+            row.job = jobs.get(row.equipment.id)
     events = list(db.session.scalars(select(Event).where(
         Event.branch_id == branch.id, Event.start_at < end, Event.end_at > start,
         Event.status == EventStatus.SCHEDULED).order_by(Event.start_at, Event.id)))
