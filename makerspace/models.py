@@ -17,6 +17,9 @@ from makerspace.events.models import Event, EventSeries, EventStatus, Signup, Si
 from makerspace.identity.models import Identity
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 from makerspace.stats.models import (
+    StatsCoverage,
+    StatsDay,
+    StatsHour,
     StatsRollup,
     StatsSalt,
     StatsSubscription,
@@ -29,7 +32,7 @@ __all__ = [
     "Event", "EventSeries", "EventStatus", "Identity", "Invitation", "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
-    "Role", "Signup", "SignupStatus", "StatsRollup", "StatsSalt", "StatsSubscription",
+    "Role", "Signup", "SignupStatus", "StatsCoverage", "StatsDay", "StatsHour", "StatsRollup", "StatsSalt", "StatsSubscription",
     "StatsSummarySent", "User", "UserCertification", "UserSession", "WeeklyHours",
     "branch_staff", "invitation_branches",
 ]
