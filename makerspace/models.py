@@ -20,10 +20,12 @@ from makerspace.stats.models import (
     StatsCoverage,
     StatsDay,
     StatsHour,
+    StatsMonth,
     StatsRollup,
     StatsSalt,
     StatsSubscription,
     StatsSummarySent,
+    StatsWeekHour,
 )
 
 __all__ = [
@@ -32,7 +34,7 @@ __all__ = [
     "Event", "EventSeries", "EventStatus", "Identity", "Invitation", "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
-    "Role", "Signup", "SignupStatus", "StatsCoverage", "StatsDay", "StatsHour", "StatsRollup", "StatsSalt", "StatsSubscription",
-    "StatsSummarySent", "User", "UserCertification", "UserSession", "WeeklyHours",
+    "Role", "Signup", "SignupStatus", "StatsCoverage", "StatsDay", "StatsHour", "StatsMonth", "StatsRollup", "StatsSalt", "StatsSubscription",
+    "StatsSummarySent", "StatsWeekHour", "User", "UserCertification", "UserSession", "WeeklyHours",
     "branch_staff", "invitation_branches",
 ]

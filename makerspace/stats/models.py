@@ -78,6 +78,27 @@ class StatsDay(db.Model):
     without_account: Mapped[int] = mapped_column(Integer)
 
 
+class StatsMonth(db.Model):
+    """The same counts for a whole local month, once all its days are rolled up: a year's
+    page adds up 12 rows per machine instead of 365."""
+
+    __tablename__ = "stats_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "YYYY-MM"
+    equipment_id: Mapped[int] = mapped_column(
+        ForeignKey("equipment.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    bookings: Mapped[int] = mapped_column(Integer)
+    booked_seconds: Mapped[int] = mapped_column(BigInteger)
+    checked_in: Mapped[int] = mapped_column(Integer)
+    no_shows: Mapped[int] = mapped_column(Integer)
+    cancellations: Mapped[int] = mapped_column(Integer)
+    cancelled_by_citizen: Mapped[int] = mapped_column(Integer)
+    cancelled_by_staff: Mapped[int] = mapped_column(Integer)
+    cancelled_out_of_service: Mapped[int] = mapped_column(Integer)
+    first_time: Mapped[int] = mapped_column(Integer)
+    without_account: Mapped[int] = mapped_column(Integer)
+
+
 class StatsHour(db.Model):
     """Bookings (not cancelled) of one branch that start in one local hour of one settled
     day: the heat map of the week."""
@@ -89,6 +110,19 @@ class StatsHour(db.Model):
         ForeignKey("branches.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
     hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 = Monday
+    bookings: Mapped[int] = mapped_column(Integer)
+
+
+class StatsWeekHour(db.Model):
+    """The same for a whole local month, by weekday: a year's heat map adds up these."""
+
+    __tablename__ = "stats_week_hours"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    branch_id: Mapped[int] = mapped_column(
+        ForeignKey("branches.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     bookings: Mapped[int] = mapped_column(Integer)
 
 

@@ -1,13 +1,15 @@
 """The rollup: what every period's figures are added up from, so no page reads a year of
 bookings.
 
-- **Days** (`stats_days`, `stats_hours`): once a local day has been over for a day
-  (no-shows and completed bookings are marked within minutes, and past bookings are not
-  changed after that), `refresh_days()` (run by `flask tick`) counts each machine's bookings
-  that started on it, and each branch's by hour. `stats_coverage` says up to which day that
-  is done. Any period (month, quarter, year, custom days, the current month) for any set of
-  branches is the sum of its days' rows, plus the bookings of the days not rolled up yet (yesterday,
-  today and any ahead), counted from the bookings: `summed()` and `heat()`.
+- **Days** (`stats_days`, `stats_hours`; `stats_months`, `stats_week_hours`
+  for whole months): once a local
+  day has been over for a day (no-shows and completed bookings are marked within minutes,
+  and past bookings are not changed after that), `refresh_days()` (run by `flask tick`)
+  counts each machine's bookings that started on it, and each branch's by hour;
+  `stats_coverage` says up to which day that is done. Any period (month, quarter, year,
+  custom days, the current month) for any set of branches is the sum of its whole months'
+  and other days' rows, plus the bookings of the days not rolled up yet (yesterday, today
+  and any ahead), counted from the bookings: `summed()` and `heat()`.
 - **Distinct citizens** cannot be added up: one person books on many days. For a closed
   calendar month, quarter or year, `refresh_distinct()` counts them once per grouping for all
   branches and keeps the numbers (`stats_rollups`; numbers only, never citizen keys). A page
@@ -23,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from makerspace import clock
@@ -41,7 +43,14 @@ from makerspace.stats.counting import (
     fetch_rows,
     period_of,
 )
-from makerspace.stats.models import StatsCoverage, StatsDay, StatsHour, StatsRollup
+from makerspace.stats.models import (
+    StatsCoverage,
+    StatsDay,
+    StatsHour,
+    StatsMonth,
+    StatsRollup,
+    StatsWeekHour,
+)
 
 # A month, quarter or year is counted for its distinct citizens once it has been over for
 # SETTLED_DAYS; a day goes into the daily rollup once it has been over for DAY_SETTLED_DAYS.
@@ -119,16 +128,38 @@ def _add_up(parts: Iterable[list[dict[str, Any]]], keys: Sequence[str],
     return list(totals.values())
 
 
-def _from_days(branches: Sequence[Branch], days: Period, keys: Sequence[str]
+def _from_rows(model: Any, branches: Sequence[Branch], where: Any, keys: Sequence[str]
                ) -> list[dict[str, Any]]:
     columns = {"branch": Equipment.branch_id, "kind": Equipment.kind,
-               "month": StatsDay.month, "equipment": StatsDay.equipment_id}
+               "month": model.month, "equipment": model.equipment_id}
     grouped = [columns[k].label(k) for k in keys]
-    query = (select(*grouped, *(func.sum(getattr(StatsDay, m)).label(m) for m in MEASURES))
-             .select_from(StatsDay).join(Equipment, Equipment.id == StatsDay.equipment_id)
-             .where(Equipment.branch_id.in_([b.id for b in branches]),
-                    StatsDay.day >= days.first, StatsDay.day <= days.last))
+    query = (select(*grouped, *(func.sum(getattr(model, m)).label(m) for m in MEASURES))
+             .select_from(model).join(Equipment, Equipment.id == model.equipment_id)
+             .where(Equipment.branch_id.in_([b.id for b in branches]), where))
     return fetch_rows(query.group_by(*grouped) if grouped else query, keys)
+
+
+def _whole_months(rolled: Period) -> tuple[list[str], list[Period]]:
+    """The whole months of the rolled-up days, and the days before and after them."""
+    months = [period_of("month", date.fromisoformat(f"{m}-01")) for m in rolled.months()]
+    whole = [m for m in months if rolled.first <= m.first and m.last <= rolled.last]
+    if not whole:
+        return [], [rolled]
+    edges = [Period(rolled.first, whole[0].first - timedelta(days=1)),
+             Period(whole[-1].last + timedelta(days=1), rolled.last)]
+    return [f"{m.first:%Y-%m}" for m in whole], [e for e in edges if e.first <= e.last]
+
+
+def _rolled_parts(branches: Sequence[Branch], rolled: Period, keys: Sequence[str]
+                  ) -> list[list[dict[str, Any]]]:
+    """Whole months from stats_months, the days before and after them from stats_days."""
+    whole, days = _whole_months(rolled)
+    parts = [_from_rows(StatsMonth, branches, StatsMonth.month.in_(whole), keys)] if whole \
+        else []
+    for part in days:
+        parts.append(_from_rows(StatsDay, branches, StatsDay.day.between(part.first, part.last),
+                                keys))
+    return parts
 
 
 def summed(branches: Sequence[Branch], period: Period, keys: Sequence[str]
@@ -143,7 +174,7 @@ def summed(branches: Sequence[Branch], period: Period, keys: Sequence[str]
     rolled, rest = _split(period)
     parts = []
     if rolled is not None:
-        parts.append(_from_days(branches, rolled, keys))
+        parts.extend(_rolled_parts(branches, rolled, keys))
     if rest is not None:
         parts.append(count_bookings(branches, rest, keys))
     return _add_up(parts, keys, MEASURES)
@@ -155,13 +186,20 @@ def heat(branches: Sequence[Branch], period: Period) -> list[list[int]]:
     if not branches:
         return grid
     rolled, rest = _split(period)
+    ids = [b.id for b in branches]
     if rolled is not None:
-        for weekday, hour, bookings in db.session.execute(
-                select(StatsHour.weekday, StatsHour.hour, func.sum(StatsHour.bookings))
-                .where(StatsHour.branch_id.in_([b.id for b in branches]),
-                       StatsHour.day >= rolled.first, StatsHour.day <= rolled.last)
-                .group_by(StatsHour.weekday, StatsHour.hour)):
-            grid[int(weekday)][int(hour)] += int(bookings)
+        whole, days = _whole_months(rolled)
+        queries = [select(StatsWeekHour.weekday, StatsWeekHour.hour,
+                          func.sum(StatsWeekHour.bookings))
+                   .where(StatsWeekHour.branch_id.in_(ids), StatsWeekHour.month.in_(whole))
+                   .group_by(StatsWeekHour.weekday, StatsWeekHour.hour)] if whole else []
+        queries += [select(StatsHour.weekday, StatsHour.hour, func.sum(StatsHour.bookings))
+                    .where(StatsHour.branch_id.in_(ids),
+                           StatsHour.day.between(part.first, part.last))
+                    .group_by(StatsHour.weekday, StatsHour.hour) for part in days]
+        for query in queries:
+            for weekday, hour, bookings in db.session.execute(query):
+                grid[int(weekday)][int(hour)] += int(bookings)
     if rest is not None:
         for row in count_bookings(branches, rest, ["weekday", "hour"]):
             grid[int(row["weekday"])][int(row["hour"])] += row["bookings"] - row["cancellations"]
@@ -249,6 +287,23 @@ def _advance(old: date | None, new: date) -> bool:
     return result.rowcount == 1
 
 
+def _add_month(day: date) -> None:
+    """The month of `day`, all of whose days are rolled up: its rows per machine."""
+    month = period_of("month", day)
+    sums = [func.sum(getattr(StatsDay, m)) for m in MEASURES]
+    db.session.execute(insert(StatsMonth).from_select(
+        ["month", "equipment_id", *MEASURES],
+        select(StatsDay.month, StatsDay.equipment_id, *sums)
+        .where(StatsDay.day.between(month.first, month.last))
+        .group_by(StatsDay.month, StatsDay.equipment_id)))
+    db.session.execute(insert(StatsWeekHour).from_select(
+        ["month", "branch_id", "weekday", "hour", "bookings"],
+        select(literal(f"{month.first:%Y-%m}"), StatsHour.branch_id, StatsHour.weekday,
+               StatsHour.hour, func.sum(StatsHour.bookings))
+        .where(StatsHour.day.between(month.first, month.last))
+        .group_by(StatsHour.branch_id, StatsHour.weekday, StatsHour.hour)))
+
+
 def refresh_days(now: datetime | None = None, *, limit: int = DAYS_PER_TICK,
                  commit: bool = False) -> int:
     """Roll up to about `limit` settled days that are not rolled up yet (a month at a
@@ -276,6 +331,8 @@ def refresh_days(now: datetime | None = None, *, limit: int = DAYS_PER_TICK,
         for model, rows in ((StatsDay, per_machine), (StatsHour, per_hour)):
             if rows:
                 db.session.execute(insert(model), rows)
+        if days.last == period_of("month", days.last).last:
+            _add_month(days.last)
         db.session.flush()
         if commit:
             db.session.commit()
@@ -345,7 +402,8 @@ def refresh_rollup(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK
 
 def forget_rollup() -> None:
     """Drop every kept day and period (they are counted again by the next ticks)."""
-    for model in (StatsRollup, StatsDay, StatsHour, StatsCoverage):
+    for model in (StatsRollup, StatsDay, StatsMonth, StatsHour, StatsWeekHour,
+                  StatsCoverage):
         db.session.execute(delete(model))
     db.session.flush()
     if has_app_context():

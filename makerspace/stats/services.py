@@ -267,12 +267,11 @@ def usage(branches: Sequence[Branch], period: Period, group: Sequence[str], *,
         for name in MEASURES:
             setattr(figures, name, getattr(figures, name) + (row[name] or 0))
         figures.distinct_citizens = row["distinct_citizens"] or 0
-    known = machines(branches)
+    # the machines' own keys once, not once per machine and month
+    keyed = {machine_id: {"branch": slugs[m.branch_id], "kind": EquipmentKind(m.kind).value}
+             for machine_id, m in machines(branches).items()}
     for (machine_id, month), seconds in bookable_seconds(branches, period).items():
-        machine = known[machine_id]
-        kind = EquipmentKind(machine.kind).value
-        row_for({"branch": slugs[machine.branch_id], "kind": kind,
-                 "month": month}).bookable_seconds += seconds
+        row_for({**keyed[machine_id], "month": month}).bookable_seconds += seconds
     return [by_key[k] for k in sorted(by_key, key=lambda k: tuple(str(v) for v in k))]
 
 
