@@ -34,7 +34,8 @@ __all__ = [
     "Event", "EventSeries", "EventStatus", "Identity", "Invitation", "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
-    "Role", "Signup", "SignupStatus", "StatsCoverage", "StatsDay", "StatsHour", "StatsMonth", "StatsRollup", "StatsSalt", "StatsSubscription",
-    "StatsSummarySent", "StatsWeekHour", "User", "UserCertification", "UserSession", "WeeklyHours",
+    "Role", "Signup", "SignupStatus", "StatsCoverage", "StatsDay", "StatsHour", "StatsMonth",
+    "StatsRollup", "StatsSalt", "StatsSubscription", "StatsSummarySent", "StatsWeekHour",
+    "User", "UserCertification", "UserSession", "WeeklyHours",
     "branch_staff", "invitation_branches",
 ]
