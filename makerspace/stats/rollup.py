@@ -337,6 +337,8 @@ def refresh_days(now: datetime | None = None, *, limit: int = DAYS_PER_TICK,
         if commit:
             db.session.commit()
         done += days.days
+    if commit:
+        db.session.rollback()  # end the last reading transaction
     if has_app_context():
         g.pop("stats_covered_until", None)
     return done
