@@ -12,11 +12,12 @@ from makerspace import clock
 from makerspace.accounts.models import Role, User
 from makerspace.accounts.services import create_user, find_user_by_email
 from makerspace.booking.models import Booking, BookingStatus, Equipment
-from makerspace.booking.services import create_equipment
+from makerspace.booking.services import check_booking_rules, create_equipment, upcoming_count
 from makerspace.branches.hours import opening_intervals, set_weekly_hours
 from makerspace.branches.models import Branch, WeeklyHours
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import create_certification
+from makerspace.errors import DomainError
 from makerspace.events.models import Event
 from makerspace.events.services import create_event, create_weekly_series, sign_up, signup_for
 from makerspace.extensions import db
@@ -156,15 +157,30 @@ def _seed_equipment() -> int:
     return added
 
 
-# (title, weekday (0 = Monday), start, end, capacity, min age, description)
+# (title, weekday (0 = Monday), start, end, capacity, min age, category,
+#  description in bokmål, nynorsk, English)
 COURSES = [
-    ("Introduksjon til 3D-printing", 1, time(17), time(19), 8, None,
-     "Fra idé til utskrift: vi modellerer i Tinkercad og skriver ut på Prusa-printerne."),
-    ("Åpent verksted for ungdom (13+)", 0, time(16), time(19), 12, 13,
-     "Kom og lag noe! Ansatte og frivillige hjelper deg i gang med maskinene."),
-    ("Digitaliser familiebildene", 3, time(12), time(14), 6, None,
-     "Lær å skanne lysbilder, negativer og papirbilder på digitaliseringsstasjonen."),
+    ("Introduksjon til 3D-printing", 1, time(17), time(19), 8, None, "3d-printing",
+     "Fra idé til utskrift: vi modellerer i Tinkercad og skriver ut på Prusa-printerne.",
+     "Frå idé til utskrift: vi modellerer i Tinkercad og skriv ut på Prusa-printarane.",
+     "From idea to print: we model in Tinkercad and print on the Prusa printers."),
+    ("Åpent verksted for ungdom (13+)", 0, time(16), time(19), 12, 13, "open-workshop",
+     "Kom og lag noe! Ansatte og frivillige hjelper deg i gang med maskinene.",
+     "Kom og lag noko! Tilsette og frivillige hjelper deg i gang med maskinene.",
+     "Come and make something! Staff and volunteers help you get started on the machines."),
+    ("Digitaliser familiebildene", 3, time(12), time(14), 6, None, "digitisation",
+     "Lær å skanne lysbilder, negativer og papirbilder på digitaliseringsstasjonen.",
+     "Lær å skanne lysbilete, negativ og papirbilete på digitaliseringsstasjonen.",
+     "Learn to scan slides, negatives and paper photos on the digitisation station."),
 ]
+LASER_TEXTS = {
+    "description": "Sikkerhet, materialer og første kutt. Bestått kurs gir godkjenning til å "
+                   "bruke laserkutteren i to år.",
+    "description_nn": "Tryggleik, materiale og første kutt. Bestått kurs gir godkjenning til "
+                      "å bruke laserkuttaren i to år.",
+    "description_en": "Safety, materials and your first cut. Passing the course lets you use "
+                      "the laser cutter for two years.",
+}
 
 
 def _seed_events() -> int:
@@ -176,12 +192,14 @@ def _seed_events() -> int:
                 select(Event.id).where(Event.branch_id == branch.id).limit(1)):
             continue
         today = zone_now.astimezone(ZoneInfo(branch.timezone)).date()
-        for title, weekday, starts, ends, capacity, min_age, description in COURSES:
+        for (title, weekday, starts, ends, capacity, min_age, category, description,
+             description_nn, description_en) in COURSES:
             first = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
             added += len(create_weekly_series(
                 branch=branch, title=title, first_day=first, starts=starts, ends=ends,
                 until=first + timedelta(weeks=3), capacity=capacity, min_age=min_age,
-                description=description))
+                category=category, description=description, description_nn=description_nn,
+                description_en=description_en))
         if branch.slug == "trondheim-hovedbiblioteket":
             day = today + timedelta(days=(2 - today.weekday()) % 7 or 7)  # next Wednesday
             zone = ZoneInfo(branch.timezone)
@@ -190,8 +208,7 @@ def _seed_events() -> int:
                 create_event(branch=branch, title=LASER_COURSE[1], start=start,
                              end=start + timedelta(hours=2, minutes=30), capacity=6, min_age=15,
                              instructor="Ola Bokstad", grants_certification=_laser_course(),
-                             description="Sikkerhet, materialer og første kutt. Bestått kurs "
-                                         "gir godkjenning til å bruke laserkutteren i to år.")
+                             category="laser", **LASER_TEXTS)
                 added += 1
     _seed_signups()
     db.session.flush()
@@ -210,17 +227,39 @@ def _seed_signups() -> None:
             sign_up(event=event, user=citizens[email])
 
 
+# The demo citizens' own bookings (within the rules: the quota is 3 upcoming per library, so
+# a newcomer logged in as Sigrid can still book one more): (e-mail, machine, days ahead, hour).
+OWN_BOOKINGS = [
+    ("innbygger@example.no", "Prusa MK4 nr. 1", 1, 12),
+    ("innbygger@example.no", "Podkaststudio", 3, 14),
+    ("ungdom@example.no", "Meta Quest 3", 2, 16),
+]
+# Other people's bookings make the weeks look alive; they belong to neighbours (accounts
+# nobody logs in to), each within the same quota, never to the demo citizens.
+NEIGHBOUR_EMAIL = "nabo{:02d}@example.no"
+
+
 def _seed_bookings() -> int:
-    """Bookings over the coming two weeks, so the pages look alive (only where none exist)."""
-    people = [u for u in demo_users() if u.role == Role.CITIZEN]
+    """Bookings over the coming two weeks, so the pages look alive (only where none exist);
+    every one passes the booking rules and no one holds more than the quota allows."""
     now = clock.now()
     added = 0
+    citizens = {u.email: u for u in demo_users()}
     for equipment in db.session.scalars(select(Equipment).order_by(Equipment.id)):
         if equipment.requires_certification_id or db.session.scalar(
                 select(Booking.id).where(Booking.equipment_id == equipment.id).limit(1)):
             continue
         zone = ZoneInfo(equipment.branch.timezone)
         today = now.astimezone(zone).date()
+        for email, name, days, hour in OWN_BOOKINGS:
+            if name == equipment.name and email in citizens and \
+                    equipment.branch.slug == "trondheim-hovedbiblioteket":
+                for later in range(7):  # the first day from then on that the library is open
+                    day = today + timedelta(days=days + later)
+                    start = datetime.combine(day, time(hour), tzinfo=zone)
+                    if _add_booking(equipment, citizens[email], start, now):
+                        added += 1
+                        break
         for index, interval in enumerate(opening_intervals(equipment.branch, today, 14)):
             if index % 2 or interval.start < now:
                 continue
@@ -228,13 +267,45 @@ def _seed_bookings() -> int:
             end = start + timedelta(minutes=equipment.min_minutes)
             if end > interval.end:
                 continue
-            db.session.add(Booking(
-                equipment=equipment, user=people[(equipment.id + index) % len(people)],
-                start_at=start, end_at=end, status=BookingStatus.CONFIRMED,
-                occupied_until=end + timedelta(minutes=equipment.buffer_minutes)))
-            added += 1
+            added += _add_booking(equipment, _neighbour(equipment, now), start, now)
     db.session.flush()
     return added
+
+
+def _neighbour(equipment: Equipment, now: datetime) -> User:
+    """The first neighbour who may still book at this machine's library (made when needed)."""
+    quota = equipment.branch.max_upcoming_bookings
+    number = 1
+    while True:
+        email = NEIGHBOUR_EMAIL.format(number)
+        person = find_user_by_email(email)
+        if person is None:
+            person, _password = create_user(email=email, name=f"Nabo {number}",
+                                            role=Role.CITIZEN, birth_year=1970 + number)
+            db.session.flush()
+        if upcoming_count(person, equipment.branch, now) < quota:
+            return person
+        number += 1
+
+
+def _add_booking(equipment: Equipment, person: User, start: datetime, now: datetime) -> int:
+    """Add the booking if the rules allow it and the machine is free then; 1 if added."""
+    end = start + timedelta(minutes=equipment.min_minutes)
+    try:
+        check_booking_rules(user=person, equipment=equipment, start=start, end=end, now=now)
+    except DomainError:
+        return 0
+    occupied_until = end + timedelta(minutes=equipment.buffer_minutes)
+    if db.session.scalar(select(Booking.id).where(
+            Booking.equipment_id == equipment.id, Booking.start_at < occupied_until,
+            Booking.occupied_until > start, Booking.status.in_(BookingStatus.active()))):
+        return 0
+    db.session.add(Booking(
+        equipment=equipment, user=person, start_at=start, end_at=end,
+        status=BookingStatus.CONFIRMED, age_band=person.age_band(start),
+        occupied_until=occupied_until))
+    db.session.flush()  # the next check counts it
+    return 1
 
 
 def demo_users() -> list[User]:

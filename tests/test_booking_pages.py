@@ -114,39 +114,100 @@ def test_unknown_branch_and_machine_are_404(client):
 
 # -- machine page -------------------------------------------------------------------------
 
-def test_week_view_shows_free_booked_and_past_without_names(client, make_user, make_equipment,
+def grid(html: str) -> dict[tuple[str, str], str]:
+    """The week grid's cells by (time row, day column id): {("10:00", "day-2026-12-08"): ...}."""
+    table = html[html.index('<table class="week-grid">'):html.index("</table>")]
+    columns = re.findall(r'<th scope="col" id="(day-[0-9-]+)"', table)
+    cells = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):], re.S):
+        time = re.search(r'<th scope="row">(.*?)</th>', row).group(1)
+        for column, cell in zip(columns, re.findall(r"<td[^>]*>.*?</td>", row, re.S),
+                                strict=True):
+            cells[(time, column)] = cell
+    return cells
+
+
+def day_view(html: str) -> str:
+    start = html.index('id="day-view"')
+    return html[start:html.index("</div>", start)]
+
+
+def test_week_grid_shows_free_booked_and_past_without_names(client, make_user, make_equipment,
                                                             make_booking, week_of_dec_7):
     machine = make_equipment(name="Bambu X1", min_minutes=60, buffer_minutes=30)
     other = make_user(name="Kari Nordmann", email="kari@example.no")
     make_booking(machine, other, oslo(2026, 12, 8, 10, 0), minutes=60)
 
-    response = client.get(f"/equipment/{machine.id}", headers=EN)
+    response = client.get(f"/equipment/{machine.id}?week=2026-12-08", headers=EN)
     assert response.status_code == 200
     html = page(response)
     assert "Kari" not in html and "kari@example.no" not in html
-    tuesday = section(html, "day-2026-12-08")
-    busy = re.findall(r'<li class="slot slot-busy">(.*?)</li>', tuesday, re.S)
-    assert len(busy) == 3  # 10:00, 10:30 and the 30-minute buffer at 11:00
-    assert "10:00" in busy[0] and "Booked" in busy[0]
-    # The date is in the link's name (aria-label, the visible text first), not in a hidden
-    # span: Chromium would read a space before its comma.
-    free = re.search(r'<li class="slot slot-free"><a href="([^"]+)" '
-                     r'aria-label="12:00 free – book, Tuesday, 8 December 2026">'
-                     r'12:00 free – book</a>',
-                     tuesday)
-    assert free, tuesday
-    assert free.group(1) == f"/equipment/{machine.id}/book?start=2026-12-08T11:00:00%2B00:00"
-    monday = section(html, "day-2026-12-07")
-    assert re.search(r'slot-past">\s*<span class="slot-time">08:00</span>', monday)
-    assert "slot-free" in monday  # later today
+    assert 'id="day-view"' not in html  # ?week= shows only the grid
+    assert "<caption" in html and '<th scope="row">10:00</th>' in html
+    cells = grid(html)
+    tuesday = [cells[(t, "day-2026-12-08")] for t in ("10:00", "10:30", "11:00")]
+    assert all('class="slot slot-busy">Booked<' in c for c in tuesday)  # with the buffer
+    free = cells[("12:00", "day-2026-12-08")]
+    assert free == (f'<td class="slot slot-free"><a href="/equipment/{machine.id}/book?start='
+                    '2026-12-08T11:00:00%2B00:00" aria-label="Free, Tuesday, 8 December 2026, '
+                    '12:00">Free</a></td>')
+    assert "slot-past" in cells[("08:00", "day-2026-12-07")]
+    assert "slot-free" in cells[("16:00", "day-2026-12-07")]  # later today
     assert "Rules for booking" in html and "Up to 14 days ahead." in html
     assert "30 min for cooling or cleaning" in html
     assert 'id="in-service"' in html
 
 
+def test_day_view_starts_today_and_hides_past_slots(client, make_user, make_equipment,
+                                                    make_booking, week_of_dec_7):
+    machine = make_equipment(min_minutes=60, max_advance_days=10)
+    make_booking(machine, make_user(name="Kari Nordmann"), oslo(2026, 12, 7, 14, 0))
+
+    html = page(client.get(f"/equipment/{machine.id}", headers=EN))
+    # No choice made: today's slots for narrow screens and this week's grid for wide ones.
+    assert 'class="day-view only-narrow"' in html and 'class="week-view only-wide"' in html
+    today = day_view(html)
+    assert "Today, Monday, 7 December 2026" in today
+    times = re.findall(r'<span class="slot-time">(.*?)</span>', today)
+    assert times[0] == "11:30"  # 11:10 now: what has begun is left out
+    assert "slot-past" not in today and "Kari" not in html
+    assert re.search(r'<li class="slot slot-busy"><span class="slot-time">14:00</span> '
+                     r'<span class="slot-state">Booked</span>', today)
+    assert (f'<a href="/equipment/{machine.id}/book?start=2026-12-07T10:30:00%2B00:00" '
+            'aria-label="11:30 Free, Monday, 7 December 2026">'
+            '<span class="slot-time">11:30</span> <span class="slot-state">Free</span></a>'
+            ) in today
+    assert 'rel="prev"' not in today
+    assert f'href="/equipment/{machine.id}?day=2026-12-08"' in today
+    assert 'type="date" id="day-picker" name="day" value="2026-12-07" min="2026-12-07" ' \
+           'max="2026-12-17"' in today
+
+    chosen = page(client.get(f"/equipment/{machine.id}?day=2026-12-09", headers=EN))
+    assert 'class="day-view"' in chosen and 'class="week-grid"' not in chosen
+    assert "Wednesday, 9 December 2026" in day_view(chosen) and "Today" not in day_view(chosen)
+    assert re.findall(r'<span class="slot-time">(.*?)</span>', day_view(chosen))[0] == "08:00"
+    assert f'href="/equipment/{machine.id}?day=2026-12-08"' in chosen
+    assert f'href="/equipment/{machine.id}?week=2026-12-09"' in chosen
+    for day, shown in (("2020-01-01", "2026-12-07"), ("2099-01-01", "2026-12-17"),
+                       ("garbage", "2026-12-07"), ("9999-12-31", "2026-12-17")):
+        response = client.get(f"/equipment/{machine.id}?day={day}")
+        assert response.status_code == 200
+        assert f'name="day" value="{shown}"' in page(response)
+    last = page(client.get(f"/equipment/{machine.id}?day=2026-12-17"))
+    assert 'rel="next"' not in day_view(last)
+
+
+def test_day_view_after_closing_points_to_the_next_day(client, make_equipment, frozen_clock):
+    frozen_clock.set(oslo(2026, 12, 7, 20, 30))
+    machine = make_equipment()
+    today = day_view(page(client.get(f"/equipment/{machine.id}?day=2026-12-07", headers=EN)))
+    assert "No more times this day." in today and "slot" not in today.split("</form>")[1]
+    assert f'href="/equipment/{machine.id}?day=2026-12-08">See the next day' in today
+
+
 def test_week_navigation_stays_within_the_booking_window(client, make_equipment, week_of_dec_7):
     machine = make_equipment(max_advance_days=10)  # last bookable day: Thursday 17 December
-    this_week = page(client.get(f"/equipment/{machine.id}"))
+    this_week = page(client.get(f"/equipment/{machine.id}?week=2026-12-07"))
     assert 'id="day-2026-12-07"' in this_week and 'id="day-2026-12-13"' in this_week
     assert 'rel="prev"' not in this_week
     assert f'href="/equipment/{machine.id}?week=2026-12-14"' in this_week
@@ -166,9 +227,15 @@ def test_week_view_marks_public_holidays_closed(client, open_branch, make_equipm
     frozen_clock.set(oslo(2026, 12, 21, 9, 0))
     machine = make_equipment(open_branch(closed_on_public_holidays=True))
     html = page(client.get(f"/equipment/{machine.id}", headers=EN))
-    christmas = section(html, "day-2026-12-25")
-    assert "slot" not in christmas and "Closed (Christmas Day)" in christmas
-    assert "slot-free" in section(html, "day-2026-12-24")
+    header = re.search(r'<th scope="col" id="day-2026-12-25" class="day-closed">(.*?)</th>',
+                       html, re.S)
+    assert header and "Closed (Christmas Day)" in header.group(1)
+    cells = grid(html)
+    christmas = [cell for (_time, day), cell in cells.items() if day == "day-2026-12-25"]
+    assert christmas and all(cell == '<td class="slot-none"></td>' for cell in christmas)
+    assert "slot-free" in cells[("10:00", "day-2026-12-24")]
+    closed_day = page(client.get(f"/equipment/{machine.id}?day=2026-12-25", headers=EN))
+    assert "Closed (Christmas Day)" in day_view(closed_day)
 
 
 def test_machine_out_of_service_says_why(client, app, make_user, make_equipment, week_of_dec_7):
@@ -199,7 +266,7 @@ def test_certified_machine_explains_which_certification(client, app, login, make
     form = page(client.get(f"/equipment/{machine_id}/book", headers=EN))
     assert "You do not hold it yet." in form and "Take the course at the library" in form
     response = client.post(f"/equipment/{machine_id}/book", headers=EN, data={
-        "date": "2026-12-08", "start": "10:00", "duration": "60"})
+        "date": "2026-12-08", "start": "10:00", "duration": "60", "confirm": "1"})
     assert response.status_code == 422
     html = page(response)
     refusal = html[html.index('id="refusal"'):]
@@ -227,8 +294,20 @@ def test_booking_through_the_form(client, app, login, make_user, make_equipment,
     assert re.search(r'<option value="240">4 h</option>', page(client.get(
         f"/equipment/{machine.id}/book", headers=EN)))
 
-    response = client.post(f"/equipment/{machine.id}/book", data={
-        "date": "2026-12-08", "start": "10:00", "duration": "90"})
+    chosen = {"date": "2026-12-08", "start": "10:00", "duration": "90"}
+    step = client.post(f"/equipment/{machine.id}/book", data=chosen)
+    assert step.status_code == 200  # the confirmation: nothing is booked yet
+    preview = page(step)
+    assert ">10:00</time>–<time" in preview and '<dd id="preview-end">11:30</dd>' in preview
+    assert 'name="confirm" value="1"' in preview and 'id="confirm-button"' in preview
+    for name, value in chosen.items():
+        assert f'name="{name}" value="{value}"' in preview
+    assert (f'href="/equipment/{machine.id}/book?start=2026-12-08T09:00:00%2B00:00&amp;minutes=90"'
+            ) in preview  # change the time: back to the form, filled in
+    with app.app_context():
+        assert db.session.scalar(select(Booking.id)) is None
+
+    response = client.post(f"/equipment/{machine.id}/book", data={**chosen, "confirm": "1"})
     assert response.status_code == 302
     with app.app_context():
         booking = db.session.scalar(select(Booking))
@@ -319,6 +398,63 @@ def test_refusal_in_nb_is_shown_in_the_page(client, login, make_user, make_equip
     assert 'lang="nb"' in html
 
 
+def test_time_taken_between_the_two_steps_is_refused_with_suggestions(
+        client, app, login, make_user, make_equipment, make_booking, week_of_dec_7):
+    machine = make_equipment()
+    login(make_user())
+    chosen = {"date": "2026-12-09", "start": "10:00", "duration": "60"}
+    assert client.post(f"/equipment/{machine.id}/book", data=chosen).status_code == 200
+    make_booking(machine, make_user(), oslo(2026, 12, 9, 10, 30))  # someone was quicker
+    refused = client.post(f"/equipment/{machine.id}/book", headers=EN,
+                          data={**chosen, "confirm": "1"})
+    assert refused.status_code == 422
+    html = page(refused)
+    assert 'data-code="conflict"' in html and 'id="suggestions"' in html
+
+
+def test_quota_refusal_links_to_my_bookings(client, app, login, make_user, make_equipment,
+                                            make_booking, week_of_dec_7):
+    machine = make_equipment()
+    person = make_user()
+    for day in (8, 9, 10):  # the default quota is 3 upcoming bookings at a library
+        make_booking(machine, person, oslo(2026, 12, day, 10, 0))
+    login(person)
+    refused = client.post(f"/equipment/{machine.id}/book", headers=EN, data={
+        "date": "2026-12-11", "start": "10:00", "duration": "60"})
+    assert refused.status_code == 422
+    refusal = page(refused)
+    start = refusal.index('id="refusal"')
+    block = refusal[start:refusal.index("</div>", start)]
+    assert 'data-code="quota_exceeded"' in refusal
+    assert 'href="/me/bookings">See your bookings in My bookings</a>' in block
+
+
+def test_unverified_citizen_is_told_why_and_can_resend_from_the_form(
+        client, app, login, make_user, make_equipment, week_of_dec_7):
+    from makerspace.accounts.models import User
+    from makerspace.mail.models import OutboxMessage
+
+    machine = make_equipment()
+    person = make_user(email="ny@example.no")
+    with app.app_context():
+        db.session.get(User, person.id).email_verified_at = None
+        db.session.commit()
+    login(person)
+    form = page(client.get(f"/equipment/{machine.id}/book", headers=EN))
+    notice = section(form, "verify-first")
+    assert "ny@example.no is not confirmed" in notice
+    assert 'action="/verify/resend"' in notice
+    assert f'name="next" value="/equipment/{machine.id}/book"' in notice
+    refused = client.post(f"/equipment/{machine.id}/book", headers=EN, data={
+        "date": "2026-12-08", "start": "10:00", "duration": "60"})
+    assert refused.status_code == 422 and 'data-code="email_not_verified"' in page(refused)
+    back = client.post("/verify/resend", data={"next": f"/equipment/{machine.id}/book"})
+    assert back.headers["Location"] == f"/equipment/{machine.id}/book"
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.kind == "email_verification")) is not None
+
+
 # -- booking page and cancelling ----------------------------------------------------------
 
 def test_booking_page_is_for_the_owner_and_the_branch_staff_only(client, login, make_user,
@@ -344,7 +480,8 @@ def test_booking_page_is_for_the_owner_and_the_branch_staff_only(client, login, 
 
     login(make_user(role=Role.LIBRARIAN, branches=[branch]))
     staff_view = page(client.get(url, headers=EN))
-    assert "Ola Owner" in staff_view and 'name="reason"' in staff_view
+    assert "Ola Owner" in staff_view
+    assert 'name="reason"' in page(client.get(f"{url}/cancel", headers=EN))
     assert client.get("/bookings/999").status_code == 404
 
 
@@ -370,6 +507,40 @@ def test_owner_cancels_before_start_but_not_after(client, app, login, make_user,
         assert db.session.get(Booking, soon.id).status == BookingStatus.CANCELLED
         assert db.session.get(Booking, later.id).status == BookingStatus.CONFIRMED
     assert client.post(f"/bookings/{soon.id}/cancel").status_code == 302  # again: flashed
+
+
+def test_cancel_asks_first_and_a_cancelled_booking_has_no_calendar_file(
+        client, app, login, make_user, make_equipment, make_booking, week_of_dec_7):
+    machine = make_equipment(name="Prusa MK4")
+    owner = make_user()
+    booking = make_booking(machine, owner, oslo(2026, 12, 8, 10, 0))
+    login(owner)
+    shown = page(client.get(f"/bookings/{booking.id}", headers=EN))
+    assert f'href="/bookings/{booking.id}/cancel"' in shown and 'id="add-to-calendar"' in shown
+    assert f'action="/bookings/{booking.id}/cancel"' not in shown  # no one-click cancel
+
+    asked = client.get(f"/bookings/{booking.id}/cancel?next=/me/bookings", headers=EN)
+    assert asked.status_code == 200
+    question = page(asked)
+    assert "Cancel the booking?" in question and "Prusa MK4" in question
+    assert "10:00–11:00" in question
+    assert f'action="/bookings/{booking.id}/cancel"' in question
+    assert 'name="next" value="/me/bookings"' in question
+    assert 'href="/me/bookings" id="cancel-no"' in question
+    assert 'name="reason"' not in question  # one's own booking needs no reason
+    with app.app_context():  # asking changed nothing
+        assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    assert 'name="next" value="/bookings/' in page(
+        client.get(f"/bookings/{booking.id}/cancel?next=//evil.example"))
+
+    done = client.post(f"/bookings/{booking.id}/cancel", data={"next": "/me/bookings"})
+    assert done.headers["Location"] == "/me/bookings"
+    after = page(client.get(f"/bookings/{booking.id}", headers=EN))
+    assert "status-cancelled" in after and 'id="add-to-calendar"' not in after
+    again = client.get(f"/bookings/{booking.id}/cancel")
+    assert again.status_code == 302 and again.headers["Location"] == f"/bookings/{booking.id}"
+    login(make_user())
+    assert client.get(f"/bookings/{booking.id}/cancel").status_code == 404
 
 
 def test_staff_cancel_needs_a_reason(client, app, login, make_user, make_equipment,
@@ -417,7 +588,8 @@ def test_my_bookings_lists_upcoming_and_past(client, login, make_user, make_equi
     coming = section(html, "upcoming-heading")
     assert f'id="booking-{upcoming.id}"' in coming and "12:00–13:30" in coming
     assert f'href="/bookings/{upcoming.id}"' in coming and "Confirmed" in coming
-    assert f'action="/bookings/{upcoming.id}/cancel"' in coming
+    assert (f'href="/bookings/{upcoming.id}/cancel?next=/me/bookings"' in coming
+            or f'href="/bookings/{upcoming.id}/cancel?next=%2Fme%2Fbookings"' in coming)
     done = section(html, "past-heading")
     assert f'id="booking-{past.id}"' in done and "Completed" in done
     assert f'id="booking-{cancelled.id}"' in done and "Cancelled" in done
@@ -465,7 +637,8 @@ class TestWithCsrf:
             assert all('name="csrf_token"' in form for form in forms)
         assert client.post(f"/bookings/{booking.id}/cancel").status_code == 400
         assert client.post(f"/equipment/{machine.id}/book", data={
-            "date": "2026-12-09", "start": "10:00", "duration": "60"}).status_code in (400, 422)
+            "date": "2026-12-09", "start": "10:00", "duration": "60",
+            "confirm": "1"}).status_code in (400, 422)
         with app.app_context():
             assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
             assert db.session.scalar(select(Booking.id).where(Booking.id != booking.id)) is None

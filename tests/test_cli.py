@@ -23,7 +23,8 @@ def test_seed_demo_is_idempotent_and_accounts_can_log_in(runner, app):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     assert _count(app, Branch) == len(BRANCHES)
-    assert _count(app, User) == len(ACCOUNTS)
+    users = _count(app, User)
+    assert users > len(ACCOUNTS)  # the demo accounts and the neighbours who make weeks busy
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0
     assert "0 branches, 0 accounts, 0 machines, 0 bookings and 0 courses" in again.output
@@ -40,6 +41,27 @@ def test_seed_demo_is_idempotent_and_accounts_can_log_in(runner, app):
                                      for e in laser_courses)
         assert db.session.scalar(select(func.count(Event.id))) > 20
     assert _count(app, Equipment) == sum(len(m) for m in MACHINES.values())
+    assert _count(app, User) == users
+
+
+def test_demo_data_keeps_the_rules_so_the_demo_citizen_can_book(runner, app):
+    from makerspace import clock
+    from makerspace.booking.services import upcoming_count
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        now = clock.now()
+        for person in db.session.scalars(select(User)):
+            for branch in db.session.scalars(select(Branch)):
+                assert upcoming_count(person, branch, now) <= branch.max_upcoming_bookings
+        sigrid = db.session.scalar(select(User).where(User.email == "innbygger@example.no"))
+        trondheim = db.session.scalar(select(Branch).where(
+            Branch.slug == "trondheim-hovedbiblioteket"))
+        mine = upcoming_count(sigrid, trondheim, now)
+        assert 1 <= mine < trondheim.max_upcoming_bookings  # she has some, and room for one
+        held = db.session.scalar(select(func.count(Booking.id)).where(
+            Booking.user_id == sigrid.id))
+        assert held == mine  # nowhere else
 
 
 def test_seed_demo_if_empty_leaves_existing_data_alone(runner, app, make_branch):

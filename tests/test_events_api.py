@@ -130,3 +130,18 @@ def test_restricted_events(client, world, make_user, make_token):
     not_yet = new_event(client, world["lib"], signup_opens=later).get_json()["id"]
     assert_problem(client.post(f"/api/v1/events/{not_yet}/signups",
                                headers=bearer(world["citizens"][0])), 422, "signup_closed")
+
+
+def test_category_and_descriptions_in_three_languages(client, world):
+    created = new_event(client, world["lib"], description="Vi kutter.",
+                        description_nn="Vi kuttar.", description_en="We cut.", category="laser")
+    assert created.status_code == 201
+    event = created.get_json()
+    matches(event, "Event")
+    assert (event["description"], event["description_nn"], event["description_en"],
+            event["category"]) == ("Vi kutter.", "Vi kuttar.", "We cut.", "laser")
+    plain = new_event(client, world["lib"]).get_json()
+    assert plain["category"] is None and plain["description_nn"] == ""
+    assert_problem(new_event(client, world["lib"], category="juggling"), 422, "invalid_input")
+    listed = client.get("/api/v1/events").get_json()
+    assert {e["category"] for e in listed} == {"laser", None}

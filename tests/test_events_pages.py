@@ -394,7 +394,7 @@ def test_attendance_grants_the_certification_and_unlocks_the_laser_cutter(
         machine_id = machine.id
     event_id = make_event(scene["branch"], grants_certification=laser, capacity=1,
                           signups=[scene["ola"]])
-    booking = {"date": "2026-12-03", "start": "10:00", "duration": "60"}
+    booking = {"date": "2026-12-03", "start": "10:00", "duration": "60", "confirm": "1"}
 
     login(scene["kari"])
     refused = client.post(f"/equipment/{machine_id}/book", data=booking)
@@ -485,3 +485,150 @@ def test_posts_without_a_csrf_token_are_refused(scene, client, app, login, make_
     assert signup_of(app, event_id, scene["kari"]) is None
     html = page(client.get(f"/events/{event_id}"))
     assert 'name="csrf_token"' in html[html.index('id="my-signup"'):]
+
+
+def test_a_signup_has_its_qr_code_and_calendar_file_on_the_course_page_and_in_my_courses(
+        scene, client, app, login, make_event, frozen_clock):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    event_id = make_event(scene["branch"], title="Symaskin for nybegynnere",
+                          signups=[scene["kari"]])
+    signup = signup_of(app, event_id, scene["kari"])
+    login(scene["kari"])
+    course = page(client.get(f"/events/{event_id}", headers=EN))
+    qr = course[course.index('id="signup-qr"'):]
+    assert f'src="/signups/{signup.id}/qr.svg"' in qr and "Your check-in code" in qr
+    assert f'href="/signups/{signup.id}/qr.png"' in qr
+    assert f'href="/signups/{signup.id}.ics" id="signup-ics"' in course
+    assert client.get(f"/signups/{signup.id}.ics").mimetype == "text/calendar"
+
+    mine = item(page(client.get("/me/events", headers=EN)), f"signup-{signup.id}")
+    assert f'href="/events/{event_id}#signup-qr"' in mine
+    assert f'href="/signups/{signup.id}/qr.png"' in mine
+    assert f'href="/signups/{signup.id}.ics"' in mine
+
+    png = client.get(f"/signups/{signup.id}/qr.png").data
+    [found] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert found.text.endswith(f"/C/{signup.checkin_token}")
+    frozen_clock.set(START - timedelta(minutes=5))
+    login(scene["librarian"])
+    answer = client.post("/staff/steinkjer/scan", headers=EN, data={"code": found.text})
+    assert answer.status_code == 200 and "Checked in" in page(answer)
+    with app.app_context():
+        assert db.session.get(Signup, signup.id).attended_at is not None
+
+    login(scene["kari"])  # attended: no code to show any more; a waitlist place has none
+    assert 'id="signup-qr"' not in page(client.get(f"/events/{event_id}"))
+    full = make_event(scene["branch"], capacity=0, signups=[scene["ola"]])
+    login(scene["ola"])
+    waiting = page(client.get(f"/events/{full}"))
+    assert 'id="signup-qr"' not in waiting and 'id="signup-ics"' in waiting
+
+
+# -- the course list: series once, filters, languages --------------------------------------
+
+def _series(app, branch, **fields) -> list[int]:  # type: ignore[no-untyped-def]
+    from datetime import time
+
+    from makerspace.events.services import create_weekly_series
+
+    with app.app_context():
+        made = create_weekly_series(
+            branch=db.session.get(Branch, branch.id), title=fields.pop("title", "Åpent verksted"),
+            first_day=date(2026, 12, 1), starts=time(16), ends=time(19),
+            until=date(2026, 12, 29), capacity=fields.pop("capacity", 10), **fields)
+        db.session.commit()
+        return [e.id for e in made]
+
+
+def test_a_weekly_series_shows_once_with_its_next_dates(scene, client, app, login, make_event):
+    ids = _series(app, scene["branch"], category="open-workshop")
+    single = make_event(scene["branch"], title="Symaskin for nybegynnere")
+    html = page(client.get("/events", headers=EN))
+    assert html.count(">Åpent verksted</a></h3>") == 1
+    card = item(html, f"event-{ids[0]}")
+    assert "Every week:" in card and "Open workshop" in card
+    later = card[card.index(f'id="later-{ids[0]}"'):]
+    for other in ids[1:]:
+        assert f'href="/events/{other}"' in later
+    assert "8 Dec 2026" in later and "29 Dec 2026" in later
+    for other in ids[1:]:
+        assert f'id="event-{other}"' not in html
+    assert f'id="event-{single}"' in html and "Every week:" not in item(html, f"event-{single}")
+
+    # Once the first date is past, the series shows from its next one.
+    from_next = page(client.get("/events?from=2026-12-05", headers=EN))
+    assert f'id="event-{ids[1]}"' in from_next and f'id="event-{ids[0]}"' not in from_next
+    login(scene["librarian"])  # the staff list keeps every session
+    staff = page(client.get("/staff/steinkjer/events"))
+    assert all(f'href="/events/{other}"' in staff for other in ids)
+
+
+def test_course_filters_branch_category_age_and_free_seats(scene, client, app, make_event):
+    printing = make_event(scene["branch"], title="3D-print for alle", category="3d-printing")
+    youth = make_event(scene["branch"], title="Ungdomskveld", min_age=13, category="vr")
+    adults = make_event(scene["branch"], title="Voksenkurs", min_age=18, category="vr")
+    full = make_event(scene["branch"], title="Fullt kurs", capacity=1, signups=[scene["kari"]],
+                      category="sewing")
+    elsewhere = make_event(scene["other"], title="Levanger-kurs", category="3d-printing")
+
+    def shown(query: str) -> set[int]:
+        html = page(client.get(f"/events{query}", headers=EN))
+        return {int(i) for i in re.findall(r'id="event-(\d+)"', html)}
+
+    everything = {printing, youth, adults, full, elsewhere}
+    assert shown("") == everything
+    assert shown("?category=3d-printing") == {printing, elsewhere}
+    assert shown("?category=3d-printing&branch=levanger") == {elsewhere}
+    assert shown("?age=children") == {printing, full, elsewhere}
+    assert shown("?age=youth") == {printing, youth, full, elsewhere}
+    assert shown("?age=adults") == everything
+    assert shown("?free=y") == everything - {full}
+    assert shown("?free=y&category=sewing") == set()
+    for junk in ("?category=nonsense", "?age=old", "?free=maybe&category=%00"):
+        assert client.get(f"/events{junk}").status_code == 200
+
+    html = page(client.get("/events?category=vr&age=youth&free=y", headers=EN))
+    assert '<option selected value="vr">VR</option>' in html
+    assert '<option selected value="youth">' in html
+    assert "checked" in re.search(r'<input[^>]*id="free"[^>]*>', html).group(0)
+    assert 'id="clear-filters"' in html
+
+
+def test_description_in_the_readers_language_with_a_fallback(scene, client, app, make_event):
+    both = make_event(scene["branch"], description="Vi lærer å sy.",
+                      description_nn="Vi lærer å sy, på nynorsk.",
+                      description_en="We learn to sew.")
+    only_nb = make_event(scene["branch"], title="Bare bokmål", description="Bare på bokmål.")
+    only_nn = make_event(scene["branch"], title="Berre nynorsk",
+                         description_nn="Berre på nynorsk.")
+
+    def text(event_id: int, language: str) -> str:
+        html = page(client.get(f"/events/{event_id}", headers={"Accept-Language": language}))
+        found = re.search(r'<p class="lead event-description">(.*?)</p>', html)
+        return found.group(1) if found else ""
+
+    assert text(both, "nb") == "Vi lærer å sy."
+    assert text(both, "nn") == "Vi lærer å sy, på nynorsk."
+    assert text(both, "en") == "We learn to sew."
+    assert text(only_nb, "nn") == "Bare på bokmål." and text(only_nb, "en") == "Bare på bokmål."
+    assert text(only_nn, "nb") == "Berre på nynorsk." and text(only_nn, "en") == "Berre på nynorsk."
+
+
+def test_staff_write_category_and_descriptions_in_three_languages(scene, client, app, login):
+    login(scene["librarian"])
+    response = client.post("/staff/steinkjer/events/new", data=event_data(
+        category="sewing", description_nn="Vi syr ei pute.", description_en="We sew a cushion."))
+    assert response.status_code == 302
+    with app.app_context():
+        made = db.session.scalar(select(Event).where(Event.title == "Symaskin for nybegynnere"))
+        assert (made.category, made.description, made.description_nn, made.description_en) == (
+            "sewing", "Vi syr en pute.", "Vi syr ei pute.", "We sew a cushion.")
+        event_id = made.id
+    form = page(client.get(f"/staff/events/{event_id}/edit"))
+    assert '<option selected value="sewing">' in form and "Vi syr ei pute." in form
+    bad = client.post("/staff/steinkjer/events/new", data=event_data(category="juggling"))
+    assert bad.status_code == 422

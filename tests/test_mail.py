@@ -301,7 +301,7 @@ def test_booking_over_http_only_writes_to_the_outbox(app, client, login, now, sm
     machine = make_equipment()
     login(person)
     response = client.post(f"/equipment/{machine.id}/book", data={
-        "date": "2026-12-08", "start": "10:00", "duration": "60"})
+        "date": "2026-12-08", "start": "10:00", "duration": "60", "confirm": "1"})
     assert response.status_code == 302
     assert smtp_up.envelopes == []
     with app.app_context():

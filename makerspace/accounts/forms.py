@@ -153,3 +153,13 @@ class PersonSearchForm(FlaskForm):
         csrf = False  # a GET search changes nothing
 
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+
+
+class DeskVerifyForm(FlaskForm):
+    """Staff confirm a person's e-mail address at the desk."""
+
+    email = EmailField(_l("The person's e-mail address"),
+                       validators=[DataRequired(), Email(), Length(max=254)],
+                       description=_l("Ask the person to show you the address, for example "
+                                      "in their e-mail app, before you confirm it."),
+                       render_kw={"autocomplete": "off"})

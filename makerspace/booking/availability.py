@@ -280,3 +280,32 @@ def next_free_today(machines: Iterable[Equipment], now: datetime) -> dict[str, F
     for found in free_starts_across(machines, now):
         soonest.setdefault(found.equipment.kind.value, found)
     return soonest
+
+
+def upcoming_slots(day: DaySlots, now: datetime) -> DaySlots:
+    """The day view: the day's slots that have not started yet (past ones are left out)."""
+    return DaySlots(day.hours, [s for s in day.slots if s.start >= now])
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One row of the week grid: a time of day and, per day of the week, its slot or None
+    (the library is closed at that time that day)."""
+
+    moment: datetime  # the first slot at this time of day, for the row's label
+    cells: list[Slot | None]
+
+
+def week_grid(days: list[DaySlots], zone: ZoneInfo) -> list[GridRow]:
+    """The week view as a table: times of day as rows, days as columns. Pure: no queries."""
+    by_minute: dict[int, dict[int, Slot]] = {}
+    for column, day in enumerate(days):
+        for slot in day.slots:
+            local = slot.start.astimezone(zone)
+            by_minute.setdefault(local.hour * 60 + local.minute, {})[column] = slot
+    rows = []
+    for minute in sorted(by_minute):
+        cells = by_minute[minute]
+        first = cells[min(cells)]
+        rows.append(GridRow(first.start, [cells.get(c) for c in range(len(days))]))
+    return rows

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from makerspace import clock
 from makerspace.auth import manages_branch
 from makerspace.booking import services
-from makerspace.booking.availability import week_slots
+from makerspace.booking.availability import upcoming_slots, week_grid, week_slots
 from makerspace.booking.forms import (
     CancelForm,
     booking_form,
@@ -38,12 +38,23 @@ bp = Blueprint("booking", __name__)
 
 @bp.get("/equipment/<id:equipment_id>")
 def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
+    """A machine's page. Without JavaScript the server cannot know the screen's width, so
+    with neither ?day= nor ?week= the page carries both today's slots (shown on narrow
+    screens) and this week's grid (shown on wide ones); ?day= or ?week= shows only that one."""
     machine = services.equipment_by_id(equipment_id)
     now = clock.now()
+    zone = ZoneInfo(machine.branch.timezone)
+    shows_week = "day" not in request.args
+    shows_day = "week" not in request.args or "day" in request.args
+    day = _day(machine, request.args.get("day"), now)
     week = _week(machine, request.args.get("week"), now)
+    days = week_slots(machine, week.first, now) if shows_week else []
     return render_template(
         "booking/equipment.html", equipment=machine, branch=machine.branch, week=week,
-        days=week_slots(machine, week.first, now), outage=services.current_outage(machine, now),
+        day=day, days=days, grid=week_grid(days, zone), both=shows_day and shows_week,
+        today_slots=(upcoming_slots(week_slots(machine, day.date, now, days=1)[0], now)
+                     if shows_day else None),
+        outage=services.current_outage(machine, now),
         certified=_certified(machine, now), granting=_granting(machine, now))
 
 
@@ -78,6 +89,8 @@ def find():  # type: ignore[no-untyped-def]
 @bp.route("/equipment/<id:equipment_id>/book", methods=["GET", "POST"])
 @login_required
 def book(equipment_id: int):  # type: ignore[no-untyped-def]
+    """The booking form, in two steps that need no JavaScript: the form posts to a
+    confirmation (when it ends, checked against the rules), which posts again with confirm."""
     machine = services.equipment_by_id(equipment_id)
     zone = ZoneInfo(machine.branch.timezone)
     prefill = _prefill(machine, zone)
@@ -87,11 +100,18 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         start = local_moment(form.date.data, parse_clock(form.start.data), zone)
         end = start + timedelta(minutes=form.duration.data)
-        done = attempt(lambda: services.create_booking(user=current_user, equipment=machine,
-                                                       start=start, end=end))
-        if not done.refused:
-            flash(_("Your booking is confirmed."), "success")
-            return redirect(url_for("booking.show", booking_id=done.value.id))
+        if request.form.get("confirm") != "1":
+            done = attempt(lambda: services.preview_booking(
+                user=current_user, equipment=machine, start=start, end=end))
+            if not done.refused:
+                return render_template("booking/confirm.html", form=form, equipment=machine,
+                                       branch=machine.branch, start=start, end=end)
+        else:
+            done = attempt(lambda: services.create_booking(
+                user=current_user, equipment=machine, start=start, end=end))
+            if not done.refused:
+                flash(_("Your booking is confirmed."), "success")
+                return redirect(url_for("booking.show", booking_id=done.value.id))
         refusal = done.refusal
     return render_template(
         "booking/book.html", form=form, equipment=machine, branch=machine.branch,
@@ -107,8 +127,24 @@ def show(booking_id: int):  # type: ignore[no-untyped-def]
     branch = booking.equipment.branch
     return render_template(
         "booking/show.html", booking=booking, equipment=booking.equipment, branch=branch,
-        is_staff=manages_branch(current_user, branch), cancel_form=CancelForm(),
-        cancellable=_cancellable(booking))
+        is_staff=manages_branch(current_user, branch), cancellable=_cancellable(booking))
+
+
+@bp.get("/bookings/<id:booking_id>/cancel")
+@login_required
+def cancel_confirm(booking_id: int):  # type: ignore[no-untyped-def]
+    """Cancelling asks first: this page holds the button that cancels (no JavaScript)."""
+    booking = services.booking_visible_to(booking_id, current_user)
+    back = safe_next_path(request.args.get("next"),
+                          url_for("booking.show", booking_id=booking.id))
+    if not _cancellable(booking):
+        flash(_("This booking can no longer be cancelled."), "error")
+        return redirect(back)
+    branch = booking.equipment.branch
+    return render_template(
+        "booking/cancel.html", booking=booking, equipment=booking.equipment, branch=branch,
+        is_staff=manages_branch(current_user, branch) and booking.user_id != current_user.id,
+        cancel_form=CancelForm(), back=back)
 
 
 @bp.post("/bookings/<id:booking_id>/cancel")
@@ -138,7 +174,7 @@ def my_bookings():  # type: ignore[no-untyped-def]
         "booking/my_bookings.html", upcoming=upcoming,
         past=services.bookings_of(current_user, upcoming=False, now=now,
                                   page=requested_page()),
-        cancellable={b.id for b in upcoming if _cancellable(b)}, cancel_form=CancelForm())
+        cancellable={b.id for b in upcoming if _cancellable(b)})
 
 
 # -- helpers for the views above ----------------------------------------------------------
@@ -166,6 +202,30 @@ def _week(equipment: Equipment, requested: str | None, now: datetime) -> Week:
     week = timedelta(days=7)
     return Week(first, first - week if first > this_monday else None,
                 first + week if first < last_monday else None)
+
+
+@dataclass(frozen=True)
+class Day:
+    date: date
+    today: date
+    last: date  # the last day that may be booked
+    previous: date | None
+    next: date | None
+
+
+def _day(equipment: Equipment, requested: str | None, now: datetime) -> Day:
+    """The day to show in the day view: today at the earliest, the last bookable day at the
+    latest; anything else (or nothing) is today."""
+    today = now.astimezone(ZoneInfo(equipment.branch.timezone)).date()
+    last = today + timedelta(days=equipment.max_advance_days)
+    try:
+        day = date.fromisoformat(requested or "")
+    except (ValueError, OverflowError):
+        day = today
+    day = min(max(day, today), last)
+    one = timedelta(days=1)
+    return Day(day, today, last, day - one if day > today else None,
+               day + one if day < last else None)
 
 
 def _certified(equipment: Equipment, now: datetime) -> bool | None:

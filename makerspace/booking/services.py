@@ -22,6 +22,7 @@ from makerspace.booking import errors
 from makerspace.booking.availability import (
     FreeStart,
     bookable_window,
+    busy_intervals,
     free_starts_across,
     nearest_free_starts,
     next_free_today,
@@ -270,25 +271,13 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime, end: da
     """Book a machine for a person; raises the rule that refuses it. The database, not this
     function, guarantees that two active bookings never overlap. `quota_override`: the
     reason the branch's staff (`booked_by`) give for booking past the quota (audited)."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("start and end must be aware datetimes")
-    # People who log in only with a library card or ID-porten may have no address at all.
-    if (user.email is not None and user.email_verified_at is None
-            and (booked_by is None or booked_by.id == user.id)):
-        raise errors.EmailNotVerified(_(
-            "Please confirm your e-mail address first: follow the link in the e-mail we sent "
-            "you when you registered. No e-mail? Ask for a new link at the top of the page."))
     reason = quota_override.strip()
     if reason and (booked_by is None or not manages_branch(booked_by, equipment.branch)):
         raise errors.NotStaff()
     now = clock.now()
     _lock_user(user)
-    try:
-        check_booking_rules(user=user, equipment=equipment, start=start, end=end, now=now,
-                            over_quota=bool(reason))
-    except _TIME_REFUSALS as refusal:
-        refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
-        raise
+    _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
+                           booked_by=booked_by, now=now, over_quota=bool(reason))
     over = bool(reason) and (upcoming_count(user, equipment.branch, now)
                              >= equipment.branch.max_upcoming_bookings)
     booking = Booking(
@@ -355,6 +344,40 @@ def create_guest_booking(*, equipment: Equipment, start: datetime, end: datetime
                  detail=f"branch {equipment.branch.slug}")
     signals.booking_confirmed.send(booking)
     return booking
+
+
+def _refuse_unless_allowed(*, user: User, equipment: Equipment, start: datetime,
+                           end: datetime, booked_by: User | None, now: datetime,
+                           over_quota: bool = False) -> None:
+    """Everything create_booking checks before it inserts: the address, then the rules (with
+    the nearest free times where another time would do)."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    # People who log in only with a library card or ID-porten may have no address at all.
+    if (user.email is not None and user.email_verified_at is None
+            and (booked_by is None or booked_by.id == user.id)):
+        raise errors.EmailNotVerified(_(
+            "Please confirm your e-mail address first: follow the link in the e-mail we sent "
+            "you when you registered. No e-mail? Ask for a new link at the top of the page."))
+    try:
+        check_booking_rules(user=user, equipment=equipment, start=start, end=end, now=now,
+                            over_quota=over_quota)
+    except _TIME_REFUSALS as refusal:
+        refusal.extra["suggestions"] = _suggestions(equipment, start, end, now)
+        raise
+
+
+def preview_booking(*, user: User, equipment: Equipment, start: datetime,
+                    end: datetime) -> None:
+    """Raise what create_booking would refuse now (a time someone holds as BookingConflict),
+    changing nothing: the confirmation step asks this before the person confirms."""
+    now = clock.now()
+    _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
+                           booked_by=None, now=now)
+    held_until = end + timedelta(minutes=equipment.buffer_minutes)
+    if any(p.overlaps(start, held_until)
+           for p in busy_intervals(equipment, start, held_until)):
+        raise errors.BookingConflict(suggestions=_suggestions(equipment, start, end, now))
 
 
 def _suggestions(equipment: Equipment, start: datetime, end: datetime, now: datetime

@@ -41,6 +41,7 @@ class AuditAction(enum.StrEnum):
     BRANCH_ASSIGNED = "branch_assigned"
     BRANCH_UNASSIGNED = "branch_unassigned"
     ROLE_CHANGED = "role_changed"
+    EMAIL_VERIFIED = "email_verified"  # staff confirmed a person's address at the desk
 
     @classmethod
     def overrides(cls) -> tuple[AuditAction, ...]:

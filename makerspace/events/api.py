@@ -38,7 +38,9 @@ def events_out(found: list[Event]) -> list[dict[str, Any]]:
 def _event_out(event: Event, counts: services.EventCounts) -> dict[str, Any]:
     granted, required = event.grants_certification, event.requires_certification
     return {"id": event.id, "branch": event.branch.slug, "title": event.title,
-            "description": event.description, "instructor": event.instructor,
+            "description": event.description, "description_nn": event.description_nn,
+            "description_en": event.description_en, "category": event.category,
+            "instructor": event.instructor,
             "start": event.start_at, "end": event.end_at, "capacity": event.capacity,
             "seats_left": event.seats_left(counts.confirmed),
             "waitlist_length": counts.waitlisted, "status": event.status.value,
@@ -91,6 +93,8 @@ def create_event(body: dict, slug: str):  # type: ignore[no-untyped-def]
     event = services.create_event(
         branch=branch, title=body["title"], start=moment("start"), end=moment("end"),
         capacity=body["capacity"], description=body["description"],
+        description_nn=body["description_nn"], description_en=body["description_en"],
+        category=body.get("category"),
         instructor=body["instructor"], min_age=body.get("min_age"),
         signup_opens_at=moment("signup_opens"), signup_closes_at=moment("signup_closes"),
         grants_certification=_certification(body.get("grants_certification")),

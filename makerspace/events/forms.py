@@ -32,6 +32,7 @@ from makerspace.branches.forms import clock_text
 from makerspace.branches.hours import local_to_utc, parse_clock
 from makerspace.certifications.models import Certification
 from makerspace.core.forms import EmptyForm, within_years
+from makerspace.events.labels import AGE_GROUP_LABELS, CATEGORY_LABELS
 from makerspace.events.models import Event
 
 __all__ = ["EmptyForm", "EventFilterForm", "EventForm", "SeriesForm", "CancelEventForm"]
@@ -62,7 +63,17 @@ class EventFilterForm(FlaskForm):
         csrf = False  # a GET filter changes nothing
 
     branch = SelectField(_l("Library"), choices=[], validate_choice=False)
+    category = SelectField(_l("Category"), validate_choice=False, choices=[])
+    age = SelectField(_l("Age group"), validate_choice=False, choices=[])
+    free = BooleanField(_l("Only with free seats"))
     start = DateField(_l("From date"), name="from", validators=[Optional(), within_years])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.category.choices = [SelectChoice("", _("All categories"))] + [
+            SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()]
+        self.age.choices = [SelectChoice("", _("All ages"))] + [
+            SelectChoice(value, label) for value, label in AGE_GROUP_LABELS.items()]
 
     def set_branches(self, branches: list[Any]) -> None:
         self.branch.choices = [SelectChoice("", _("All libraries"))] + [
@@ -79,9 +90,36 @@ class _CertificationChoices:
         self.grants_certification.choices = [SelectChoice("", _("None")), *choices]
 
 
-class EventForm(_CertificationChoices, FlaskForm):
+def _category_field() -> SelectField:
+    return SelectField(_l("Category"), choices=[SelectChoice("", _l("None"))] + [
+        SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()],
+        default="", description=_l("People can filter the course list by it."))
+
+
+def _description_fields() -> tuple[TextAreaField, TextAreaField, TextAreaField]:
+    return (TextAreaField(_l("Description (bokmål)"), validators=[Length(max=5000)],
+                          description=_l("Shown when there is none in the reader's language.")),
+            TextAreaField(_l("Description (nynorsk, optional)"), validators=[Length(max=5000)]),
+            TextAreaField(_l("Description (English, optional)"), validators=[Length(max=5000)]))
+
+
+class _Languages:
+    """The fields every course form shares besides its times: category and descriptions."""
+
+    category: SelectField
+    description_nn: TextAreaField
+    description_en: TextAreaField
+
+    def language_fields(self) -> dict[str, Any]:
+        return {"category": self.category.data or None,
+                "description_nn": self.description_nn.data or "",
+                "description_en": self.description_en.data or ""}
+
+
+class EventForm(_CertificationChoices, _Languages, FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    category = _category_field()
+    description, description_nn, description_en = _description_fields()
     instructor = StringField(_l("Instructor (optional)"), validators=[Length(max=200)])
     day = DateField(_l("Date"), validators=[InputRequired(), within_years])
     start_time = StringField(_l("Start time"), validators=[clock_text()], render_kw=_TIME_INPUT)
@@ -113,6 +151,8 @@ class EventForm(_CertificationChoices, FlaskForm):
         start, end = event.start_at.astimezone(zone), event.end_at.astimezone(zone)
         return cls(
             title=event.title, description=event.description, instructor=event.instructor,
+            description_nn=event.description_nn, description_en=event.description_en,
+            category=event.category or "",
             day=start.date(), start_time=start.strftime("%H:%M"),
             end_time=end.strftime("%H:%M"), capacity=event.capacity, min_age=event.min_age,
             signup_opens_at=_local(event.signup_opens_at, tz),
@@ -132,12 +172,14 @@ class EventForm(_CertificationChoices, FlaskForm):
             "capacity": self.capacity.data, "min_age": self.min_age.data,
             "signup_opens_at": _utc(self.signup_opens_at.data, timezone),
             "signup_closes_at": _utc(self.signup_closes_at.data, timezone),
+            **self.language_fields(),
         }
 
 
-class SeriesForm(_CertificationChoices, FlaskForm):
+class SeriesForm(_CertificationChoices, _Languages, FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    category = _category_field()
+    description, description_nn, description_en = _description_fields()
     instructor = StringField(_l("Instructor (optional)"), validators=[Length(max=200)])
     first_day = DateField(_l("First day"), validators=[InputRequired(), within_years],
                           description=_l("The series repeats on this weekday."))
@@ -168,6 +210,7 @@ class SeriesForm(_CertificationChoices, FlaskForm):
             "starts": self._clock(self.start_time.data), "ends": self._clock(self.end_time.data),
             "until": self.until.data, "capacity": self.capacity.data,
             "min_age": self.min_age.data, "skip_closed_days": self.skip_closed_days.data,
+            **self.language_fields(),
         }
 
 

@@ -29,6 +29,25 @@ class EventStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class EventCategory(enum.StrEnum):
+    """What a course is about, for the course list's filter."""
+
+    PRINTING_3D = "3d-printing"
+    LASER = "laser"
+    SEWING = "sewing"
+    VR = "vr"
+    DIGITAL_SKILLS = "digital-skills"
+    PODCAST = "podcast"
+    DIGITISATION = "digitisation"
+    OPEN_WORKSHOP = "open-workshop"
+    OTHER = "other"
+
+
+CATEGORY_VALUES = ", ".join(f"'{c.value}'" for c in EventCategory)
+# The languages a description may be written in; the first is the default and the fallback.
+DESCRIPTION_LANGUAGES = ("nb", "nn", "en")
+
+
 class EventSeries(db.Model):
     """A weekly series; its occurrences are ordinary events, each editable on its own."""
 
@@ -48,6 +67,8 @@ class Event(db.Model):
         CheckConstraint("end_at > start_at", name="period"),
         CheckConstraint("capacity >= 0", name="capacity"),
         CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
+        CheckConstraint(f"category IS NULL OR category IN ({CATEGORY_VALUES})",
+                        name="category"),
         Index("ix_events_branch_start", "branch_id", "start_at"),
         Index("ix_events_start", "start_at"),
         SQLITE_AUTOINCREMENT,
@@ -59,7 +80,10 @@ class Event(db.Model):
         ForeignKey("event_series.id", ondelete="SET NULL"), index=True
     )
     title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")  # bokmål, the default
+    description_nn: Mapped[str] = mapped_column(Text, default="", server_default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
+    category: Mapped[str | None] = mapped_column(String(30))
     instructor: Mapped[str] = mapped_column(String(200), default="")
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -94,6 +118,15 @@ class Event(db.Model):
     def seats_left(self, confirmed: int) -> int:
         """Seats still free when `confirmed` people have one (never below 0)."""
         return max(self.capacity - confirmed, 0)
+
+    def description_in(self, locale: str | None) -> str:
+        """The description in the reader's language, else bokmål, else whichever exists."""
+        written = {"nb": self.description, "nn": self.description_nn,
+                   "en": self.description_en}
+        for language in (locale, *DESCRIPTION_LANGUAGES):
+            if language in written and written[language].strip():
+                return written[language]
+        return ""
 
     def signup_window(self, now: datetime) -> str:
         """"not_yet", "open" or "closed": the one rule for when people may sign up."""

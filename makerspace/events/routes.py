@@ -38,7 +38,7 @@ from makerspace.events.forms import (
     EventForm,
     SeriesForm,
 )
-from makerspace.events.models import Event, Signup, SignupStatus
+from makerspace.events.models import Event, EventCategory, Signup, SignupStatus
 
 bp = Blueprint("events", __name__)
 
@@ -50,6 +50,8 @@ MAX_PER_PAGE = 500
 
 @bp.get("/events")
 def index():  # type: ignore[no-untyped-def]
+    """The course list: filters for library, category, age group and free seats; a weekly
+    series shows once, with its next dates."""
     branches = all_branches()
     form = EventFilterForm(formdata=request.args)
     form.set_branches(branches)
@@ -59,9 +61,18 @@ def index():  # type: ignore[no-untyped-def]
     if form.validate() and form.start.data:
         zone = branch.timezone if branch else current_app.config["BABEL_DEFAULT_TIMEZONE"]
         start = max(now, day_bounds(form.start.data, zone)[0])
-    events = services.list_events(branch=branch, start=start, page=requested_page())
+    known = {c.value for c in EventCategory}  # anything else is no filter, never a query
+    chosen = services.CourseFilter(branch=branch,
+                                   category=form.category.data if form.category.data in known
+                                   else None,
+                                   age_group=form.age.data or None,
+                                   free_seats=bool(form.free.data))
+    events = services.list_courses(start=start, chosen=chosen, page=requested_page())
     return render_template("events/index.html", form=form, events=events, branch=branch,
-                           counts=services.event_counts(events), now=now)
+                           counts=services.event_counts(events), now=now,
+                           later=services.later_dates(events, start=start, chosen=chosen),
+                           filtered=any(request.args.get(k) for k in
+                                        ("branch", "category", "age", "free", "from")))
 
 
 @bp.get("/events/<id:event_id>")

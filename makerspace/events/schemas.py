@@ -5,14 +5,23 @@ from __future__ import annotations
 import marshmallow as ma
 
 from makerspace.api.fields import Day, Input, Moment, Output, PageQuery, Stamp, Text
-from makerspace.events.models import EventStatus, SignupStatus
+from makerspace.events.models import EventCategory, EventStatus, SignupStatus
+
+_CATEGORIES = [c.value for c in EventCategory]
 
 
 class EventSchema(Output):
     id = ma.fields.Integer(required=True)
     branch = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
-    description = ma.fields.String(required=True)
+    description = ma.fields.String(required=True, metadata={
+        "description": "In bokmål; also what readers get where their language has none"})
+    description_nn = ma.fields.String(required=True, metadata={
+        "description": "In nynorsk; empty when not written"})
+    description_en = ma.fields.String(required=True, metadata={
+        "description": "In English; empty when not written"})
+    category = ma.fields.String(required=True, allow_none=True,
+                                validate=ma.validate.OneOf(_CATEGORIES))
     instructor = ma.fields.String(required=True)
     start = Stamp(required=True)
     end = Stamp(required=True)
@@ -36,7 +45,12 @@ class NewEventSchema(Input):
     end = Moment(required=True)
     capacity = ma.fields.Integer(required=True, strict=True,
                                  metadata={"minimum": 0, "maximum": 10_000})
-    description = Text(max_length=5000, load_default="")
+    description = Text(max_length=5000, load_default="", metadata={
+        "description": "In bokmål (the fallback for readers of other languages)"})
+    description_nn = Text(max_length=5000, load_default="")
+    description_en = Text(max_length=5000, load_default="")
+    category = ma.fields.String(allow_none=True, load_default=None,
+                                validate=ma.validate.OneOf(_CATEGORIES))
     instructor = Text(max_length=200, load_default="")
     min_age = ma.fields.Integer(strict=True, allow_none=True,
                                 metadata={"minimum": 0, "maximum": 100})

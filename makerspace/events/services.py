@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from makerspace import clock
@@ -29,7 +29,14 @@ from makerspace.core.audit import AuditAction
 from makerspace.core.pagination import PER_PAGE, Page, paginate
 from makerspace.errors import DomainError
 from makerspace.events import errors
-from makerspace.events.models import Event, EventSeries, EventStatus, Signup, SignupStatus
+from makerspace.events.models import (
+    Event,
+    EventCategory,
+    EventSeries,
+    EventStatus,
+    Signup,
+    SignupStatus,
+)
 from makerspace.extensions import db
 from makerspace.i18n import local_datetime
 
@@ -53,11 +60,13 @@ def _check_event(event: Event) -> None:
         raise errors.InvalidEvent(_("The age limit must be 0 to 100."))
     if event.signup_opens_at and event.signup_opens_at >= event.signup_deadline:
         raise errors.InvalidEvent(_("Sign-up must open before it closes."))
+    if event.category is not None and event.category not in set(EventCategory):
+        raise errors.InvalidEvent(_("There is no such category."))
 
 
 EVENT_FIELDS = ("title", "description", "instructor", "start_at", "end_at", "capacity",
                 "signup_opens_at", "signup_closes_at", "min_age", "requires_certification",
-                "grants_certification")
+                "grants_certification", "category", "description_nn", "description_en")
 
 
 def create_event(*, branch: Branch, title: str, start: datetime, end: datetime, capacity: int,
@@ -66,9 +75,13 @@ def create_event(*, branch: Branch, title: str, start: datetime, end: datetime, 
                  signup_closes_at: datetime | None = None, min_age: int | None = None,
                  requires_certification: Certification | None = None,
                  grants_certification: Certification | None = None,
-                 series: EventSeries | None = None) -> Event:
-    """A course, workshop or open-workshop session at a branch."""
+                 series: EventSeries | None = None, category: str | None = None,
+                 description_nn: str = "", description_en: str = "") -> Event:
+    """A course, workshop or open-workshop session at a branch. `description` is bokmål;
+    the nynorsk and English ones are optional (readers get bokmål where one is missing)."""
     event = Event(branch=branch, title=title.strip(), description=description.strip(),
+                  description_nn=description_nn.strip(), description_en=description_en.strip(),
+                  category=category or None,
                   instructor=instructor.strip(), start_at=start, end_at=end, capacity=capacity,
                   signup_opens_at=signup_opens_at, signup_closes_at=signup_closes_at,
                   min_age=min_age, requires_certification=requires_certification,
@@ -180,6 +193,70 @@ def list_events(*, branch: Branch | None = None, start: datetime, end: datetime 
         query = query.where(Event.status == EventStatus.SCHEDULED)
     query = query.options(joinedload(Event.branch)).order_by(Event.start_at, Event.id)
     return paginate(query, page=page, per_page=per_page)
+
+
+# Age groups of the course list's filter, by the oldest age in the group: a course is shown
+# for a group when someone in it may join (no age limit, or one at most that age).
+AGE_GROUPS = {"children": 12, "youth": 17, "adults": 200}
+
+
+@dataclass(frozen=True)
+class CourseFilter:
+    branch: Branch | None = None
+    category: str | None = None
+    age_group: str | None = None
+    free_seats: bool = False
+
+
+def _course_conditions(start: datetime, chosen: CourseFilter) -> list[object]:
+    conditions: list[object] = [Event.end_at > start]
+    if chosen.branch is not None:
+        conditions.append(Event.branch_id == chosen.branch.id)
+    if chosen.category:
+        conditions.append(Event.category == chosen.category)
+    if chosen.age_group in AGE_GROUPS:
+        conditions.append(or_(Event.min_age.is_(None),
+                              Event.min_age <= AGE_GROUPS[chosen.age_group]))
+    if chosen.free_seats:
+        confirmed = (select(func.count(Signup.id))
+                     .where(Signup.event_id == Event.id,
+                            Signup.status == SignupStatus.CONFIRMED)
+                     .correlate_except(Signup).scalar_subquery())
+        conditions += [Event.status == EventStatus.SCHEDULED, Event.capacity > confirmed]
+    return conditions
+
+
+def list_courses(*, start: datetime, chosen: CourseFilter, page: int = 1,
+                 per_page: int = PER_PAGE) -> Page[Event]:
+    """The public course list: events that end after `start` and match the filter, soonest
+    first, each weekly series once (its first matching occurrence)."""
+    conditions = _course_conditions(start, chosen)
+    first = (select(Event.series_id, func.min(Event.start_at).label("first_start"))
+             .where(Event.series_id.is_not(None), *conditions)
+             .group_by(Event.series_id).subquery())
+    query = (select(Event).outerjoin(first, first.c.series_id == Event.series_id)
+             .where(*conditions, or_(Event.series_id.is_(None),
+                                     Event.start_at == first.c.first_start))
+             .options(joinedload(Event.branch)).order_by(Event.start_at, Event.id))
+    return paginate(query, page=page, per_page=per_page)
+
+
+def later_dates(events: Iterable[Event], *, start: datetime, chosen: CourseFilter,
+                limit: int = 4) -> dict[int, list[Event]]:
+    """For each series among `events`: its next occurrences after the one shown that match
+    the filter (at most `limit`), in one query."""
+    shown = {e.series_id: e for e in events if e.series_id is not None}
+    later: dict[int, list[Event]] = {series_id: [] for series_id in shown}
+    if not shown:
+        return later
+    rows = db.session.scalars(
+        select(Event).where(Event.series_id.in_(shown), *_course_conditions(start, chosen))
+        .order_by(Event.start_at, Event.id))
+    for event in rows:
+        found = later[event.series_id]  # type: ignore[index]
+        if event.start_at > shown[event.series_id].start_at and len(found) < limit:
+            found.append(event)
+    return later
 
 
 def upcoming_events_granting(certification: Certification, now: datetime,

@@ -4,13 +4,19 @@ holds a link that opens someone's account."""
 
 from __future__ import annotations
 
+import logging
+
+from flask import current_app
+
 from makerspace.accounts.invitations import invitation_token, latest_open_invitation
 from makerspace.accounts.models import User
 from makerspace.accounts.tokens import password_reset_token, verification_token
 from makerspace.core.urls import absolute_url
 from makerspace.extensions import db
 from makerspace.mail.models import OutboxMessage
-from makerspace.mail.services import LINK_PLACEHOLDER, recipient_context
+from makerspace.mail.services import LINK_PLACEHOLDER, mail_configured, recipient_context
+
+log = logging.getLogger("makerspace.mail")
 
 _ENDPOINTS = {
     "password_reset": ("accounts.reset_password", password_reset_token),
@@ -41,3 +47,17 @@ def make_link(message: OutboxMessage) -> str:
 
 def with_link(body: str, link: str) -> str:
     return body.replace(LINK_PLACEHOLDER, link)
+
+
+def log_link_in_development(message: OutboxMessage) -> None:
+    """In development with no mail server the message never leaves the outbox, and the link
+    in it is not stored: write a link to the console log instead, so a developer or a demo is
+    not stuck. Never in production, and never when mail is sent."""
+    if current_app.config.get("ENVIRONMENT") != "development" or mail_configured():
+        return
+    try:
+        link = make_link(message)
+    except LinkGone:
+        return
+    log.warning("No mail server (MAIL_SERVER): the %s link for %s is %s",
+                message.link_kind, message.to_email, link, extra={"link_for_developer": True})

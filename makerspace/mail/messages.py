@@ -26,6 +26,7 @@ from makerspace.core.urls import absolute_url
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.events.services import waitlist_position
 from makerspace.extensions import db
+from makerspace.mail.links import log_link_in_development
 from makerspace.mail.models import OutboxMessage
 from makerspace.mail.services import (
     LINK_PLACEHOLDER,
@@ -236,20 +237,25 @@ def queue_reminders(now: datetime | None = None) -> int:
 def password_reset(user: User) -> OutboxMessage:
     """A signed, expiring, single-use link to choose a new password (made when it is sent)."""
     with _for(user):
-        return queue_message(kind="password_reset", user=user, link_kind="password_reset",
-                             subject=_l("Choose a new password for Folkeverksted"),
-                             context={"link": LINK_PLACEHOLDER,
-                                      "hours": int(reset_max_age().total_seconds() // 3600)})
+        message = queue_message(
+            kind="password_reset", user=user, link_kind="password_reset",
+            subject=_l("Choose a new password for Folkeverksted"),
+            context={"link": LINK_PLACEHOLDER,
+                     "hours": int(reset_max_age().total_seconds() // 3600)})
+    log_link_in_development(message)
+    return message
 
 
 def email_verification(user: User) -> OutboxMessage:
     """A signed link that confirms the address (needed before the first booking)."""
     with _for(user):
-        return queue_message(kind="email_verification", user=user,
-                             link_kind="email_verification",
-                             subject=_l("Confirm your e-mail address for Folkeverksted"),
-                             context={"link": LINK_PLACEHOLDER,
-                                      "days": verification_max_age().days})
+        message = queue_message(kind="email_verification", user=user,
+                                link_kind="email_verification",
+                                subject=_l("Confirm your e-mail address for Folkeverksted"),
+                                context={"link": LINK_PLACEHOLDER,
+                                         "days": verification_max_age().days})
+    log_link_in_development(message)
+    return message
 
 
 def registration_attempt(user: User) -> OutboxMessage:

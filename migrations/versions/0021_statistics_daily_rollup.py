@@ -1,7 +1,7 @@
 """statistics: a daily and monthly rollup per machine (and per branch and hour) that every period sums
 
 Revision ID: 0021
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02 13:45:00
 
 `stats_days`, `stats_months`, `stats_hours` and `stats_week_hours` hold the summable counts of each settled local
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0021'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

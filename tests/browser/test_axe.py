@@ -101,7 +101,7 @@ def test_public_pages(scene, new_page, shots):  # type: ignore[no-untyped-def]
             if label == "front page":
                 shots.take(page, "front", size)
             elif label == "machine week view":
-                shots.take(page, "machine-week", size, top="#week-heading")
+                shots.take(page, "machine-week", size, top="#schedule-heading")
             elif label == "course page":
                 shots.take(page, "course", size)
             elif label == "calendars":
@@ -115,8 +115,11 @@ def test_public_pages(scene, new_page, shots):  # type: ignore[no-untyped-def]
         ("libraries", "/branches/", 200),
         ("a library", "/branches/hoved", 200),
         ("machine week view", f"/equipment/{scene.printer.id}", 200),
+        ("machine, one day", f"/equipment/{scene.printer.id}?day=2026-12-01", 200),
+        ("machine, the week's grid", f"/equipment/{scene.printer.id}?week=2026-12-01", 200),
         ("machine that needs a course", f"/equipment/{scene.laser.id}", 200),
         ("courses", "/events", 200),
+        ("courses, filtered", "/events?category=laser&age=youth&free=y", 200),
         ("course page", f"/events/{scene.course_id}", 200),
         ("calendars", "/calendars", 200),
         ("accessibility statement", "/accessibility", 200),
@@ -175,7 +178,16 @@ def test_citizen_pages(scene, new_page, shots):  # type: ignore[no-untyped-def]
         ("find free time, logged in", "/find"),
         ("calendars, logged in", "/calendars"),
         ("check-in code, owner", f"/c/{scene.booking.checkin_token}"),
+        ("cancel a booking?", f"/bookings/{scene.booking.id}/cancel"),
     ], then=screenshot)
+
+    def confirmation_step(page: Any) -> None:
+        visit(page, book_url(scene.printer.id, later))
+        submit(page, page.locator("main form.booking-form button[type=submit]").click)
+        assert page.locator("#booking-preview").is_visible()
+
+    people.each(confirmation_step)
+    people.scan("booking confirmation")
 
     def refused_for_lack_of_the_course(page: Any) -> None:
         visit(page, book_url(scene.laser.id, later))
@@ -224,6 +236,7 @@ def test_librarian_pages(scene, new_page, shots):  # type: ignore[no-untyped-def
         ("staff: attendees", f"/staff/events/{scene.course_id}/attendees"),
         ("staff: grant certification", "/staff/hoved/certifications/grant"),
         ("staff: people", "/staff/people"),
+        ("staff: confirm an address at the desk", "/staff/people/verify"),
         ("staff: a person's certifications", f"/staff/people/{scene.citizen.id}/certifications"),
         ("staff: a person's blocks", f"/staff/people/{scene.citizen.id}/blocks"),
         ("staff: a booking", f"/bookings/{scene.today.id}"),

@@ -42,8 +42,9 @@ def test_search_a_3d_printer_this_evening_and_book_from_a_result(scene, new_page
     assert page.locator("select[name=start]").input_value() == "16:00"
     assert page.locator("select[name=duration]").input_value() == "60"
     submit(page, form.locator("button[type=submit]").click)
-    assert "Your booking is confirmed." in page.locator("main").inner_text() or \
-        "confirmed" in page.locator(".messages").inner_text()
+    # The second step shows the booking and asks to confirm it (issue 15, "Book").
+    assert page.locator("#booking-preview").count() == 1
+    submit(page, page.locator("#confirm-button").click)
 
     with scene.app.app_context():
         booked = db.session.scalars(select(Booking).where(

@@ -82,8 +82,8 @@ def test_a_citizen_registers_takes_the_course_and_books_the_laser_cutter(
     submit(citizen, citizen.get_by_role("link", name="Laserkutter").first.click)
     assert citizen.locator("#verify-notice").count() == 0
     assert "You do not hold it yet" in text_of(citizen, "#certification")
-    submit(citizen, citizen.locator(".slot-free a").first.click)
-    submit(citizen, citizen.get_by_role("button", name="Book", exact=True).click)
+    submit(citizen, citizen.locator(".slot-free a:visible").first.click)
+    submit(citizen, citizen.get_by_role("button", name="Continue", exact=True).click)
     refusal = text_of(citizen, "#refusal")
     assert "The booking was not made" in refusal
     assert "“Laserkutter – grunnkurs”" in refusal
@@ -113,10 +113,12 @@ def test_a_citizen_registers_takes_the_course_and_books_the_laser_cutter(
     # now holds the certification and books the laser cutter
     citizen.goto(f"/equipment/{scene.laser.id}")
     assert "You hold it" in text_of(citizen, "#certification")
-    slot = citizen.locator(".slot-free a").first
+    slot = citizen.locator(".slot-free a:visible").first
     slot_text = slot.inner_text()
     submit(citizen, slot.click)
-    submit(citizen, citizen.get_by_role("button", name="Book", exact=True).click)
+    submit(citizen, citizen.get_by_role("button", name="Continue", exact=True).click)
+    assert slot_text.split()[0] in text_of(citizen, "#booking-preview")  # the confirmation
+    submit(citizen, citizen.get_by_role("button", name="Confirm booking").click)
     assert "/bookings/" in citizen.url, text_of(citizen)
     assert "Your booking is confirmed" in text_of(citizen)
     assert slot_text.split()[0] in text_of(citizen, ".booking-facts")
@@ -128,8 +130,10 @@ def test_a_citizen_registers_takes_the_course_and_books_the_laser_cutter(
     assert qr.get_attribute("alt")
     assert citizen.evaluate("img => img.complete && img.naturalWidth > 0", qr.element_handle())
 
-    # and cancels
-    submit(citizen, citizen.get_by_role("button", name="Cancel booking").click)
+    # and cancels: the page asks first
+    submit(citizen, citizen.get_by_role("link", name="Cancel booking").click)
+    assert "Cancel the booking?" in text_of(citizen, "h1")
+    submit(citizen, citizen.get_by_role("button", name="Yes, cancel the booking").click)
     assert "The booking has been cancelled" in text_of(citizen)
     assert "Cancelled" in text_of(citizen, ".booking-facts")
     with app.app_context():
@@ -264,6 +268,11 @@ def test_booking_with_the_keyboard_alone(scene, new_page):  # type: ignore[no-un
     tab_until(page, "select[name=duration]")
     tab_until(page, "form.booking-form button[type=submit]")
     submit(page, lambda: page.keyboard.press("Space"))
+
+    # the confirmation says when it ends; its button is reached and pressed with Enter
+    assert "Confirm your booking" in text_of(page, "h1")
+    tab_until(page, "#confirm-button")
+    submit(page, lambda: page.keyboard.press("Enter"))
 
     assert "/bookings/" in page.url
     assert "Your booking is confirmed" in text_of(page)
