@@ -21,7 +21,7 @@ from makerspace.extensions import db
 from makerspace.jobs import Worker, run_tick
 from makerspace.machines.poller import MachinePoller
 from makerspace.mail.sender import send_due
-from makerspace.stats.rollup import forget_rollup, refresh_rollup
+from makerspace.stats.rollup import forget_rollup, refresh_days, refresh_distinct
 
 
 @click.command("seed-demo")
@@ -152,16 +152,17 @@ def send_mail_command(limit: int) -> None:
 
 @click.command("stats-rollup")
 @database_command
-@click.option("--again", is_flag=True, help="Drop the kept periods first and count them all "
-              "again (after deleting a machine or changing past bookings).")
+@click.option("--again", is_flag=True, help="Drop the kept days and periods first and count "
+              "them all again (after changing past bookings by hand).")
 def stats_rollup_command(again: bool) -> None:
-    """Count every settled month, quarter and year for the statistics now (tick does one a
-    minute)."""
+    """Roll up every settled day and count every settled month, quarter and year for the
+    statistics now (tick does two months of days and one period a minute)."""
     if again:
         forget_rollup()
         db.session.commit()
-    counted = refresh_rollup(limit=10_000, commit=True)
-    click.echo(f"Statistics: {counted} settled period(s) counted.")
+    days = refresh_days(limit=1_000_000, commit=True)
+    counted = refresh_distinct(limit=10_000, commit=True)
+    click.echo(f"Statistics: {counted} settled period(s) counted, {days} day(s) rolled up.")
 
 
 @click.command("poll-machines")

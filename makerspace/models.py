@@ -20,10 +20,15 @@ from makerspace.loans.models import Loan, LoanStatus, ReturnCondition
 from makerspace.machines.models import MachineConnection, MachineJob
 from makerspace.mail.models import OutboxAttachment, OutboxMessage, OutboxStatus
 from makerspace.stats.models import (
+    StatsCoverage,
+    StatsDay,
+    StatsHour,
+    StatsMonth,
     StatsRollup,
     StatsSalt,
     StatsSubscription,
     StatsSummarySent,
+    StatsWeekHour,
 )
 from makerspace.waits.models import SlotWait
 
@@ -34,7 +39,8 @@ __all__ = [
     "LoanStatus", "MachineConnection", "MachineJob", "ReturnCondition", "OutboxAttachment",
     "OutboxMessage",
     "OutboxStatus",
-    "Role", "Signup", "SlotWait", "SignupStatus", "StatsRollup", "StatsSalt", "StatsSubscription",
-    "StatsSummarySent", "User", "UserCertification", "UserSession", "WeeklyHours",
+    "Role", "Signup", "SignupStatus", "SlotWait", "StatsCoverage", "StatsDay", "StatsHour",
+    "StatsMonth", "StatsRollup", "StatsSalt", "StatsSubscription", "StatsSummarySent",
+    "StatsWeekHour", "User", "UserCertification", "UserSession", "WeeklyHours",
     "branch_staff", "invitation_branches",
 ]

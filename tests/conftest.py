@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -26,7 +25,7 @@ from makerspace.accounts.services import create_user, issue_api_token
 from makerspace.branches.models import Branch
 from makerspace.extensions import db, limiter
 from tests.api_check import ApiCheckingClient
-from tests.databases import postgres_database, sqlite_database, test_config
+from tests.databases import migrated_app, test_config, throwaway_database
 from tests.helpers import PASSWORD, sign_in
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -58,17 +57,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest):
     """A migrated, empty database of each kind, made once per test session."""
-    if request.param == "sqlite":
-        manager = sqlite_database()
-    else:
-        base_url = os.environ.get("TEST_DATABASE_URL")
-        if not base_url:
-            pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-        manager = postgres_database(base_url)
-    with manager as url:
-        app = create_app(test_config(url))
+    if request.param == "postgresql" and not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    with throwaway_database(request.param) as url:
+        app = migrated_app(url)
         with app.app_context():
-            upgrade()
             db.engine.dispose()
         yield url
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from flask import Flask
 from sqlalchemy.engine import make_url
 
 
@@ -53,3 +55,35 @@ def postgres_database(base_url: str, prefix: str = "makerspace_test") -> Iterato
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_base_url() -> str | None:
+    """The PostgreSQL server to make throwaway databases on (BENCH_DATABASE_URL for the
+    benchmarks, else TEST_DATABASE_URL), or None: then only SQLite is used."""
+    return os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+
+
+@contextmanager
+def throwaway_database(backend: str, prefix: str = "makerspace_test") -> Iterator[str]:
+    """An empty database of the kind ("sqlite" or "postgresql"), removed afterwards."""
+    if backend == "sqlite":
+        with sqlite_database() as url:
+            yield url
+        return
+    base_url = postgres_base_url()
+    if not base_url:
+        raise LookupError("TEST_DATABASE_URL is not set")
+    with postgres_database(base_url, prefix) as url:
+        yield url
+
+
+def migrated_app(url: str, **extra: Any) -> Flask:
+    """The app on `url` (test_config), with the database migrated to the newest revision."""
+    from flask_migrate import upgrade
+
+    from makerspace import create_app
+
+    app = create_app(test_config(url, **extra))
+    with app.app_context():
+        upgrade()
+    return app

@@ -149,6 +149,31 @@ def test_citizens_and_strangers_do_not_find_the_page(client, world, login):
     assert client.get("/staff/statistics/table.csv?table=branches").status_code == 404
 
 
+def test_a_period_across_a_new_year_says_how_people_are_counted(client, world, login):
+    login(world["admin"])
+    across = client.get("/staff/statistics/?period=custom&from=2024-12-01&to=2025-06-30")
+    assert across.status_code == 200 and 'id="year-boundary"' in across.get_data(as_text=True)
+    within = client.get("/staff/statistics/?period=custom&from=2025-01-01&to=2025-06-30")
+    assert 'id="year-boundary"' not in within.get_data(as_text=True)
+
+
+def test_the_page_adds_up_the_rollup_as_it_counts(client, world, login, app):
+    from makerspace.stats import rollup
+
+    login(world["admin"])
+    url = "/staff/statistics/table.csv?table=branches&period=custom&from=2025-06-02&to=2025-07-03"
+    counted = client.get(url).data
+    with app.app_context():
+        assert rollup.refresh_days(datetime(2025, 7, 2, 8, tzinfo=UTC), limit=10**6) > 0
+        db.session.commit()
+    try:
+        assert client.get(url).data == counted
+    finally:
+        with app.app_context():
+            rollup.forget_rollup()
+            db.session.commit()
+
+
 def test_a_bad_period_is_explained(client, world, login):
     login(world["admin"])
     answer = client.get("/staff/statistics/?period=custom&from=2025-06-30&to=2025-06-01")

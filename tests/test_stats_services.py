@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -20,7 +21,7 @@ from makerspace.errors import Forbidden
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
 from makerspace.privacy.services import anonymise_bookings, sweep_retention
-from makerspace.stats import services
+from makerspace.stats import rollup, services
 from makerspace.stats.keys import forget_old_salts
 from makerspace.stats.models import StatsSalt
 from makerspace.stats.services import Period, checked_period
@@ -64,12 +65,23 @@ def every_day(opens: str, closes: str) -> dict:
     return {d: [(opens, closes)] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
 
+@pytest.fixture(params=["live", "rolled"])
+def settle(request, app_ctx):
+    """Before the figures are read: nothing (counted from the bookings), or everything rolled
+    up as the ticks would have done by 2027 (the same figures, added up from the rollup)."""
+    def settle():
+        if request.param == "rolled":
+            rollup.refresh_days(utc(2027, 1, 1), limit=10**6)
+            rollup.refresh_distinct(utc(2027, 1, 1), limit=10**4)
+    return settle
+
+
 @pytest.fixture
 def people(app_ctx, make_user):
     return [make_user(f"p{n}@example.no") for n in range(6)]
 
 
-def test_utilisation_across_a_closure_and_an_outage(app_ctx, people):
+def test_utilisation_across_a_closure_and_an_outage(app_ctx, people, settle):
     # June 2025, open 10:00-14:00 every day: 30 × 4 h = 120 h. Closed on 10 June: 116 h.
     branch, (printer,) = place("hoved", every_day("10:00", "14:00"))
     set_date_exception(branch, date(2025, 6, 10), None, "Inventory")
@@ -81,6 +93,7 @@ def test_utilisation_across_a_closure_and_an_outage(app_ctx, people):
     book(printer, people[1], utc(2025, 6, 4, 8), 3, BookingStatus.CANCELLED,
          Cancellation.BY_CITIZEN)
     book(printer, people[2], utc(2025, 6, 5, 8), 1.5, BookingStatus.CHECKED_IN)
+    settle()
     (row,) = services.usage([branch], Period(date(2025, 6, 1), date(2025, 6, 30)), [])
     assert row.bookable_hours == 108
     assert row.booked_hours == 3.5
@@ -92,12 +105,13 @@ def test_utilisation_across_a_closure_and_an_outage(app_ctx, people):
     assert row.distinct_citizens == 3 and row.shown("distinct_citizens") == "<5"
 
 
-def test_a_dst_month_has_its_real_length_and_local_months(app_ctx, people):
+def test_a_dst_month_has_its_real_length_and_local_months(app_ctx, people, settle):
     # Open round the clock: March 2025 has 31 × 24 − 1 = 743 hours in Oslo, October 745.
     branch, (printer,) = place("hoved", every_day("00:00", "24:00"))
     # 31 March 22:30 UTC is 1 April 00:30 in Oslo (CEST); 28 February 23:30 UTC is 1 March.
     book(printer, people[0], utc(2025, 3, 31, 22, 30), 1)
     book(printer, people[0], utc(2025, 2, 28, 23, 30), 1)
+    settle()
     rows = services.usage([branch], Period(date(2025, 3, 1), date(2025, 4, 30)), ["month"])
     march, april = rows
     assert (march.key, march.bookable_hours, march.bookings) == ({"month": "2025-03"}, 743, 1)
@@ -106,17 +120,18 @@ def test_a_dst_month_has_its_real_length_and_local_months(app_ctx, people):
     assert october.bookable_hours == 745
 
 
-def test_the_heat_map_uses_local_weekday_and_hour(app_ctx, people):
+def test_the_heat_map_uses_local_weekday_and_hour(app_ctx, people, settle):
     branch, (printer,) = place("hoved", every_day("00:00", "24:00"))
     book(printer, people[0], utc(2025, 3, 31, 22, 30))  # Tuesday 1 April, 00:30 CEST
     book(printer, people[0], utc(2025, 3, 3, 7, 0))  # Monday 3 March, 08:00 CET
     book(printer, people[1], utc(2025, 3, 3, 7, 0), status=BookingStatus.CANCELLED)
+    settle()
     grid = services.week_heat_map([branch], Period(date(2025, 3, 1), date(2025, 4, 30)))
     assert grid[1][0] == 1 and grid[0][8] == 1
     assert sum(map(sum, grid)) == 2
 
 
-def test_grouping_by_branch_kind_and_month(app_ctx, people):
+def test_grouping_by_branch_kind_and_month(app_ctx, people, settle):
     one, (printer, laser) = place("hoved", every_day("10:00", "12:00"),
                                   kinds=("3d-printer", "laser-cutter"))
     two, (other,) = place("steinkjer", every_day("10:00", "12:00"))
@@ -124,6 +139,7 @@ def test_grouping_by_branch_kind_and_month(app_ctx, people):
     book(laser, people[0], utc(2025, 2, 10, 9), 2)
     book(other, people[1], utc(2025, 1, 11, 9))
     period = Period(date(2025, 1, 1), date(2025, 2, 28))
+    settle()
     rows = services.api_rows(services.usage([one, two], period, ["branch", "kind", "month"]))
     assert [(r["branch"], r["kind"], r["month"], r["bookings"]) for r in rows] == [
         ("hoved", "3d-printer", "2025-01", 1), ("hoved", "3d-printer", "2025-02", 0),
@@ -139,13 +155,14 @@ def test_grouping_by_branch_kind_and_month(app_ctx, people):
     assert county["bookings"] == 3 and county["booked_hours"] == 4
 
 
-def test_small_counts_are_hidden_and_the_limit_is_a_setting(app_ctx, people):
+def test_small_counts_are_hidden_and_the_limit_is_a_setting(app_ctx, people, settle):
     branch, (printer,) = place("hoved", every_day("08:00", "20:00"))
     for n, person in enumerate(people[:5]):
         book(printer, person, utc(2025, 5, 1 + n, 8))
     book(printer, people[0], utc(2025, 5, 20, 8))  # the same person again
     book(printer, None, utc(2025, 5, 21, 8))  # a guest booking: not a distinct citizen
     may = Period(date(2025, 5, 1), date(2025, 5, 31))
+    settle()
     (row,) = services.usage([branch], may, [])
     assert row.distinct_citizens == 5 and row.shown("distinct_citizens") == 5
     assert row.without_account == 1 and row.bookings == 7
@@ -192,26 +209,28 @@ def test_a_person_gets_one_key_a_year_and_the_salt_is_forgotten(app_ctx, people,
     assert [s.year for s in db.session.query(StatsSalt)] == [2026]
 
 
-def test_distinct_citizens_are_counted_over_the_whole_group(app_ctx, people):
+def test_distinct_citizens_are_counted_over_the_whole_group(app_ctx, people, settle):
     branch, (printer, laser) = place("hoved", every_day("08:00", "20:00"),
                                      kinds=("3d-printer", "laser-cutter"))
     for n, person in enumerate(people[:5]):
         book(printer, person, utc(2025, 4, 1, 8) + timedelta(hours=n * 2))
         book(laser, person, utc(2025, 5, 1, 8) + timedelta(hours=n * 2))
     year = Period(date(2025, 1, 1), date(2025, 12, 31))
+    settle()
     (total,) = services.usage([branch], year, [])
     assert total.distinct_citizens == 5  # not 10: the same five people in both months
     assert [f.distinct_citizens for f in services.usage([branch], year, ["month"])
             if f.bookings] == [5, 5]
 
 
-def test_age_bands_and_machines(app_ctx, people):
+def test_age_bands_and_machines(app_ctx, people, settle):
     branch, (printer, laser) = place("hoved", every_day("10:00", "12:00"),
                                      kinds=("3d-printer", "laser-cutter"))
     for n, person in enumerate(people[:5]):
         book(printer, person, utc(2025, 1, 2 + n, 9), age_band="26-66")
     book(laser, people[5], utc(2025, 1, 20, 9), age_band="under-16")
     january = Period(date(2025, 1, 1), date(2025, 1, 31))
+    settle()
     bands = {r["band"]: r["distinct_citizens"] for r in services.age_bands([branch], january)}
     assert bands == {"under-16": "<5", "16-25": "<5", "26-66": 5, "67+": "<5", None: "<5"}
     most, least = services.machine_usage([branch], january)
@@ -220,11 +239,12 @@ def test_age_bands_and_machines(app_ctx, people):
     assert (least["name"], least["booked_hours"]) == (laser.name, 1)
 
 
-def test_trend_against_the_year_before(app_ctx, people):
+def test_trend_against_the_year_before(app_ctx, people, settle):
     branch, (printer,) = place("hoved", every_day("10:00", "12:00"))
     book(printer, people[0], utc(2024, 2, 5, 9))
     book(printer, people[0], utc(2025, 2, 5, 9))
     book(printer, people[1], utc(2025, 2, 6, 9), 2)
+    settle()
     rows = services.monthly_trend([branch], Period(date(2025, 1, 1), date(2025, 3, 31)))
     assert [(r["month"], r["bookings"], r["bookings_year_before"]) for r in rows] == [
         ("2025-01", 0, 0), ("2025-02", 2, 1), ("2025-03", 0, 0)]
@@ -291,31 +311,102 @@ def test_anonymising_keeps_the_key(app_ctx, people):
     assert again.user_id is None and again.citizen_key == key
 
 
-def test_the_rollup_answers_as_counting_would(app_ctx, people, frozen_clock):
-    from makerspace.stats.rollup import cached_figures, label, refresh_rollup
+STATUSES = [(BookingStatus.COMPLETED, None), (BookingStatus.COMPLETED, None),
+            (BookingStatus.CHECKED_IN, None), (BookingStatus.CONFIRMED, None),
+            (BookingStatus.NO_SHOW, None), (BookingStatus.CANCELLED, Cancellation.BY_CITIZEN),
+            (BookingStatus.CANCELLED, Cancellation.BY_STAFF),
+            (BookingStatus.CANCELLED, Cancellation.OUT_OF_SERVICE)]
 
-    one, (printer, laser) = place("hoved", every_day("10:00", "12:00"),
-                                  kinds=("3d-printer", "laser-cutter"))
-    two, (other,) = place("steinkjer", every_day("10:00", "12:00"))
+
+def _everything(branches, period):
+    """Every figure the page and the API show, for one set of branches and period."""
+    return ({tuple(group): services.usage(branches, period, group)
+             for group in ([], ["branch"], ["kind"], ["month"], ["branch", "kind", "month"],
+                           ["kind", "month"])},
+            services.week_heat_map(branches, period), services.machine_usage(branches, period),
+            services.age_bands(branches, period), services.monthly_trend(branches, period))
+
+
+def test_figures_added_up_from_the_rollup_equal_the_counted_ones(app_ctx, make_user):
+    rng = random.Random(2025)
+    one, machines_one = place("hoved", every_day("08:00", "20:00"),
+                              kinds=("3d-printer", "laser-cutter", "3d-printer"))
+    two, machines_two = place("steinkjer", every_day("00:00", "24:00"),
+                              kinds=("sewing-machine", "3d-printer"))
+    three, machines_three = place("london", every_day("09:00", "17:00"),
+                                  timezone="Europe/London")
+    people = [make_user(f"r{n}@example.no") for n in range(12)]
+    # Bookings from late December to May, around midnights, DST (30 March) and month ends.
+    for machine in machines_one + machines_two + machines_three:
+        moment = utc(2024, 12, 30, 20)
+        while moment < utc(2025, 5, 3):
+            moment += timedelta(hours=rng.choice([1, 2, 3, 7, 13, 22, 30]),
+                                minutes=rng.choice([0, 30]))
+            status, cancellation = rng.choice(STATUSES)
+            book(machine, rng.choice([*people, None]), moment, rng.choice([0.5, 1, 2]),
+                 status, cancellation, age_band=rng.choice(["under-16", "16-25", "26-66",
+                                                            "67+", None]))
+            moment += timedelta(hours=2)
+    branches = [one, two, three]
+    year = Period(date(2025, 1, 1), date(2025, 12, 31))
+    cases = [(branches, year), (branches, Period(date(2025, 1, 1), date(2025, 1, 31))),
+             (branches, Period(date(2025, 1, 1), date(2025, 3, 31))),
+             ([two], Period(date(2025, 2, 1), date(2025, 2, 28))),
+             ([one, three], Period(date(2025, 1, 1), date(2025, 1, 31))),
+             (branches, Period(date(2024, 12, 1), date(2025, 5, 31)))]
+    for _ in range(6):
+        first = date(2024, 12, 25) + timedelta(days=rng.randrange(120))
+        subset = rng.sample(branches, rng.randint(1, 3))
+        cases.append((sorted(subset, key=lambda b: b.name),
+                      Period(first, first + timedelta(days=rng.randrange(1, 80)))))
+    counted = [_everything(b, p) for b, p in cases]
+    # Rolled up to 8 March (the tick on 10 March): December (its month, quarter and year),
+    # January and February are kept with their distinct citizens; from 9 March on, the
+    # bookings are counted.
+    assert rollup.refresh_days(utc(2025, 3, 10, 12), limit=10**6) > 60
+    assert rollup.refresh_distinct(utc(2025, 3, 10, 12), limit=100) == 5
+    assert rollup.covered_until() == date(2025, 3, 9)
+    assert rollup.refresh_days(utc(2025, 3, 10, 13)) == 0  # nothing new to roll up
+    for (subset, period), expected in zip(cases, counted, strict=True):
+        assert _everything(subset, period) == expected, (subset, period)
+    # and later, with everything settled
+    rollup.refresh_days(utc(2026, 1, 1), limit=10**6)
+    rollup.refresh_distinct(utc(2026, 1, 1), limit=100)
+    for (subset, period), expected in zip(cases, counted, strict=True):
+        assert _everything(subset, period) == expected, (subset, period)
+
+
+def test_the_kept_distinct_citizens_serve_all_branches_or_one(app_ctx, people):
+    one, (printer,) = place("hoved", every_day("08:00", "20:00"))
+    two, (other,) = place("steinkjer", every_day("08:00", "20:00"))
     for n, person in enumerate(people):
-        book(printer, person, utc(2025, 1 + n % 3, 2 + n, 9), age_band="26-66")
-        book(other, person, utc(2025, 2, 10 + n, 9), status=BookingStatus.NO_SHOW)
-    book(laser, None, utc(2025, 3, 30, 22, 30))  # 31 March 00:30, summer time
-    branches = [one, two]
-    q1, march = Period(date(2025, 1, 1), date(2025, 3, 31)), Period(date(2025, 3, 1),
-                                                                      date(2025, 3, 31))
-    assert (label(q1), label(march), label(Period(date(2025, 1, 1), date(2025, 12, 31)))) == (
-        "2025-Q1", "2025-03", "2025")
-    assert label(Period(date(2025, 1, 2), date(2025, 3, 31))) is None
-    live = {g: services.usage(branches, q1, g) for g in (("branch",), ("kind", "month"), ())}
-    frozen_clock.set(utc(2025, 4, 1, 12))  # March and the quarter are not settled yet
-    assert refresh_rollup(limit=10) == 2  # January and February
-    assert cached_figures(branches, q1, ["branch"]) is None
-    frozen_clock.set(utc(2025, 4, 5, 12))
-    assert refresh_rollup(limit=10) == 2  # March, the first quarter
-    assert refresh_rollup() == 0
-    assert cached_figures(branches, q1, ["branch"]) is not None
-    assert cached_figures([one], q1, ["branch"]) is None  # a librarian's share: counted live
-    for grouping, rows in live.items():
-        assert services.usage(branches, q1, grouping) == rows
-    assert services.week_heat_map(branches, march)[0][0] == 1  # Monday 31 March, 00:30
+        book(printer, person, utc(2025, 1, 2 + n, 9))
+        book(other, person, utc(2025, 1, 12 + n, 9))
+    january = Period(date(2025, 1, 1), date(2025, 1, 31))
+    assert (rollup.label(january), rollup.label(Period(date(2025, 1, 1), date(2025, 12, 31))),
+            rollup.label(Period(date(2025, 1, 1), date(2025, 3, 31)))) == (
+        "2025-01", "2025", "2025-Q1")
+    assert rollup.label(Period(date(2025, 1, 2), date(2025, 3, 31))) is None
+    assert rollup.refresh_distinct(utc(2025, 2, 2, 12), limit=10) == 0  # not settled yet
+    assert rollup.refresh_distinct(utc(2025, 2, 3, 12), limit=10) == 1
+    assert rollup._stored_distinct([one, two], january, []) == [{"distinct_citizens": 6}]
+    assert rollup._stored_distinct([two], january, ["kind"]) == [
+        {"kind": "3d-printer", "distinct_citizens": 6}]
+    assert rollup._stored_distinct([one, two], Period(date(2025, 1, 1), date(2025, 1, 30)),
+                                   []) is None  # a custom period: counted
+    (total,) = services.usage([one, two], january, [])
+    assert total.distinct_citizens == 6  # not 12: the same people at both libraries
+
+
+def test_a_deleted_machine_leaves_the_rollup_with_its_bookings(app_ctx, people):
+    branch, (printer, laser) = place("hoved", every_day("08:00", "20:00"),
+                                     kinds=("3d-printer", "laser-cutter"))
+    book(printer, people[0], utc(2025, 1, 6, 9))
+    book(laser, people[1], utc(2025, 1, 7, 9), 2)
+    rollup.refresh_days(utc(2025, 2, 10), limit=10**6)
+    db.session.delete(laser)
+    db.session.flush()
+    db.session.expire_all()
+    branch = db.session.get(Branch, branch.id)
+    (row,) = services.usage([branch], Period(date(2025, 1, 1), date(2025, 1, 31)), [])
+    assert (row.bookings, row.booked_hours) == (1, 1)

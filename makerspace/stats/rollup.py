@@ -1,44 +1,69 @@
-"""The rollup: figures of closed calendar months, quarters and years, counted once.
+"""The rollup: what every period's figures are added up from, so no page reads a year of
+bookings.
 
-A county's year holds a million bookings; counting them again for every page view would take
-seconds (distinct citizens above all, which cannot be added up from smaller periods). Once a
-month, quarter or year has been over for SETTLED_DAYS (no-shows and completed bookings are
-marked within minutes, and past bookings are not changed after that), `refresh_rollup()`
-(run by `flask tick`, a few periods per tick) counts it for every grouping the page and the
-API ask for, for all branches together, and keeps the rows. `cached_figures` answers from
-them when a page or the API asks about all branches for exactly such a period; everything
-else (the current month, custom periods, a librarian's own branches) is counted when asked.
+- **Days** (`stats_days`, `stats_hours`; `stats_months`, `stats_week_hours`
+  for whole months): once a local
+  day has been over for a day (no-shows and completed bookings are marked within minutes,
+  and past bookings are not changed after that), `refresh_days()` (run by `flask tick`)
+  counts each machine's bookings that started on it, and each branch's by hour;
+  `stats_coverage` says up to which day that is done. Any period (month, quarter, year,
+  custom days, the current month) for any set of branches is the sum of its whole months'
+  and other days' rows, plus the bookings of the days not rolled up yet (yesterday, today
+  and any ahead), counted from the bookings: `summed()` and `heat()`.
+- **Distinct citizens** cannot be added up: one person books on many days. For a closed
+  calendar month, quarter or year, `refresh_distinct()` counts them once per grouping for all
+  branches and keeps the numbers (`stats_rollups`; numbers only, never citizen keys). A page
+  for all branches, or for one branch, and such a period reads them; any other period or set of
+  branches counts distinct keys from the bookings' index (`distinct()`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from makerspace import clock
-from makerspace.booking.models import Booking
+from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.models import Branch
 from makerspace.database import read_only_transaction
 from makerspace.extensions import db
-from makerspace.stats.models import StatsRollup
-from makerspace.stats.services import (
+from makerspace.stats.counting import (
     COUNTY_ZONE,
     GROUPS,
+    MEASURES,
     Period,
-    live_booking_figures,
+    count_bookings,
+    count_distinct,
+    fetch_rows,
     period_of,
 )
+from makerspace.stats.models import (
+    StatsCoverage,
+    StatsDay,
+    StatsHour,
+    StatsMonth,
+    StatsRollup,
+    StatsWeekHour,
+)
 
+# A month, quarter or year is counted for its distinct citizens once it has been over for
+# SETTLED_DAYS; a day goes into the daily rollup once it has been over for DAY_SETTLED_DAYS.
 SETTLED_DAYS = 2
+DAY_SETTLED_DAYS = 1
 PERIODS_PER_TICK = 1
-# Every grouping asked for by the page (stats/tables.py) and the API (any part of GROUPS).
+DAYS_PER_TICK = 62
+# The groupings whose distinct citizens the page (stats/tables.py) and the API (any part of
+# GROUPS) ask for; with "branch" added, the same for a single branch.
+ORDER = (*GROUPS, "age_band")
 _API = [[g for i, g in enumerate(GROUPS) if mask & (1 << i)] for mask in range(8)]
-GROUPINGS = [*_API, ["equipment"], ["age_band"], ["weekday", "hour"]]
+DISTINCT_GROUPINGS = [*_API, ["age_band"], ["branch", "age_band"]]
+SUMMED_KEYS = {"branch", "kind", "month", "equipment"}
 
 
 def label(period: Period) -> str | None:
@@ -55,28 +80,268 @@ def label(period: Period) -> str | None:
     return None
 
 
-def _key(keys: Sequence[str]) -> str:
-    return ",".join(keys)
+def _key(keys: Iterable[str]) -> str:
+    return ",".join(k for k in ORDER if k in keys)
+
+
+def _memo(name: str, build: Any) -> Any:
+    if not has_app_context():
+        return build()
+    if name not in g:
+        setattr(g, name, build())
+    return getattr(g, name)
 
 
 def _all_branches() -> list[int]:
-    if not has_app_context():
-        return list(db.session.scalars(select(Branch.id).order_by(Branch.id)))
-    if "stats_all_branches" not in g:
-        g.stats_all_branches = list(db.session.scalars(select(Branch.id).order_by(Branch.id)))
-    return g.stats_all_branches
+    return _memo("stats_all_branches", lambda: list(
+        db.session.scalars(select(Branch.id).order_by(Branch.id))))
 
 
-def cached_figures(branches: Sequence[Branch], period: Period,
-                   keys: Sequence[str]) -> list[dict[str, Any]] | None:
-    """The kept rows, if this is all branches and a rolled-up period; else None."""
+def covered_until() -> date | None:
+    """The first local day that is not in the daily rollup (None: nothing is)."""
+    return _memo("stats_covered_until", lambda: db.session.scalar(
+        select(StatsCoverage.days_until).where(StatsCoverage.id == 1)))
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+def _split(period: Period) -> tuple[Period | None, Period | None]:
+    """The period's rolled-up days and the days after them."""
+    until = covered_until()
+    if until is None or until <= period.first:
+        return None, period
+    if period.last < until:
+        return period, None
+    return Period(period.first, until - timedelta(days=1)), Period(until, period.last)
+
+
+def _add_up(parts: Iterable[list[dict[str, Any]]], keys: Sequence[str],
+            measures: Sequence[str]) -> list[dict[str, Any]]:
+    totals: dict[tuple, dict[str, Any]] = {}
+    for rows in parts:
+        for row in rows:
+            key = tuple(row[k] for k in keys)
+            found = totals.setdefault(key, {**{k: row[k] for k in keys},
+                                            **{m: 0 for m in measures}})
+            for name in measures:
+                found[name] += int(row[name] or 0)
+    return list(totals.values())
+
+
+def _from_rows(model: Any, branches: Sequence[Branch], where: Any, keys: Sequence[str]
+               ) -> list[dict[str, Any]]:
+    columns = {"branch": Equipment.branch_id, "kind": Equipment.kind,
+               "month": model.month, "equipment": model.equipment_id}
+    grouped = [columns[k].label(k) for k in keys]
+    query = (select(*grouped, *(func.sum(getattr(model, m)).label(m) for m in MEASURES))
+             .select_from(model).join(Equipment, Equipment.id == model.equipment_id)
+             .where(Equipment.branch_id.in_([b.id for b in branches]), where))
+    return fetch_rows(query.group_by(*grouped) if grouped else query, keys)
+
+
+def _whole_months(rolled: Period) -> tuple[list[str], list[Period]]:
+    """The whole months of the rolled-up days, and the days before and after them."""
+    months = [period_of("month", date.fromisoformat(f"{m}-01")) for m in rolled.months()]
+    whole = [m for m in months if rolled.first <= m.first and m.last <= rolled.last]
+    if not whole:
+        return [], [rolled]
+    edges = [Period(rolled.first, whole[0].first - timedelta(days=1)),
+             Period(whole[-1].last + timedelta(days=1), rolled.last)]
+    return [f"{m.first:%Y-%m}" for m in whole], [e for e in edges if e.first <= e.last]
+
+
+def _rolled_parts(branches: Sequence[Branch], rolled: Period, keys: Sequence[str]
+                  ) -> list[list[dict[str, Any]]]:
+    """Whole months from stats_months, the days before and after them from stats_days."""
+    whole, days = _whole_months(rolled)
+    parts = [_from_rows(StatsMonth, branches, StatsMonth.month.in_(whole), keys)] if whole \
+        else []
+    for part in days:
+        parts.append(_from_rows(StatsDay, branches, StatsDay.day.between(part.first, part.last),
+                                keys))
+    return parts
+
+
+def summed(branches: Sequence[Branch], period: Period, keys: Sequence[str]
+           ) -> list[dict[str, Any]]:
+    """The MEASURES of the bookings that start in the period, grouped by `keys` (branch,
+    kind, month, equipment): the rolled-up days' rows added up, plus the later days counted
+    from the bookings. One row per combination that had bookings."""
+    if not branches:
+        return []
+    if not set(keys) <= SUMMED_KEYS:
+        raise ValueError(f"cannot add up by {keys}")
+    rolled, rest = _split(period)
+    parts = []
+    if rolled is not None:
+        parts.extend(_rolled_parts(branches, rolled, keys))
+    if rest is not None:
+        parts.append(count_bookings(branches, rest, keys))
+    return _add_up(parts, keys, MEASURES)
+
+
+def heat(branches: Sequence[Branch], period: Period) -> list[list[int]]:
+    """Bookings (not cancelled) by local weekday (0 = Monday) and hour of their start."""
+    grid = [[0] * 24 for _ in range(7)]
+    if not branches:
+        return grid
+    rolled, rest = _split(period)
+    ids = [b.id for b in branches]
+    if rolled is not None:
+        whole, days = _whole_months(rolled)
+        queries = [select(StatsWeekHour.weekday, StatsWeekHour.hour,
+                          func.sum(StatsWeekHour.bookings))
+                   .where(StatsWeekHour.branch_id.in_(ids), StatsWeekHour.month.in_(whole))
+                   .group_by(StatsWeekHour.weekday, StatsWeekHour.hour)] if whole else []
+        queries += [select(StatsHour.weekday, StatsHour.hour, func.sum(StatsHour.bookings))
+                    .where(StatsHour.branch_id.in_(ids),
+                           StatsHour.day.between(part.first, part.last))
+                    .group_by(StatsHour.weekday, StatsHour.hour) for part in days]
+        for query in queries:
+            for weekday, hour, bookings in db.session.execute(query):
+                grid[int(weekday)][int(hour)] += int(bookings)
+    if rest is not None:
+        for row in count_bookings(branches, rest, ["weekday", "hour"]):
+            grid[int(row["weekday"])][int(row["hour"])] += row["bookings"] - row["cancellations"]
+    return grid
+
+
+def _stored_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[str]
+                     ) -> list[dict[str, Any]] | None:
     name = label(period)
-    if name is None or _key(keys) not in {_key(g) for g in GROUPINGS}:
+    if name is None:
         return None
-    if sorted(b.id for b in branches) != _all_branches():
+    ids = sorted(b.id for b in branches)
+    if ids == _all_branches():
+        grouping = _key(keys)
+    elif len(ids) == 1:
+        grouping = _key(["branch", *keys])
+    else:
         return None
-    found = db.session.get(StatsRollup, (name, _key(keys)))
-    return json.loads(found.rows) if found is not None else None
+    if grouping not in {_key(g) for g in DISTINCT_GROUPINGS}:
+        return None
+    found = db.session.get(StatsRollup, (name, grouping))
+    if found is None:
+        return None
+    rows = json.loads(found.rows)
+    if ids != _all_branches():
+        rows = [row for row in rows if row["branch"] == ids[0]]
+    return [{**{k: row[k] for k in keys}, "distinct_citizens": row["distinct_citizens"]}
+            for row in rows]
+
+
+def distinct(branches: Sequence[Branch], period: Period, keys: Sequence[str]
+             ) -> list[dict[str, Any]]:
+    """Distinct citizens of the bookings that start in the period, grouped by `keys`
+    (branch, kind, month, age_band): kept numbers for a closed calendar period of all
+    branches or one; else counted from the bookings."""
+    if not branches:
+        return []
+    stored = _stored_distinct(branches, period, keys)
+    if stored is not None:
+        return stored
+    return count_distinct(branches, period, keys)
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+def _today(now: datetime | None) -> date:
+    return (now or clock.now()).astimezone(COUNTY_ZONE).date()
+
+
+def _first_booking_day() -> date | None:
+    first_start = db.session.scalar(select(func.min(Booking.start_at)))
+    # a day early: a branch west of the county has its days later in UTC
+    return first_start.date() - timedelta(days=1) if first_start is not None else None
+
+
+def _next_chunk(start: date, settled_before: date) -> Period:
+    """From `start` to the end of its month, or to the last settled day."""
+    return Period(start, min(period_of("month", start).last,
+                             settled_before - timedelta(days=1)))
+
+
+def _day_rows(branches: Sequence[Branch], days: Period) -> tuple[list[dict], list[dict]]:
+    per_machine = [{"day": row["day"], "equipment_id": row["equipment"],
+                    "month": f"{row['day']:%Y-%m}", **{m: row[m] for m in MEASURES}}
+                   for row in count_bookings(branches, days, ["equipment", "day"])]
+    per_hour = [{"day": row["day"], "branch_id": row["branch"], "hour": int(row["hour"]),
+                 "weekday": row["day"].weekday(),
+                 "bookings": row["bookings"] - row["cancellations"]}
+                for row in count_bookings(branches, days, ["branch", "day", "hour"])
+                if row["bookings"] > row["cancellations"]]
+    return per_machine, per_hour
+
+
+def _advance(old: date | None, new: date) -> bool:
+    """Move the coverage from `old` to `new`; False when another process already did."""
+    if old is None:
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        table = StatsCoverage.__table__
+        # RETURNING: psycopg tells no row count for INSERT ... ON CONFLICT DO NOTHING
+        return db.session.execute(dialect.insert(table).values(id=1, days_until=new)
+                                  .on_conflict_do_nothing(index_elements=["id"])
+                                  .returning(table.c.id)).first() is not None
+    result = db.session.execute(update(StatsCoverage).where(
+        StatsCoverage.id == 1, StatsCoverage.days_until == old).values(days_until=new))
+    return result.rowcount == 1
+
+
+def _add_month(day: date) -> None:
+    """The month of `day`, all of whose days are rolled up: its rows per machine."""
+    month = period_of("month", day)
+    sums = [func.sum(getattr(StatsDay, m)) for m in MEASURES]
+    db.session.execute(insert(StatsMonth).from_select(
+        ["month", "equipment_id", *MEASURES],
+        select(StatsDay.month, StatsDay.equipment_id, *sums)
+        .where(StatsDay.day.between(month.first, month.last))
+        .group_by(StatsDay.month, StatsDay.equipment_id)))
+    db.session.execute(insert(StatsWeekHour).from_select(
+        ["month", "branch_id", "weekday", "hour", "bookings"],
+        select(literal(f"{month.first:%Y-%m}"), StatsHour.branch_id, StatsHour.weekday,
+               StatsHour.hour, func.sum(StatsHour.bookings))
+        .where(StatsHour.day.between(month.first, month.last))
+        .group_by(StatsHour.branch_id, StatsHour.weekday, StatsHour.hour)))
+
+
+def refresh_days(now: datetime | None = None, *, limit: int = DAYS_PER_TICK,
+                 commit: bool = False) -> int:
+    """Roll up to about `limit` settled days that are not rolled up yet (a month at a
+    time); returns how many days.
+
+    With `commit` each month is counted in a reading transaction and written in a short one
+    of its own, so counting never holds SQLite's write lock while people book."""
+    settled_before = _today(now) - timedelta(days=DAY_SETTLED_DAYS)
+    done = 0
+    while done < limit:
+        if commit:
+            read_only_transaction(db.session)
+        old = db.session.scalar(select(StatsCoverage.days_until).where(StatsCoverage.id == 1))
+        start = old or _first_booking_day()
+        if start is None or start >= settled_before:
+            break
+        days = _next_chunk(start, settled_before)
+        per_machine, per_hour = _day_rows(list(db.session.scalars(select(Branch))), days)
+        if commit:
+            db.session.rollback()  # end the reading transaction; write in a new one
+        if not _advance(old, days.last + timedelta(days=1)):
+            if commit:
+                db.session.rollback()  # another tick got there first
+            break
+        for model, rows in ((StatsDay, per_machine), (StatsHour, per_hour)):
+            if rows:
+                db.session.execute(insert(model), rows)
+        if days.last == period_of("month", days.last).last:
+            _add_month(days.last)
+        db.session.flush()
+        if commit:
+            db.session.commit()
+        done += days.days
+    if commit:
+        db.session.rollback()  # end the last reading transaction
+    if has_app_context():
+        g.pop("stats_covered_until", None)
+    return done
 
 
 def _settled_periods(today: date) -> list[Period]:
@@ -100,14 +365,11 @@ def _settled_periods(today: date) -> list[Period]:
     return sorted(periods, key=lambda p: (p.last, p.days), reverse=True)
 
 
-def refresh_rollup(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
-                   commit: bool = False) -> int:
-    """Count up to `limit` settled periods that are not rolled up yet; returns how many.
-
-    With `commit` (the tick, after its own work is committed) each period is counted in a
-    reading transaction and written in a short one of its own, so a long count never holds
-    SQLite's write lock while people book."""
-    today = (now or clock.now()).astimezone(COUNTY_ZONE).date()
+def refresh_distinct(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
+                     commit: bool = False) -> int:
+    """Count the distinct citizens of up to `limit` settled periods that are not kept yet;
+    returns how many periods."""
+    today = _today(now)
     if commit:
         read_only_transaction(db.session)
     done = set(db.session.scalars(select(StatsRollup.period).distinct()))
@@ -118,7 +380,7 @@ def refresh_rollup(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK
         if name in done or counted >= limit:
             continue
         rows = [StatsRollup(period=name, grouping=_key(grouping), rows=json.dumps(
-            live_booking_figures(branches, period, grouping))) for grouping in GROUPINGS]
+            count_distinct(branches, period, grouping))) for grouping in DISTINCT_GROUPINGS]
         if commit:
             db.session.rollback()  # end the reading transaction; write in a new one
         db.session.add_all(rows)
@@ -132,7 +394,20 @@ def refresh_rollup(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK
     return counted
 
 
+def refresh_rollup(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
+                   commit: bool = False) -> int:
+    """The tick's share: roll up settled days (about DAYS_PER_TICK × `limit`), then count
+    the distinct citizens of up to `limit` settled periods; returns how many periods."""
+    refresh_days(now, limit=DAYS_PER_TICK * limit, commit=commit)
+    return refresh_distinct(now, limit=limit, commit=commit)
+
+
 def forget_rollup() -> None:
-    """Drop every kept period (they are counted again by the next ticks)."""
-    db.session.execute(delete(StatsRollup))
+    """Drop every kept day and period (they are counted again by the next ticks)."""
+    for model in (StatsRollup, StatsDay, StatsMonth, StatsHour, StatsWeekHour,
+                  StatsCoverage):
+        db.session.execute(delete(model))
     db.session.flush()
+    if has_app_context():
+        g.pop("stats_covered_until", None)
+

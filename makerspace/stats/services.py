@@ -1,15 +1,14 @@
 """The figures: usage of machines and courses per branch, kind and month, for a period.
 
-Counting happens in the database (one GROUP BY per table, the same statement on SQLite and
-PostgreSQL: local months and hours are worked out with the zone's UTC offsets computed here,
-not with the database's own zone support). What Python adds is the bookable time, from the
-branches' opening hours and the machines' outages, which are few. Every figure is defined in
-docs/statistics.md; every count of distinct people below STATS_MIN_COUNT is hidden.
+Bookings are added up from the daily rollup and counted from the bookings only for the days
+not rolled up yet (makerspace/stats/rollup.py); distinct citizens come from kept numbers or
+the bookings' index. What Python adds is the bookable time, from the branches' opening hours
+and the machines' outages, which are few. Every figure is defined in docs/statistics.md; every
+count of distinct people below STATS_MIN_COUNT is hidden.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -20,107 +19,35 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    and_,
-    case,
-    distinct,
-    func,
-    literal_column,
-    or_,
-    select,
-)
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import and_, case, func, select
 
 from makerspace import clock
 from makerspace.accounts.models import AGE_BANDS, User
-from makerspace.booking.models import (
-    Booking,
-    BookingStatus,
-    Cancellation,
-    Equipment,
-    EquipmentKind,
-    EquipmentOutage,
-)
+from makerspace.booking.models import Equipment, EquipmentKind, EquipmentOutage
 from makerspace.branches.hours import local_moment, opening_intervals
 from makerspace.branches.models import Branch
 from makerspace.errors import Forbidden, InvalidInput
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
+from makerspace.stats import rollup
+from makerspace.stats.counting import COUNTY_ZONE as COUNTY_ZONE  # the pages' and API's names
+from makerspace.stats.counting import GROUPS as GROUPS
+from makerspace.stats.counting import (
+    MEASURES,
+    Period,
+    by_zone,
+    count_if,
+    in_period,
+    next_month,
+)
+from makerspace.stats.counting import period_of as period_of
 
-GROUPS = ("branch", "kind", "month")
-# Whose "today" picks the default period: the county's.
-COUNTY_ZONE = ZoneInfo("Europe/Oslo")
 MAX_PERIOD_DAYS = 3 * 366 + 1
 
 
 class InvalidPeriod(InvalidInput):
     code = "invalid_period"
     title = _l("The period is not valid.")
-
-
-# -- seconds since 1970 in SQL, the same on both databases ------------------------------------
-
-class epoch_seconds(FunctionElement):  # noqa: N801  (a SQL function, named like one)
-    """Whole seconds since 1970-01-01 UTC of a UTC timestamp column."""
-
-    type = BigInteger()
-    inherit_cache = True
-    name = "epoch_seconds"
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    if sqlite3.sqlite_version_info >= (3, 38):
-        return f"unixepoch({column})"  # two to three times faster than strftime
-    return f"CAST(strftime('%s', {column}) AS INTEGER)"
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
-
-
-# -- the period and who may see what -----------------------------------------------------------
-
-@dataclass(frozen=True)
-class Period:
-    """Local dates [first, last], both included."""
-
-    first: date
-    last: date
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-    def months(self) -> list[str]:
-        """Every month the period touches, as "YYYY-MM"."""
-        months, day = [], self.first.replace(day=1)
-        while day <= self.last:
-            months.append(f"{day:%Y-%m}")
-            day = _next_month(day)
-        return months
-
-    def year_before(self) -> Period:
-        return Period(_minus_year(self.first), _minus_year(self.last))
-
-    def bounds(self, zone: str) -> tuple[datetime, datetime]:
-        """The period in UTC for a time zone: [first 00:00, the day after last 00:00)."""
-        tz = ZoneInfo(zone)
-        return local_moment(self.first, 0, tz), local_moment(self.last + timedelta(days=1), 0, tz)
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _minus_year(day: date) -> date:
-    return day.replace(year=day.year - 1, day=28) if (day.month, day.day) == (2, 29) \
-        else day.replace(year=day.year - 1)
 
 
 def checked_period(first: date, last: date) -> Period:
@@ -153,147 +80,22 @@ def shown_count(count: int | None) -> int | str:
     return f"<{limit}" if (count or 0) < limit else int(count or 0)
 
 
-# -- local months and hours in SQL -------------------------------------------------------------
-
-def _offsets(zone: str, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
-    """[(from, UTC offset in seconds)] covering [start, end): one entry per DST stretch."""
-    tz = ZoneInfo(zone)
-    result: list[tuple[datetime, int]] = []
-    moment = start
-    while moment < end:
-        offset = int(moment.astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
-        if not result or result[-1][1] != offset:
-            result.append((moment, offset))
-        moment += timedelta(hours=1)
-    return result
-
-
-def _by_zone(branches: Sequence[Branch]) -> dict[str, list[int]]:
-    zones: dict[str, list[int]] = defaultdict(list)
-    for branch in branches:
-        zones[branch.timezone].append(branch.id)
-    return dict(zones)
-
-
-def _per_zone(zones: dict[str, list[int]], build: Any) -> ColumnElement:
-    """One expression per time zone, chosen by the machine's branch."""
-    if len(zones) == 1:
-        return build(next(iter(zones)))
-    return case(*((Equipment.branch_id.in_(ids), build(zone)) for zone, ids in zones.items()))
-
-
-def _month_expression(period: Period, zone: str, column: Any) -> ColumnElement:
-    tz = ZoneInfo(zone)
-    months = period.months()
-    whens = []
-    day = period.first.replace(day=1)
-    for month in months[:-1]:
-        day = _next_month(day)
-        whens.append((column < local_moment(day, 0, tz), month))
-    return case(*whens, else_=months[-1]) if whens else literal_column(f"'{months[0]}'")
-
-
-def _local_seconds(period: Period, zone: str, column: Any) -> ColumnElement:
-    start, end = period.bounds(zone)
-    stretches = _offsets(zone, start, end)
-    offset: Any = stretches[-1][1]
-    if len(stretches) > 1:
-        offset = case(*((column < until, off) for (_s, off), (until, _o)
-                        in zip(stretches, stretches[1:], strict=False)),
-                      else_=stretches[-1][1])
-    return epoch_seconds(column) + offset
-
-
 # -- bookings ----------------------------------------------------------------------------------
 
-ACTIVE = tuple(BookingStatus.active())
-CHECKED_IN = (BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
-
-
-def _count_if(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _booking_keys(period: Period, zones: dict[str, list[int]], keys: Iterable[str]
-                  ) -> list[tuple[str, Any]]:
-    columns: dict[str, Any] = {
-        "branch": lambda: Equipment.branch_id,
-        "kind": lambda: Equipment.kind,
-        "equipment": lambda: Booking.equipment_id,
-        "age_band": lambda: Booking.age_band,
-        "month": lambda: _per_zone(zones, lambda z: _month_expression(
-            period, z, Booking.start_at)),
-        "weekday": lambda: _per_zone(zones, lambda z: (
-            _local_seconds(period, z, Booking.start_at) // 86400 + 3) % 7),
-        "hour": lambda: _per_zone(zones, lambda z: (
-            _local_seconds(period, z, Booking.start_at) % 86400) // 3600),
-    }
-    return [(key, columns[key]().label(key)) for key in keys]
-
-
-def _in_period(period: Period, zones: dict[str, list[int]], column: Any,
-               owner: Any) -> ColumnElement:
-    parts = []
-    for zone, ids in zones.items():
-        start, end = period.bounds(zone)
-        parts.append(and_(owner.in_(ids), column >= start, column < end))
-    return or_(*parts)
-
-
-def booking_figures(branches: Sequence[Branch], period: Period, keys: Sequence[str],
-                    kinds: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Booking counts grouped by `keys` (branch, kind, month, equipment, age_band, weekday,
-    hour). For every branch and a closed calendar month, quarter or year, from the rollup
-    `flask tick` keeps (makerspace/stats/rollup.py); otherwise counted now."""
-    if not kinds and branches:
-        from makerspace.stats.rollup import cached_figures  # the rollup builds on this module
-
-        cached = cached_figures(branches, period, keys)
-        if cached is not None:
-            return cached
-    return live_booking_figures(branches, period, keys, kinds)
-
-
-def live_booking_figures(branches: Sequence[Branch], period: Period, keys: Sequence[str],
-                         kinds: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Booking counts grouped by `keys`: one GROUP BY over the bookings that start in the
-    period."""
-    if not branches:
-        return []
-    zones = _by_zone(branches)
-    grouped = _booking_keys(period, zones, keys)
-    seconds = epoch_seconds(Booking.end_at) - epoch_seconds(Booking.start_at)
-    query = (select(
-        *(column for _k, column in grouped),
-        func.count().label("bookings"),
-        func.coalesce(func.sum(case((Booking.status.in_(ACTIVE), seconds), else_=0)),
-                      0).label("booked_seconds"),
-        _count_if(Booking.status.in_(CHECKED_IN)).label("checked_in"),
-        _count_if(Booking.status == BookingStatus.NO_SHOW).label("no_shows"),
-        _count_if(Booking.status == BookingStatus.CANCELLED).label("cancellations"),
-        _count_if(Booking.cancellation == Cancellation.BY_CITIZEN).label("cancelled_by_citizen"),
-        _count_if(Booking.cancellation == Cancellation.BY_STAFF).label("cancelled_by_staff"),
-        _count_if(Booking.cancellation == Cancellation.OUT_OF_SERVICE).label(
-            "cancelled_out_of_service"),
-        func.count(distinct(Booking.citizen_key)).label("distinct_citizens"),
-        _count_if(Booking.first_booking).label("first_time"),
-        _count_if(Booking.citizen_key.is_(None)).label("without_account"),
-    ).select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
-        .where(_in_period(period, zones, Booking.start_at, Equipment.branch_id),
-               Booking.status != BookingStatus.HELD))  # a hold is not a booking yet
-    if kinds:
-        query = query.where(Equipment.kind.in_(kinds))
-    if grouped:
-        # by the output names: PostgreSQL sees two bound copies of one CASE as different
-        query = query.group_by(*(literal_column(key) for key, _c in grouped))
-    rows = []
-    for row in db.session.execute(query).mappings():
-        values = {name: (value if name in keys or value is None else int(value))
-                  for name, value in row.items()}
-        if "kind" in values and values["kind"] is not None:
-            values["kind"] = EquipmentKind(values["kind"]).value
-        rows.append(values)
-    return rows
+def booking_figures(branches: Sequence[Branch], period: Period, keys: Sequence[str], *,
+                    distinct: bool = True) -> list[dict[str, Any]]:
+    """The MEASURES and (with `distinct`) distinct citizens of the bookings that start in the
+    period, grouped by `keys` (branch, kind, month, equipment): one row per combination that
+    had bookings."""
+    rows = {tuple(row[k] for k in keys): {**row, "distinct_citizens": 0}
+            for row in rollup.summed(branches, period, keys)}
+    if distinct:
+        for row in rollup.distinct(branches, period, keys):
+            key = tuple(row[k] for k in keys)
+            found = rows.setdefault(key, {**{k: row[k] for k in keys},
+                                          **{m: 0 for m in MEASURES}})
+            found["distinct_citizens"] = row["distinct_citizens"]
+    return list(rows.values())
 
 
 # -- bookable time -----------------------------------------------------------------------------
@@ -319,8 +121,8 @@ def _minus(intervals: list[tuple[datetime, datetime]],
     return intervals
 
 
-def bookable_seconds(branches: Sequence[Branch], period: Period,
-                     kinds: Sequence[str] | None = None) -> dict[tuple[int, str], float]:
+def bookable_seconds(branches: Sequence[Branch], period: Period
+                     ) -> dict[tuple[int, str], float]:
     """{(equipment id, month): seconds} a machine could be booked in the period: its
     branch's opening hours (weekly hours, date exceptions, public holidays; in local time,
     so a DST day is 23 or 25 hours long) from when the machine was added, less its outages.
@@ -328,20 +130,18 @@ def bookable_seconds(branches: Sequence[Branch], period: Period,
     if not branches:
         return {}
     memo = g.setdefault("stats_bookable", {}) if has_app_context() else {}
-    memo_key = (tuple(sorted(b.id for b in branches)), period, tuple(kinds or ()))
+    memo_key = (tuple(sorted(b.id for b in branches)), period)
     if memo_key not in memo:
-        memo[memo_key] = _bookable_seconds(branches, period, kinds)
+        memo[memo_key] = _bookable_seconds(branches, period)
     return memo[memo_key]
 
 
-def _bookable_seconds(branches: Sequence[Branch], period: Period,
-                      kinds: Sequence[str] | None) -> dict[tuple[int, str], float]:
+def _bookable_seconds(branches: Sequence[Branch], period: Period
+                      ) -> dict[tuple[int, str], float]:
     by_id = {b.id: b for b in branches}
     # plain rows, not objects: hundreds of machines × months are looked at below
     query = select(Equipment.id, Equipment.branch_id, Equipment.created_at).where(
         Equipment.branch_id.in_(by_id))
-    if kinds:
-        query = query.where(Equipment.kind.in_(kinds))
     machines = db.session.execute(query).all()
     outages: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     far = datetime(3000, 1, 1, tzinfo=UTC)
@@ -359,7 +159,7 @@ def _bookable_seconds(branches: Sequence[Branch], period: Period,
         per_month = []
         day = period.first.replace(day=1)
         for month in period.months():
-            following = _next_month(day)
+            following = next_month(day)
             start = local_moment(max(day, period.first), 0, tz)
             end = local_moment(min(following, period.last + timedelta(days=1)), 0, tz)
             clipped = _clip(open_at[bisect_right(ends, start):bisect_left(ends, end) + 1],
@@ -380,30 +180,21 @@ def _bookable_seconds(branches: Sequence[Branch], period: Period,
     return result
 
 
-def machines(branches: Sequence[Branch], kinds: Sequence[str] | None = None
-             ) -> dict[int, Equipment]:
+def machines(branches: Sequence[Branch]) -> dict[int, Equipment]:
     """The branches' machines by id (once per request)."""
     memo = g.setdefault("stats_machines", {}) if has_app_context() else {}
-    key = (tuple(sorted(b.id for b in branches)), tuple(kinds or ()))
+    key = tuple(sorted(b.id for b in branches))
     if key not in memo:
-        memo[key] = _machines(branches, kinds)
+        memo[key] = _machines(branches)
     return memo[key]
 
 
-def _machines(branches: Sequence[Branch], kinds: Sequence[str] | None
-              ) -> dict[int, Equipment]:
+def _machines(branches: Sequence[Branch]) -> dict[int, Equipment]:
     query = select(Equipment).where(Equipment.branch_id.in_([b.id for b in branches]))
-    if kinds:
-        query = query.where(Equipment.kind.in_(kinds))
     return {m.id: m for m in db.session.scalars(query)} if branches else {}
 
 
 # -- the API's rows ----------------------------------------------------------------------------
-
-MEASURES = ("bookings", "booked_seconds", "checked_in", "no_shows", "cancellations",
-            "cancelled_by_citizen", "cancelled_by_staff", "cancelled_out_of_service",
-            "first_time", "without_account")
-
 
 @dataclass
 class Figures:
@@ -453,10 +244,11 @@ class Figures:
         return shown_count(getattr(self, name))
 
 
-def usage(branches: Sequence[Branch], period: Period, group: Sequence[str],
-          kinds: Sequence[str] | None = None) -> list[Figures]:
+def usage(branches: Sequence[Branch], period: Period, group: Sequence[str], *,
+          distinct: bool = True) -> list[Figures]:
     """Figures per combination of `group` (a subset of GROUPS, in that order); a machine
-    that could be booked but was not has a row with zero bookings."""
+    that could be booked but was not has a row with zero bookings. Without `distinct`,
+    distinct citizens are left at 0 (the month trend does not show them)."""
     group = [g for g in GROUPS if g in group]
     by_key: dict[tuple, Figures] = {}
     slugs = {b.id: b.slug for b in branches}
@@ -467,7 +259,7 @@ def usage(branches: Sequence[Branch], period: Period, group: Sequence[str],
             by_key[key] = Figures(key=dict(zip(group, key, strict=True)))
         return by_key[key]
 
-    for row in booking_figures(branches, period, group, kinds):
+    for row in booking_figures(branches, period, group, distinct=distinct):
         values = {**row, "branch": slugs.get(row.get("branch"))}
         if "branch" in group and values["branch"] is None:
             continue  # a branch deleted since its period was rolled up
@@ -475,12 +267,11 @@ def usage(branches: Sequence[Branch], period: Period, group: Sequence[str],
         for name in MEASURES:
             setattr(figures, name, getattr(figures, name) + (row[name] or 0))
         figures.distinct_citizens = row["distinct_citizens"] or 0
-    known = machines(branches, kinds)
-    for (machine_id, month), seconds in bookable_seconds(branches, period, kinds).items():
-        machine = known[machine_id]
-        kind = EquipmentKind(machine.kind).value
-        row_for({"branch": slugs[machine.branch_id], "kind": kind,
-                 "month": month}).bookable_seconds += seconds
+    # the machines' own keys once, not once per machine and month
+    keyed = {machine_id: {"branch": slugs[m.branch_id], "kind": EquipmentKind(m.kind).value}
+             for machine_id, m in machines(branches).items()}
+    for (machine_id, month), seconds in bookable_seconds(branches, period).items():
+        row_for({**keyed[machine_id], "month": month}).bookable_seconds += seconds
     return [by_key[k] for k in sorted(by_key, key=lambda k: tuple(str(v) for v in k))]
 
 
@@ -497,7 +288,7 @@ def api_rows(figures: Iterable[Figures]) -> list[dict[str, Any]]:
 def age_bands(branches: Sequence[Branch], period: Period) -> list[dict[str, Any]]:
     """Distinct citizens per age band (under 16, 16–25, 26–66, 67+, unknown)."""
     counts = {row["age_band"]: row["distinct_citizens"]
-              for row in booking_figures(branches, period, ["age_band"])}
+              for row in rollup.distinct(branches, period, ["age_band"])}
     bands = [name for name, _low, _high in AGE_BANDS]
     return [{"band": band, "distinct_citizens": shown_count(counts.get(band, 0))}
             for band in [*bands, None]]
@@ -505,17 +296,14 @@ def age_bands(branches: Sequence[Branch], period: Period) -> list[dict[str, Any]
 
 def week_heat_map(branches: Sequence[Branch], period: Period) -> list[list[int]]:
     """Bookings (not cancelled) by local weekday (0 = Monday) and hour of their start."""
-    grid = [[0] * 24 for _ in range(7)]
-    for row in booking_figures(branches, period, ["weekday", "hour"]):
-        grid[int(row["weekday"])][int(row["hour"])] += row["bookings"] - row["cancellations"]
-    return grid
+    return rollup.heat(branches, period)
 
 
 def machine_usage(branches: Sequence[Branch], period: Period) -> list[dict[str, Any]]:
     """Each machine's booked hours and utilisation, most used first."""
     known = machines(branches)
     booked = {row["equipment"]: row["booked_seconds"]
-              for row in booking_figures(branches, period, ["equipment"])}
+              for row in rollup.summed(branches, period, ["equipment"])}
     bookable: dict[int, float] = defaultdict(float)
     for (machine_id, _month), seconds in bookable_seconds(branches, period).items():
         bookable[machine_id] += seconds
@@ -533,8 +321,9 @@ def machine_usage(branches: Sequence[Branch], period: Period) -> list[dict[str, 
 
 def monthly_trend(branches: Sequence[Branch], period: Period) -> list[dict[str, Any]]:
     """Per month of the period: bookings and booked hours, and the same month a year before."""
-    now = usage(branches, period, ["month"])
-    before = {f.key["month"]: f for f in usage(branches, period.year_before(), ["month"])}
+    now = usage(branches, period, ["month"], distinct=False)
+    before = {f.key["month"]: f for f in usage(branches, period.year_before(), ["month"],
+                                                 distinct=False)}
     by_month = {f.key["month"]: f for f in now}
     rows = []
     for month in period.months():
@@ -556,20 +345,20 @@ def course_figures(branches: Sequence[Branch], period: Period, *,
     if not branches:
         return []
     now = now or clock.now()
-    zones = _by_zone(branches)
+    zones = by_zone(branches)
     held = and_(Event.status != EventStatus.CANCELLED, Event.end_at <= now)
-    in_period = _in_period(period, zones, Event.start_at, Event.branch_id)
+    starts_in = in_period(period, zones, Event.start_at, Event.branch_id)
     events = {row.branch_id: row for row in db.session.execute(
         select(Event.branch_id, func.count().label("held"),
                func.coalesce(func.sum(Event.capacity), 0).label("seats"))
-        .where(in_period, held).group_by(Event.branch_id))}
+        .where(starts_in, held).group_by(Event.branch_id))}
     # Sign-ups counted per course first (one pass over them), then added up per branch: no
     # index on sign-ups by course alone is needed.
     per_event = (select(
         Signup.event_id,
-        _count_if(Signup.status == SignupStatus.CONFIRMED).label("signups"),
-        _count_if(Signup.attended_at.is_not(None)).label("attended"),
-        _count_if(Signup.status == SignupStatus.WAITLISTED).label("waitlisted"))
+        count_if(Signup.status == SignupStatus.CONFIRMED).label("signups"),
+        count_if(Signup.attended_at.is_not(None)).label("attended"),
+        count_if(Signup.status == SignupStatus.WAITLISTED).label("waitlisted"))
         .group_by(Signup.event_id).subquery())
     signups = {row.branch_id: row for row in db.session.execute(
         select(Event.branch_id,
@@ -580,7 +369,7 @@ def course_figures(branches: Sequence[Branch], period: Period, *,
                                             per_event.c.attended), else_=0)), 0
                              ).label("certified"))
         .select_from(Event).join(per_event, per_event.c.event_id == Event.id)
-        .where(in_period, held).group_by(Event.branch_id))}
+        .where(starts_in, held).group_by(Event.branch_id))}
     rows = []
     for branch in branches:
         e, s = events.get(branch.id), signups.get(branch.id)
@@ -596,20 +385,6 @@ def course_figures(branches: Sequence[Branch], period: Period, *,
 
 
 # -- periods the page offers -------------------------------------------------------------------
-
-def period_of(kind: str, anchor: date) -> Period:
-    """The month, quarter or year that holds `anchor`."""
-    if kind == "year":
-        return Period(date(anchor.year, 1, 1), date(anchor.year, 12, 31))
-    if kind == "quarter":
-        first = date(anchor.year, 3 * ((anchor.month - 1) // 3) + 1, 1)
-    else:
-        first = anchor.replace(day=1)
-    following = first
-    for _ in range(3 if kind == "quarter" else 1):
-        following = _next_month(following)
-    return Period(first, following - timedelta(days=1))
-
 
 PERIOD_KINDS = ("month", "quarter", "year", "custom")
 
