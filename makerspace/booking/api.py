@@ -14,9 +14,10 @@ from makerspace.api.fields import Moment, PageQuery
 from makerspace.api.pages import LINK_HEADER, link_header
 from makerspace.api.rest import ApiBlueprint
 from makerspace.auth import known_person_or_refusal, manages_branch, require_manager
-from makerspace.booking import errors, guardians, services
+from makerspace.booking import errors, services
+from makerspace.booking.answers import booking_out
 from makerspace.booking.availability import FreeStart, free_and_busy, next_whole_minute
-from makerspace.booking.models import Booking, BookingStatus, Equipment, EquipmentKind
+from makerspace.booking.models import Equipment, EquipmentKind
 from makerspace.booking.rules import RULE_DEFAULTS
 from makerspace.booking.schemas import (
     AvailabilityQuerySchema,
@@ -33,7 +34,6 @@ from makerspace.booking.schemas import (
 from makerspace.branches.hours import parse_clock
 from makerspace.branches.services import branch_by_slug
 from makerspace.certifications.services import certification_by_slug
-from makerspace.checkin.services import checkin_link
 from makerspace.machines import services as machines
 from makerspace.machines.schemas import connection_out
 
@@ -65,22 +65,6 @@ def equipment_out(equipment: Equipment) -> dict[str, Any]:
         connection = machines.connection_of(equipment)
         shown["connection"] = connection_out(connection) if connection else None
     return shown
-
-
-def booking_out(booking: Booking) -> dict[str, Any]:
-    consent = guardians.consent_state(booking)
-    pending = consent == "pending" and booking.status == BookingStatus.CONFIRMED
-    return {"id": booking.id, "equipment_id": booking.equipment_id,
-            "branch": booking.equipment.branch.slug, "start": booking.start_at,
-            "end": booking.end_at,
-            "status": "pending_consent" if pending else booking.status.value,
-            "guardian_consent": consent,
-            "cancel_reason": booking.cancel_reason or None,
-            "unattended": booking.unattended, "estimated_minutes": booking.estimated_minutes,
-            "pickup_from": services.pickup_from(booking) if booking.unattended else None,
-            "job_outcome": booking.job.outcome.value if booking.job and booking.job.outcome
-            else None,
-            "checkin_url": checkin_link(booking.checkin_token)}
 
 
 @bp.route("/branches/<slug>/equipment", methods=["GET"])

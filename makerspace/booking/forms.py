@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -261,3 +262,32 @@ def find_form(branches: Iterable[Any], formdata: Any) -> FindForm:
     form.duration.choices = [("", _("The machine's shortest booking"))] + [
         (str(m), duration_label(m)) for m in FIND_DURATIONS]
     return form
+
+
+def prefill_from_request(equipment: Equipment, zone: ZoneInfo) -> dict[str, Any]:
+    """A booking form's values from ?start=<ISO moment>&minutes=N (links from the week view
+    and from suggestions); on POST only the posted start time, if it lies on the machine's
+    grid. The booking form and the wait form both start from these."""
+    if request.method == "POST":
+        time = request.form.get("start", "")
+        return {"start": time} if on_grid(time, equipment.slot_minutes) else {}
+    values: dict[str, Any] = {}
+    minutes = request.args.get("minutes", type=int)
+    values["duration"] = minutes if minutes in equipment.durations else equipment.min_minutes
+    try:
+        moment = datetime.fromisoformat(request.args.get("start", ""))
+        local = moment.astimezone(zone) if moment.tzinfo else moment
+    except (ValueError, OverflowError):
+        return values
+    time = f"{local.hour:02d}:{local.minute:02d}"
+    if on_grid(time, equipment.slot_minutes):
+        values.update(date=local.date(), start=time)
+    return values
+
+
+def on_grid(time: str, step: int) -> bool:
+    try:
+        minutes = parse_clock(time)
+    except DomainError:
+        return False
+    return minutes < 24 * 60 and minutes % step == 0

@@ -19,6 +19,7 @@ from makerspace.booking.forms import (
     CancelForm,
     booking_form,
     find_form,
+    prefill_from_request,
     start_times,
     suggested_periods,
 )
@@ -31,7 +32,6 @@ from makerspace.certifications.services import holds_certification
 from makerspace.core.pagination import requested_page
 from makerspace.core.safety import safe_next_path
 from makerspace.core.transaction import attempt
-from makerspace.errors import DomainError
 from makerspace.events.services import upcoming_events_granting
 from makerspace.machines import services as machines
 
@@ -100,7 +100,7 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     if machine.is_kit:
         return redirect(url_for("loans.loan", equipment_id=machine.id))
     zone = ZoneInfo(machine.branch.timezone)
-    prefill = _prefill(machine, zone)
+    prefill = prefill_from_request(machine, zone)
     form = booking_form(machine, start_times(machine.slot_minutes, weekly_hours(machine.branch)),
                         extra_time=prefill.get("start"), **prefill)
     refusal = None
@@ -254,34 +254,6 @@ def _granting(equipment: Equipment, now: datetime) -> list[Any]:
     """Upcoming courses that grant the certification the machine needs."""
     needed = equipment.requires_certification
     return upcoming_events_granting(needed, now) if needed is not None else []
-
-
-def _prefill(equipment: Equipment, zone: ZoneInfo) -> dict[str, Any]:
-    """Form values from ?start=<ISO moment>&minutes=N (links from the week view and from
-    suggestions); on POST only the posted start time, if it lies on the machine's grid."""
-    if request.method == "POST":
-        time = request.form.get("start", "")
-        return {"start": time} if _on_grid(time, equipment.slot_minutes) else {}
-    values: dict[str, Any] = {}
-    minutes = request.args.get("minutes", type=int)
-    values["duration"] = minutes if minutes in equipment.durations else equipment.min_minutes
-    try:
-        moment = datetime.fromisoformat(request.args.get("start", ""))
-        local = moment.astimezone(zone) if moment.tzinfo else moment
-    except (ValueError, OverflowError):
-        return values
-    time = f"{local.hour:02d}:{local.minute:02d}"
-    if _on_grid(time, equipment.slot_minutes):
-        values.update(date=local.date(), start=time)
-    return values
-
-
-def _on_grid(time: str, step: int) -> bool:
-    try:
-        minutes = parse_clock(time)
-    except DomainError:
-        return False
-    return minutes < 24 * 60 and minutes % step == 0
 
 
 def _cancellable(booking: Booking) -> bool:

@@ -8,10 +8,9 @@ from makerspace import clock
 from makerspace.api.auth import api_user
 from makerspace.api.fields import Moment
 from makerspace.api.rest import ApiBlueprint
-from makerspace.booking.models import Booking
+from makerspace.booking.answers import booking_out
 from makerspace.booking.schemas import BookingSchema
 from makerspace.booking.services import equipment_by_id
-from makerspace.checkin.services import checkin_link
 from makerspace.waits import services
 from makerspace.waits.models import SlotWait
 from makerspace.waits.schemas import NewSlotWaitSchema, SlotWaitSchema
@@ -32,14 +31,6 @@ def wait_out(wait: SlotWait) -> dict[str, Any]:
             "created_at": wait.created_at, "status": "held" if held else "waiting",
             "position": services.position_of(wait),
             "hold_expires_at": wait.hold_expires_at if held else None}
-
-
-def _booking_out(booking: Booking) -> dict[str, Any]:
-    return {"id": booking.id, "equipment_id": booking.equipment_id,
-            "branch": booking.equipment.branch.slug, "start": booking.start_at,
-            "end": booking.end_at, "status": booking.status.value,
-            "cancel_reason": booking.cancel_reason or None,
-            "checkin_url": checkin_link(booking.checkin_token)}
 
 
 @bp.route("/slot-waits", methods=["POST"])
@@ -102,4 +93,4 @@ def delete_wait(wait_id: int):  # type: ignore[no-untyped-def]
         summary="Take the slot held for the caller: it becomes their confirmed booking")
 def take_hold(wait_id: int):  # type: ignore[no-untyped-def]
     wait = services.wait_of(api_user(), wait_id)
-    return _booking_out(services.take_hold_of_wait(wait, user=api_user())), 201
+    return booking_out(services.take_hold_of_wait(wait, user=api_user())), 201

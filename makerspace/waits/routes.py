@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -11,8 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from makerspace import clock
-from makerspace.booking.forms import booking_form, start_times
-from makerspace.booking.models import BookingStatus, Equipment
+from makerspace.booking.forms import booking_form, prefill_from_request, start_times
+from makerspace.booking.models import BookingStatus
 from makerspace.booking.services import equipment_by_id
 from makerspace.branches.hours import local_moment, parse_clock, weekly_hours
 from makerspace.core.forms import EmptyForm
@@ -32,7 +31,7 @@ def new(equipment_id: int):  # type: ignore[no-untyped-def]
     """Wait for a taken time: the same date, start and duration as the booking form."""
     machine = equipment_by_id(equipment_id)
     zone = ZoneInfo(machine.branch.timezone)
-    prefill = _prefill(machine, zone)
+    prefill = prefill_from_request(machine, zone)
     form = booking_form(machine, start_times(machine.slot_minutes, weekly_hours(machine.branch)),
                         extra_time=prefill.get("start"), **prefill)
     refusal = None
@@ -105,31 +104,3 @@ def hold(token: str):  # type: ignore[no-untyped-def]
         now=clock.now(), is_holder=(current_user.is_authenticated
                                     and current_user.id == booking.user_id),
     ), (problem.status if problem is not None else 200)
-
-
-def _prefill(equipment: Equipment, zone: ZoneInfo) -> dict[str, Any]:
-    """Form values from ?start=<ISO moment>&minutes=N (the machine's week view); the form
-    itself on POST (the booking page's refusal posts it here)."""
-    if request.method == "POST":
-        time = request.form.get("start", "")
-        return {"start": time} if _on_grid(time, equipment.slot_minutes) else {}
-    values: dict[str, Any] = {}
-    minutes = request.args.get("minutes", type=int)
-    values["duration"] = minutes if minutes in equipment.durations else equipment.min_minutes
-    try:
-        moment = datetime.fromisoformat(request.args.get("start", ""))
-        local = moment.astimezone(zone) if moment.tzinfo else moment
-    except (ValueError, OverflowError):
-        return values
-    time = f"{local.hour:02d}:{local.minute:02d}"
-    if _on_grid(time, equipment.slot_minutes):
-        values.update(date=local.date(), start=time)
-    return values
-
-
-def _on_grid(time: str, step: int) -> bool:
-    try:
-        minutes = parse_clock(time)
-    except DomainError:
-        return False
-    return minutes < 24 * 60 and minutes % step == 0
