@@ -264,6 +264,7 @@ def test_the_form_asks_for_the_guardian_and_staff_see_the_status(client, app, sc
     assert made.status_code == 302
     shown = client.get(made.headers["Location"])
     assert 'data-consent="pending"' in shown.text
+    assert 'id="qr-heading"' not in shown.text  # no code to show at the desk before consent
     librarian = make_user("lib@example.no", role=Role.LIBRARIAN, branches=[scene["branch"]])
     login(librarian)
     with app.app_context():
