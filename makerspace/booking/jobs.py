@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select
 
+from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
 from makerspace.booking import errors
@@ -147,8 +148,6 @@ def record_material(booking: Booking, *, amount: object, material: str | None = 
     """Record the material a booking used (in its machine's unit; filament type and colour
     where relevant) and what it costs at the branch's price now. Recording again corrects it.
     Audited."""
-    from makerspace import clock
-
     _check_actor(booking, by, via)
     unit = booking.equipment.material_unit
     if unit is None:
