@@ -126,6 +126,8 @@ class Equipment(db.Model):
     def is_kit(self) -> bool:
         """Lent for whole days (makerspace/loans), not booked by the slot."""
         return self.kind == EquipmentKind.KIT
+
+    @property
     def allows_unattended(self) -> bool:
         return self.unattended_max_minutes > 0
 

@@ -21,7 +21,13 @@ from makerspace.accounts.invitations import Invitation
 from makerspace.accounts.models import User, UserSession, branch_staff
 from makerspace.accounts.services import check_it_is_them
 from makerspace.booking.guardians import ConsentStatus, GuardianConsent, consents_of
-from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
+from makerspace.booking.models import (
+    Booking,
+    BookingBlock,
+    BookingJob,
+    BookingStatus,
+    EquipmentOutage,
+)
 from makerspace.booking.services import cancel_booking
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import UserCertification
@@ -243,6 +249,23 @@ def _guardian_consents(user: User) -> list[dict[str, Any]]:
 
 
 EXPORTERS["guardian_consents"] = _guardian_consents
+
+
+def _booking_jobs(user: User) -> list[dict[str, Any]]:
+    """Jobs on the person's bookings, and jobs they started or ended (as staff)."""
+    jobs = db.session.scalars(select(BookingJob).join(Booking).where(or_(
+        Booking.user_id == user.id, BookingJob.started_by_id == user.id,
+        BookingJob.ended_by_id == user.id)).order_by(BookingJob.booking_id))
+    return [{"booking_id": j.booking_id, "started_at": _iso(j.started_at),
+             "started_via": j.started_via, "ended_at": _iso(j.ended_at),
+             "ended_via": j.ended_via, "outcome": j.outcome.value if j.outcome else None,
+             "material_amount": j.material_amount,
+             "material_unit": j.material_unit.value if j.material_unit else None,
+             "material_name": j.material_name, "material_colour": j.material_colour,
+             "material_cost_ore": j.material_cost_ore} for j in jobs]
+
+
+EXPORTERS["booking_jobs"] = _booking_jobs
 
 
 def export_personal_data(user: User) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from makerspace.database import UTCDateTime, utcnow
+from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
 from makerspace.extensions import db
 
 
@@ -132,6 +132,7 @@ class StatsCoverage(db.Model):
     One row (id 1), or none before the first rollup."""
 
     __tablename__ = "stats_coverage"
+    __table_args__ = (SQLITE_AUTOINCREMENT,)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     days_until: Mapped[date] = mapped_column(Date)

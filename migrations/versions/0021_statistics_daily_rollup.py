@@ -73,9 +73,10 @@ def upgrade():
     sa.PrimaryKeyConstraint('month', 'branch_id', 'weekday', 'hour', name=op.f('pk_stats_week_hours'))
     )
     op.create_table('stats_coverage',
-    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('days_until', sa.Date(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_stats_coverage'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stats_coverage')),
+    sqlite_autoincrement=True
     )
     op.execute('DELETE FROM stats_rollups')
 
