@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Enum, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapper
 from sqlalchemy.types import TypeDecorator
@@ -100,3 +101,10 @@ def read_only_transaction(session: Any) -> None:
     session = session() if callable(session) else session  # a scoped_session
     if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
         session.connection(execution_options={READ_ONLY_OPTION: True})
+
+
+def checked_enum(cls: type[enum.Enum], name: str, *, length: int) -> Enum:
+    """An enum stored as its values in a VARCHAR of `length` with a CHECK listing them: the
+    same on SQLite and PostgreSQL, and a new member is one migration of the check."""
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=length,
+                   values_callable=lambda members: [m.value for m in members])

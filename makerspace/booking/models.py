@@ -26,13 +26,12 @@ from makerspace.booking.rules import RULE_DEFAULTS
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
 from makerspace.checkin.codes import new_checkin_token
-from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
+from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, checked_enum, utcnow
 from makerspace.extensions import db
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=30,
-                values_callable=lambda members: [m.value for m in members])
+    return checked_enum(cls, name, length=30)
 
 
 class EquipmentKind(enum.StrEnum):

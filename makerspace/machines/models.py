@@ -22,13 +22,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from makerspace.booking.models import Booking, Equipment
-from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
+from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, checked_enum, utcnow
 from makerspace.extensions import db
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
-                values_callable=lambda members: [m.value for m in members])
+    return checked_enum(cls, name, length=20)
 
 
 class ConnectionKind(enum.StrEnum):
