@@ -38,6 +38,7 @@ from makerspace.extensions import db
 from makerspace.identity.models import Identity
 from makerspace.loans.models import Loan, LoanStatus
 from makerspace.loans.services import cancel_loan
+from makerspace.machines.models import MachineJob
 from makerspace.mail.links import with_link
 from makerspace.mail.models import OutboxMessage, OutboxStatus
 from makerspace.stats.models import StatsSubscription
@@ -268,6 +269,20 @@ def _booking_jobs(user: User) -> list[dict[str, Any]]:
 EXPORTERS["booking_jobs"] = _booking_jobs
 
 
+def _machine_jobs(user: User) -> list[dict[str, Any]]:
+    """What the person's machines reported during their bookings: the job's name (often a
+    file name the person chose) and how it went."""
+    jobs = db.session.scalars(select(MachineJob).join(Booking).where(
+        Booking.user_id == user.id).order_by(MachineJob.started_at, MachineJob.id))
+    return [{"booking_id": j.booking_id, "job_name": j.remote_key or None,
+             "state": j.state.value, "started_at": _iso(j.started_at),
+             "ended_at": _iso(j.ended_at), "progress": j.progress,
+             "filament_grams": j.filament_grams} for j in jobs]
+
+
+EXPORTERS["machine_jobs"] = _machine_jobs
+
+
 def export_personal_data(user: User) -> dict[str, Any]:
     """Everything Folkeverksted keeps about a person, table by table, as plain data. Secrets
     (password hash, token hashes, check-in codes) are left out: they are not information
@@ -329,6 +344,16 @@ def anonymise_loans(*conditions: Any) -> int:
     return result.rowcount or 0
 
 
+def forget_job_names(*conditions: Any) -> int:
+    """Blank the names (file names) of the ended machine jobs matching `conditions`; state,
+    times and filament stay. An open job keeps its name: the poller tells jobs apart by it."""
+    result = db.session.execute(
+        update(MachineJob).where(MachineJob.ended_at.is_not(None), MachineJob.remote_key != "",
+                                 *conditions)
+        .values(remote_key="").execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
 def _audit_without_people(*conditions: Any, **columns: None) -> int:
     """Keep the audit entries, without the people in them (the columns given)."""
     result = db.session.execute(
@@ -357,6 +382,8 @@ def delete_account(user: User, *, password: str | None) -> None:
         cancel_loan(loan, by=user)  # the copy goes back to the pool
     forget_waits_of(user)  # a time held for them goes to the next person waiting
     db.session.flush()
+    forget_job_names(MachineJob.booking_id.in_(select(Booking.id).where(
+        Booking.user_id == user.id)))
     anonymise_bookings(Booking.user_id == user.id)
     # A kit still out stays on the library's desk list as out, without the name.
     anonymise_loans(Loan.user_id == user.id)
@@ -383,13 +410,14 @@ class RetentionReport:
     audit_entries: int = 0
     blocks: int = 0
     sessions: int = 0
+    job_names: int = 0
 
     def summary(self) -> str:
         return (f"retention: {self.bookings} booking(s), {self.signups} sign-up(s) and "
                 f"{self.loans} loan(s) anonymised, {self.messages} e-mail(s), "
                 f"{self.blocks} block(s) and "
                 f"{self.sessions} session(s) deleted, {self.audit_entries} audit entr(y/ies) "
-                "without names.")
+                f"without names, {self.job_names} machine job name(s) removed.")
 
 
 def _days(name: str) -> timedelta:
@@ -413,6 +441,9 @@ def sweep_retention(now: datetime | None = None) -> RetentionReport:
             or_(AuditEntry.subject_user_id.is_not(None), AuditEntry.actor_id.is_not(None)),
             subject_user_id=None, actor_id=None),
     )
+    # A job's name (a file name) goes when its booking is anonymised; so does the name of a
+    # job that ran without a booking, after as long.
+    report.job_names = forget_job_names(MachineJob.ended_at < ended_before)
     report.messages = db.session.execute(delete(OutboxMessage).where(
         OutboxMessage.status != OutboxStatus.PENDING,
         OutboxMessage.created_at < now - _days("OUTBOX_RETENTION_DAYS"))).rowcount or 0
