@@ -95,6 +95,10 @@ def test_a_free_slot_is_refused_with_a_link_to_book_it(client, world, login):
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'data-code="slot_free"' in html and 'id="book-instead"' in html
+    # The head it shares with the booking form (macros/machine_form.html).
+    assert "<title>Error: Wait for a time on Laserkutter" in html
+    assert '<h2>You are not waiting yet</h2>' in html and 'role="alert"' in html
+    assert f'href="/equipment/{world["laser"].id}">Laserkutter</a>' in html
 
 
 def test_the_e_mail_link_shows_the_hold_and_one_click_books_it(client, app, world, login):
