@@ -413,3 +413,58 @@ def test_loan_forms_need_their_csrf_token(client, scene, login, app):
         assert db.session.get(Loan, loan_id).status == LoanStatus.RESERVED
         assert db.session.scalar(select(Loan).where(Loan.pickup_date == day(1))) is None
     assert without_csrf  # the helper exists for pages that print the token
+
+
+# -- who may borrow: the same rules as who may book ----------------------------------------
+
+def test_the_person_rules_of_borrowing_are_bookings_own(app_ctx, scene):
+    """Address, block, card and age refuse a loan with the codes (and the words, but for
+    «borrow» and «kit») that refuse a booking; an overdue loan comes after the address."""
+    from flask_babel import force_locale
+
+    from makerspace.booking.models import BookingBlock
+    from makerspace.identity.models import Identity, IdentityKind
+
+    person = _get(User, scene.people[0])
+    kit, printer = _get(Equipment, scene.kit), _get(Equipment, scene.printer)
+    kit.min_age = printer.min_age = 15
+    start = NOW + timedelta(days=1, hours=1)
+
+    def refusals():  # type: ignore[no-untyped-def]
+        found = []
+        for attempt in (lambda: _loan(scene, 0, 1, 2),
+                        lambda: create_booking(user=person, equipment=printer, start=start,
+                                               end=start + timedelta(hours=1))):
+            with pytest.raises(booking_errors.BookingRefused) as refused, force_locale("en"):
+                attempt()
+            found.append((refused.value.code, str(refused.value.message)))
+        return found
+
+    person.email_verified_at = None
+    assert [code for code, _ in refusals()] == ["email_not_verified"] * 2
+    person.email_verified_at = NOW
+    block = BookingBlock(user_id=person.id, starts_at=NOW - timedelta(days=1),
+                         ends_at=NOW + timedelta(days=5), reason="Tre uteblivelser")
+    db.session.add(block)
+    db.session.flush()
+    [(loan_code, loan_words), (booking_code, booking_words)] = refusals()
+    assert loan_code == booking_code == "blocked"
+    assert loan_words == booking_words and "Tre uteblivelser" in loan_words
+    block.lifted_at = NOW
+    card = Identity(user_id=person.id, kind=IdentityKind.CARD, provider="card",
+                    issuer="sip2:test", subject="x" * 64, blocked_message="Ubetalt gebyr")
+    db.session.add(card)
+    db.session.flush()
+    assert refusals() == [
+        ("card_blocked", "Your library card is blocked, so you cannot borrow either: "
+                         "Ubetalt gebyr"),
+        ("card_blocked", "Your library card is blocked, so you cannot book either: "
+                         "Ubetalt gebyr")]
+    db.session.delete(card)
+    person.birth_year = 2015  # turns 11 in 2026
+    db.session.flush()
+    assert refusals() == [
+        ("too_young", "This kit is for people who turn 15 this year or are older."),
+        ("too_young", "This machine is for people who turn 15 this year or are older.")]
+    person.birth_year = 2011  # turns 15 this year: may do both
+    assert _loan(scene, 0, 1, 2).status == LoanStatus.RESERVED

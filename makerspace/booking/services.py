@@ -229,9 +229,22 @@ def check_time_rules(*, equipment: Equipment, start: datetime, end: datetime,
                                         reason=outage.reason))
 
 
-def check_person_rules(*, user: User, equipment: Equipment, start: datetime, now: datetime,
-                       over_quota: bool = False) -> None:
-    """The rules about the person: blocks, age, certification, quota."""
+def address_unconfirmed(user: User) -> bool:
+    """Whether the person must confirm their e-mail address before booking or borrowing.
+    People who log in only with a library card or ID-porten may have no address at all."""
+    return user.email is not None and user.email_verified_at is None
+
+
+def confirm_address_first() -> errors.EmailNotVerified:
+    """The refusal for a person whose address is not confirmed (booking, waiting)."""
+    return errors.EmailNotVerified(_(
+        "Please confirm your e-mail address first: follow the link in the e-mail we sent "
+        "you when you registered. No e-mail? Ask for a new link at the top of the page."))
+
+
+def check_may_use(*, user: User, equipment: Equipment, at: datetime, now: datetime) -> None:
+    """The rules about the person that booking a machine and borrowing a kit share: no
+    block, no blocked library card, old enough at `at` (the start, the pick-up day)."""
     block = active_block(user, now)
     if block is not None:
         raise errors.Blocked(
@@ -240,13 +253,25 @@ def check_person_rules(*, user: User, equipment: Equipment, start: datetime, now
               reason=block.reason), until=block.ends_at.isoformat())
     card_block = card_block_message(user)
     if card_block is not None:
-        raise errors.CardBlocked(_("Your library card is blocked, so you cannot book either: "
-                                   "%(reason)s", reason=card_block))
+        raise errors.CardBlocked(
+            _("Your library card is blocked, so you cannot borrow either: %(reason)s",
+              reason=card_block) if equipment.is_kit else
+            _("Your library card is blocked, so you cannot book either: %(reason)s",
+              reason=card_block))
     if equipment.min_age is not None:
-        age = user.age_in(start)
+        age = user.age_in(at)
         if age is None or age < equipment.min_age:
-            raise errors.TooYoung(_("This machine is for people who turn %(age)s this year "
-                                    "or are older.", age=equipment.min_age))
+            raise errors.TooYoung(
+                _("This kit is for people who turn %(age)s this year or are older.",
+                  age=equipment.min_age) if equipment.is_kit else
+                _("This machine is for people who turn %(age)s this year or are older.",
+                  age=equipment.min_age))
+
+
+def check_person_rules(*, user: User, equipment: Equipment, start: datetime, now: datetime,
+                       over_quota: bool = False) -> None:
+    """The rules about the person: blocks, age, certification, quota."""
+    check_may_use(user=user, equipment=equipment, at=start, now=now)
     certification = equipment.requires_certification
     if certification is not None and not holds_certification(user, certification, start):
         raise errors.NotCertified(
@@ -500,12 +525,8 @@ def _refuse_unless_allowed(*, user: User, equipment: Equipment, start: datetime,
     caller holds the branch's lock)."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
-    # People who log in only with a library card or ID-porten may have no address at all.
-    if (user.email is not None and user.email_verified_at is None
-            and (booked_by is None or booked_by.id == user.id)):
-        raise errors.EmailNotVerified(_(
-            "Please confirm your e-mail address first: follow the link in the e-mail we sent "
-            "you when you registered. No e-mail? Ask for a new link at the top of the page."))
+    if address_unconfirmed(user) and (booked_by is None or booked_by.id == user.id):
+        raise confirm_address_first()
     if unattended:
         check_person_rules(user=user, equipment=equipment, start=start, now=now,
                            over_quota=over_quota)

@@ -22,15 +22,14 @@ from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
 from makerspace.booking import errors as booking_errors
 from makerspace.booking.models import Equipment
-from makerspace.booking.services import active_block, equipment_by_id
+from makerspace.booking.services import address_unconfirmed, check_may_use, equipment_by_id
 from makerspace.branches.hours import day_bounds, hours_for_days, local_today
 from makerspace.branches.models import Branch
 from makerspace.core import audit, signals
 from makerspace.core.audit import AuditAction
 from makerspace.core.pagination import PER_PAGE, Page, paginate
 from makerspace.extensions import db
-from makerspace.i18n import local_date, local_datetime
-from makerspace.identity.services import card_block_message
+from makerspace.i18n import local_date
 from makerspace.loans import errors
 from makerspace.loans.models import Loan, LoanStatus, ReturnCondition
 
@@ -173,7 +172,7 @@ def check_loan_rules(*, user: User, kit: Equipment, pickup: date, back: date,
 
 
 def _check_person(user: User, kit: Equipment, pickup: date, now: datetime) -> None:
-    if user.email is not None and user.email_verified_at is None:
+    if address_unconfirmed(user):
         raise booking_errors.EmailNotVerified()
     overdue = has_overdue(user, now)
     if overdue is not None:
@@ -181,21 +180,9 @@ def _check_person(user: User, kit: Equipment, pickup: date, now: datetime) -> No
             _("Please return “%(name)s” first: it was due back %(day)s.",
               name=overdue.equipment.name, day=local_date(overdue.return_date, fmt="long")),
             loan=overdue.id)
-    block = active_block(user, now)
-    if block is not None:
-        raise booking_errors.Blocked(
-            _("You may not make new bookings until %(until)s: %(reason)s",
-              until=local_datetime(block.ends_at, kit.branch.timezone, "short"),
-              reason=block.reason), until=block.ends_at.isoformat())
-    card_block = card_block_message(user)
-    if card_block is not None:
-        raise booking_errors.CardBlocked(_("Your library card is blocked, so you cannot "
-                                           "borrow either: %(reason)s", reason=card_block))
-    if kit.min_age is not None:
-        age = user.age_in(datetime.combine(pickup, datetime.min.time(), tzinfo=now.tzinfo))
-        if age is None or age < kit.min_age:
-            raise booking_errors.TooYoung(_("This kit is for people who turn %(age)s this "
-                                            "year or are older.", age=kit.min_age))
+    # The same rules as booking a machine: a block, a blocked card, the age limit.
+    check_may_use(user=user, equipment=kit, now=now,
+                  at=datetime.combine(pickup, datetime.min.time(), tzinfo=now.tzinfo))
 
 
 def _lock_kit(kit: Equipment) -> int:

@@ -31,7 +31,12 @@ from makerspace.accounts.tokens import ExpiredLink, InvalidLink
 from makerspace.booking import errors as booking_errors
 from makerspace.booking.availability import busy_intervals
 from makerspace.booking.models import Booking, BookingStatus, Equipment
-from makerspace.booking.services import check_person_rules, check_time_rules
+from makerspace.booking.services import (
+    address_unconfirmed,
+    check_person_rules,
+    check_time_rules,
+    confirm_address_first,
+)
 from makerspace.checkin.codes import new_checkin_token
 from makerspace.core import signals
 from makerspace.extensions import db
@@ -91,10 +96,8 @@ def create_wait(*, user: User, equipment: Equipment, start: datetime, end: datet
     open waits per person)."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
-    if user.email is not None and user.email_verified_at is None:
-        raise booking_errors.EmailNotVerified(_(
-            "Please confirm your e-mail address first: follow the link in the e-mail we sent "
-            "you when you registered. No e-mail? Ask for a new link at the top of the page."))
+    if address_unconfirmed(user):
+        raise confirm_address_first()
     now = clock.now()
     _lock_user(user)
     check_time_rules(equipment=equipment, start=start, end=end, now=now)
