@@ -57,6 +57,7 @@ from makerspace.identity.routes import bp as identity_bp
 from makerspace.loans import labels as loans_labels
 from makerspace.loans.routes import bp as loans_bp
 from makerspace.loans.staff_routes import bp as loans_staff_bp
+from makerspace.machines.routes import bp as machines_staff_bp
 from makerspace.mail.routes import bp as mail_bp
 from makerspace.mail.subscribers import connect as mail_listens_to_the_domain
 from makerspace.metrics import install_metrics
@@ -72,7 +73,7 @@ BLUEPRINTS = (core_bp, accounts_bp, accounts_invitations_bp, accounts_staff_bp, 
               branches_staff_bp, booking_bp, booking_staff_bp, certifications_bp, staff_bp,
               events_bp, events_staff_bp, checkin_bp, calendar_bp, mail_bp, privacy_bp,
               identity_bp, embed_bp, stats_bp, loans_bp, loans_staff_bp, waits_bp,
-              guardians_bp)
+              guardians_bp, machines_staff_bp)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -237,6 +237,7 @@ def test_librarian_pages(scene, new_page, shots):  # type: ignore[no-untyped-def
         ("staff: a library", "/staff/hoved/"),
         ("staff: new machine", "/staff/hoved/equipment/new"),
         ("staff: edit machine", f"/staff/equipment/{scene.laser.id}/edit"),
+        ("staff: a machine's connection", f"/staff/equipment/{scene.printer.id}/connection"),
         ("staff: opening hours", "/staff/hoved/hours"),
         ("staff: closures", "/staff/hoved/closures"),
         ("staff: walk-in booking", "/staff/hoved/book"),
