@@ -56,6 +56,9 @@ class NewEventSchema(Input):
     instructor = Text(max_length=200, load_default="")
     min_age = ma.fields.Integer(strict=True, allow_none=True,
                                 metadata={"minimum": 0, "maximum": 100})
+    guardian_consent_under = ma.fields.Integer(strict=True, allow_none=True, metadata={
+        "minimum": 1, "maximum": 100,
+        "description": "Below this age a guardian must consent before a sign-up is confirmed"})
     signup_opens = Moment(allow_none=True)
     signup_closes = Moment(allow_none=True)
     grants_certification = ma.fields.String(allow_none=True,
