@@ -226,19 +226,26 @@ def test_10_young_people_at_once_get_3_seats_and_withdrawals_promote_once(app, o
         assert db.session.scalar(select(GuardianConsent.id).where(
             GuardianConsent.status != ConsentStatus.PENDING)) is None
         assert len(list(db.session.scalars(select(GuardianConsent)))) == 10
-    gate = threading.Barrier(3)
+    adults = [make_user(birth_year=1990) for _ in range(3)]
+    gate = threading.Barrier(6)
 
-    def withdraw(consent_id: int) -> None:
+    def withdraw_or_join(index: int) -> None:
         with app.app_context():
             gate.wait()
-            guardians.withdraw_consent(db.session.get(GuardianConsent, consent_id))
+            if index < 3:  # three guardians withdraw while three adults sign up
+                guardians.withdraw_consent(db.session.get(GuardianConsent, consents[index]))
+            else:
+                sign_up(event=db.session.get(Event, event_id),
+                        user=db.session.get(User, adults[index - 3].id))
             db.session.commit()
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        list(pool.map(withdraw, consents))
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(withdraw_or_join, range(6)))
     with app.app_context():
         counts = event_counts([db.session.get(Event, event_id)])[event_id]
-        assert (counts.confirmed, counts.waitlisted) == (3, 4)
+        # Each freed seat went to the waitlist in the withdrawal's own transaction, so the
+        # adults queue behind: never more than 3 seats taken.
+        assert (counts.confirmed, counts.waitlisted) == (3, 7)
         assert db.session.scalar(select(OutboxMessage.id).where(
             OutboxMessage.kind == "signup_confirmed")) is None  # nobody consented yet
 
