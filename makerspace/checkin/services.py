@@ -397,6 +397,9 @@ def _check_in(scanned: str, *, by: User, branch: Branch | None,
                              "booked yet."))
     if booking is not None and guardians.is_pending(booking):
         raise AwaitingGuardian()
+    if signup is not None and guardians.is_pending(signup):
+        raise AwaitingGuardian(_("This sign-up waits for a guardian's consent and is not "
+                                 "confirmed yet."))
     if anyway is None:
         if booking is not None and booking.status == BookingStatus.NO_SHOW:
             raise _too_late(subject, now)  # the sweep found the window closed

@@ -35,6 +35,7 @@ class AuditAction(enum.StrEnum):
     ADDED_AT_DOOR = "added_at_door"
     # Kits lent for days: handed over and taken back at the desk.
     LOAN_PICKED_UP = "loan_picked_up"
+    LOAN_LENT_AT_DESK = "loan_lent_at_desk"
     LOAN_RETURNED = "loan_returned"
     # Jobs on machines (booking/jobs.py); `detail` says how and by what way.
     JOB_STARTED = "job_started"

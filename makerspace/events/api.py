@@ -13,12 +13,13 @@ from makerspace.api.fields import Moment, PageQuery
 from makerspace.api.pages import LINK_HEADER, link_header
 from makerspace.api.rest import ApiBlueprint
 from makerspace.auth import known_person_or_refusal, require_manager
+from makerspace.booking import guardians
 from makerspace.branches.hours import local_moment
 from makerspace.branches.services import branch_by_slug
 from makerspace.certifications.services import certification_by_slug
 from makerspace.checkin.services import checkin_link
 from makerspace.events import services
-from makerspace.events.models import Event, Signup
+from makerspace.events.models import Event, Signup, SignupStatus
 from makerspace.events.schemas import (
     EventQuerySchema,
     EventSchema,
@@ -44,14 +45,19 @@ def _event_out(event: Event, counts: services.EventCounts) -> dict[str, Any]:
             "start": event.start_at, "end": event.end_at, "capacity": event.capacity,
             "seats_left": event.seats_left(counts.confirmed),
             "waitlist_length": counts.waitlisted, "status": event.status.value,
-            "min_age": event.min_age, "signup_opens": event.signup_opens_at,
+            "min_age": event.min_age, "guardian_consent_under": event.guardian_consent_under,
+            "signup_opens": event.signup_opens_at,
             "signup_closes": event.signup_deadline,
             "grants_certification": granted.slug if granted else None,
             "requires_certification": required.slug if required else None}
 
 
 def signup_out(signup: Signup) -> dict[str, Any]:
-    return {"id": signup.id, "event_id": signup.event_id, "status": signup.status.value,
+    consent = guardians.consent_state(signup)
+    pending = consent == "pending" and signup.status == SignupStatus.CONFIRMED
+    return {"id": signup.id, "event_id": signup.event_id,
+            "status": "pending_consent" if pending else signup.status.value,
+            "guardian_consent": consent,
             "position": services.waitlist_position(signup), "attended_at": signup.attended_at,
             "checkin_url": checkin_link(signup.checkin_token)}
 
@@ -96,6 +102,7 @@ def create_event(body: dict, slug: str):  # type: ignore[no-untyped-def]
         description_nn=body["description_nn"], description_en=body["description_en"],
         category=body.get("category"),
         instructor=body["instructor"], min_age=body.get("min_age"),
+        guardian_consent_under=body.get("guardian_consent_under"),
         signup_opens_at=moment("signup_opens"), signup_closes_at=moment("signup_closes"),
         grants_certification=_certification(body.get("grants_certification")),
         requires_certification=_certification(body.get("requires_certification")))
@@ -115,7 +122,9 @@ def get_event(event_id: int):  # type: ignore[no-untyped-def]
 @bp.arguments(NewSignupSchema, required=False)
 @bp.response(201, SignupSchema)
 @bp.problems(400, 403, 404, 409, 422, s403="`not_certified`, `too_young`, or `forbidden`",
-             s409="`already_signed_up`, `cancelled`", s422="`signup_closed`, `unknown_user`")
+             s409="`already_signed_up`, `cancelled`",
+             s422="`signup_closed`, `unknown_user`, `guardian_consent_required` (give "
+                  "`guardian_email`)")
 @bp.doc(operationId="signUp",
         summary="Sign up (yourself, or as branch staff for `user_email`)")
 def sign_up(body: dict, event_id: int):  # type: ignore[no-untyped-def]
@@ -125,7 +134,8 @@ def sign_up(body: dict, event_id: int):  # type: ignore[no-untyped-def]
     if email and email.strip().lower() != user.email:
         require_manager(user, event.branch)
         by, user = user, known_person_or_refusal(user, email)
-    return signup_out(services.sign_up(event=event, user=user, by=by)), 201
+    return signup_out(services.sign_up(event=event, user=user, by=by,
+                                       guardian_email=body.get("guardian_email"))), 201
 
 
 @bp.route("/signups/<id:signup_id>", methods=["DELETE"])

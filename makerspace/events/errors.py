@@ -72,3 +72,8 @@ class ReasonRequired(InvalidInput):
 class EmptyMessage(InvalidInput):
     code = "invalid_input"
     title = _l("Please write a subject and a message.")
+
+
+class AwaitingGuardian(NotConfirmed):
+    code = "guardian_consent_pending"
+    title = _l("This sign-up waits for a guardian's consent and is not confirmed yet.")

@@ -13,6 +13,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    EmailField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -35,7 +36,18 @@ from makerspace.core.forms import EmptyForm, within_years
 from makerspace.events.labels import AGE_GROUP_LABELS, CATEGORY_LABELS
 from makerspace.events.models import Event
 
-__all__ = ["EmptyForm", "EventFilterForm", "EventForm", "SeriesForm", "CancelEventForm"]
+__all__ = ["EmptyForm", "EventFilterForm", "EventForm", "SeriesForm", "CancelEventForm",
+           "SignupForm"]
+
+
+def _guardian_age_field() -> IntegerField:
+    return IntegerField(
+        _l("Guardian's consent under this age (optional)"),
+        validators=[Optional(), NumberRange(1, 100)],
+        description=_l("Younger people name a guardian, who gets an e-mail and must agree once "
+                       "for the course (for a series: once for all its dates). The seat is "
+                       "kept, without a check-in code, until they do."),
+        render_kw=_NUMBER_INPUT)
 
 _TIME_INPUT = {"type": "time", "inputmode": "numeric"}
 _NUMBER_INPUT = {"inputmode": "numeric"}
@@ -130,6 +142,7 @@ class EventForm(_CertificationChoices, _Languages, FlaskForm):
         _l("Age limit (optional)"), validators=[Optional(), NumberRange(0, 100)],
         description=_l("People may sign up from the year they turn this age."),
         render_kw=_NUMBER_INPUT)
+    guardian_consent_under = _guardian_age_field()
     signup_opens_at = DateTimeLocalField(
         _l("Sign-up opens (optional)"), validators=[Optional(), within_years],
         description=_l("Leave empty to open sign-up at once."))
@@ -155,6 +168,7 @@ class EventForm(_CertificationChoices, _Languages, FlaskForm):
             category=event.category or "",
             day=start.date(), start_time=start.strftime("%H:%M"),
             end_time=end.strftime("%H:%M"), capacity=event.capacity, min_age=event.min_age,
+            guardian_consent_under=event.guardian_consent_under,
             signup_opens_at=_local(event.signup_opens_at, tz),
             signup_closes_at=_local(event.signup_closes_at, tz),
             requires_certification=(event.requires_certification.slug
@@ -170,6 +184,7 @@ class EventForm(_CertificationChoices, _Languages, FlaskForm):
             "start_at": local_to_utc(self.day.data, self.start_time.data, timezone),
             "end_at": local_to_utc(self.day.data, self.end_time.data, timezone),
             "capacity": self.capacity.data, "min_age": self.min_age.data,
+            "guardian_consent_under": self.guardian_consent_under.data,
             "signup_opens_at": _utc(self.signup_opens_at.data, timezone),
             "signup_closes_at": _utc(self.signup_closes_at.data, timezone),
             **self.language_fields(),
@@ -193,6 +208,7 @@ class SeriesForm(_CertificationChoices, _Languages, FlaskForm):
                             render_kw=_NUMBER_INPUT)
     min_age = IntegerField(_l("Age limit (optional)"), validators=[Optional(), NumberRange(0, 100)],
                            render_kw=_NUMBER_INPUT)
+    guardian_consent_under = _guardian_age_field()
     skip_closed_days = BooleanField(_l("Skip days the library is closed"), default=True)
     requires_certification = SelectField(_l("Certification needed to join"), choices=[])
     grants_certification = SelectField(_l("Certification granted on attendance"), choices=[])
@@ -210,8 +226,17 @@ class SeriesForm(_CertificationChoices, _Languages, FlaskForm):
             "starts": self._clock(self.start_time.data), "ends": self._clock(self.end_time.data),
             "until": self.until.data, "capacity": self.capacity.data,
             "min_age": self.min_age.data, "skip_closed_days": self.skip_closed_days.data,
+            "guardian_consent_under": self.guardian_consent_under.data,
             **self.language_fields(),
         }
+
+
+class SignupForm(FlaskForm):
+    # Shown when the course asks a guardian below an age (booking/guardians.py).
+    guardian_email = EmailField(
+        _l("Your guardian's e-mail address"), validators=[Optional(), Length(max=254)],
+        description=_l("Needed if you are under the age shown above: we ask your guardian to "
+                       "agree, and your seat is confirmed when they do."))
 
 
 class CancelEventForm(FlaskForm):

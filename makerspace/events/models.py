@@ -66,6 +66,8 @@ class Event(db.Model):
         CheckConstraint("end_at > start_at", name="period"),
         CheckConstraint("capacity >= 0", name="capacity"),
         CheckConstraint("min_age IS NULL OR min_age BETWEEN 0 AND 100", name="min_age"),
+        CheckConstraint("guardian_consent_under IS NULL OR guardian_consent_under BETWEEN 1 "
+                        "AND 100", name="guardian_consent_under"),
         CheckConstraint(f"category IS NULL OR category IN ({CATEGORY_VALUES})",
                         name="category"),
         Index("ix_events_branch_start", "branch_id", "start_at"),
@@ -91,6 +93,9 @@ class Event(db.Model):
     signup_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signup_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     min_age: Mapped[int | None] = mapped_column(Integer)
+    # Below this age (as min_age counts it) a guardian must consent once for the course, or
+    # for the whole weekly series (booking/guardians.py).
+    guardian_consent_under: Mapped[int | None] = mapped_column(Integer)
     requires_certification_id: Mapped[int | None] = mapped_column(
         ForeignKey("certifications.id", ondelete="SET NULL"))
     grants_certification_id: Mapped[int | None] = mapped_column(

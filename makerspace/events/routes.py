@@ -19,6 +19,7 @@ from makerspace.auth import (
     manages_branch,
     staff_required,
 )
+from makerspace.booking import guardians
 from makerspace.branches.hours import day_bounds
 from makerspace.branches.services import all_branches
 from makerspace.certifications.models import Certification
@@ -37,6 +38,7 @@ from makerspace.events.forms import (
     EventFilterForm,
     EventForm,
     SeriesForm,
+    SignupForm,
 )
 from makerspace.events.models import Event, EventCategory, Signup, SignupStatus
 
@@ -83,6 +85,7 @@ def show(event_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "events/show.html", event=event, branch=event.branch, now=now, signup=signup,
         counts=services.event_counts([event])[event.id], form=EmptyForm(),
+        signup_form=SignupForm(), consent=guardians.consent_state(signup) if signup else None,
         position=services.waitlist_position(signup) if signup else None,
         may_leave=signup is not None and services.leave_refusal(signup, by=current_user) is None,
         is_staff=manages_branch(current_user, event.branch))
@@ -92,10 +95,15 @@ def show(event_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def signup(event_id: int):  # type: ignore[no-untyped-def]
     event = services.event_by_id(event_id)
-    if EmptyForm().validate_on_submit():
-        done = attempt(lambda: services.sign_up(event=event, user=current_user))
+    form = SignupForm()
+    if form.validate_on_submit():
+        done = attempt(lambda: services.sign_up(event=event, user=current_user,
+                                                guardian_email=form.guardian_email.data))
         if done.refused:
             flash(done.message, "error")
+        elif done.value.status == SignupStatus.CONFIRMED and guardians.is_pending(done.value):
+            flash(_("Your seat waits for your guardian's consent: we have sent them an "
+                    "e-mail. You get your check-in code when they agree."), "info")
         elif done.value.status == SignupStatus.CONFIRMED:
             flash(_("You are signed up. Welcome!"), "success")
         else:

@@ -31,6 +31,8 @@ class EventSchema(Output):
     status = ma.fields.String(required=True,
                               validate=ma.validate.OneOf([s.value for s in EventStatus]))
     min_age = ma.fields.Integer(required=True, allow_none=True)
+    guardian_consent_under = ma.fields.Integer(required=True, allow_none=True, metadata={
+        "description": "Below this age a guardian must consent (once per course or series)"})
     signup_opens = Stamp(required=True, allow_none=True)
     signup_closes = Stamp(required=True)
     grants_certification = ma.fields.String(required=True, allow_none=True)
@@ -54,6 +56,9 @@ class NewEventSchema(Input):
     instructor = Text(max_length=200, load_default="")
     min_age = ma.fields.Integer(strict=True, allow_none=True,
                                 metadata={"minimum": 0, "maximum": 100})
+    guardian_consent_under = ma.fields.Integer(strict=True, allow_none=True, metadata={
+        "minimum": 1, "maximum": 100,
+        "description": "Below this age a guardian must consent before a sign-up is confirmed"})
     signup_opens = Moment(allow_none=True)
     signup_closes = Moment(allow_none=True)
     grants_certification = ma.fields.String(allow_none=True,
@@ -71,13 +76,22 @@ class EventQuerySchema(PageQuery):
 class NewSignupSchema(Input):
     user_email = Text(max_length=254, metadata={
         "description": "Branch staff signing up someone their library knows"})
+    guardian_email = Text(max_length=254, allow_none=True, metadata={
+        "description": "A guardian's e-mail address, needed when the course asks for a "
+                       "guardian's consent at the person's age (`guardian_consent_under`); "
+                       "without it: 422 `guardian_consent_required`"})
 
 
 class SignupSchema(Output):
     id = ma.fields.Integer(required=True)
     event_id = ma.fields.Integer(required=True)
-    status = ma.fields.String(required=True,
-                              validate=ma.validate.OneOf([s.value for s in SignupStatus]))
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        [s.value for s in SignupStatus] + ["pending_consent"]), metadata={
+        "description": "`pending_consent`: the seat is taken but waits for the guardian's "
+                       "consent (no check-in until then)"})
+    guardian_consent = ma.fields.String(required=True, allow_none=True, validate=ma.validate.OneOf(
+        ["pending", "given", "withdrawn"]), metadata={
+        "description": "null when the sign-up needs no guardian's consent"})
     position = ma.fields.Integer(required=True, allow_none=True, metadata={
         "description": "Place on the waitlist (1 = next); null otherwise"})
     attended_at = Stamp(required=True, allow_none=True)

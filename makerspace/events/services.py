@@ -20,6 +20,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
+from makerspace.booking import guardians
 from makerspace.branches.hours import hours_for_days
 from makerspace.branches.models import Branch
 from makerspace.certifications.models import Certification
@@ -58,6 +59,8 @@ def _check_event(event: Event) -> None:
         raise errors.InvalidEvent(_("The capacity must be 0 to 10000."))
     if event.min_age is not None and not 0 <= event.min_age <= 100:
         raise errors.InvalidEvent(_("The age limit must be 0 to 100."))
+    if event.guardian_consent_under is not None and not 1 <= event.guardian_consent_under <= 100:
+        raise errors.InvalidEvent(_("The age for a guardian's consent must be 1 to 100."))
     if event.signup_opens_at and event.signup_opens_at >= event.signup_deadline:
         raise errors.InvalidEvent(_("Sign-up must open before it closes."))
     if event.category is not None and event.category not in set(EventCategory):
@@ -66,7 +69,8 @@ def _check_event(event: Event) -> None:
 
 EVENT_FIELDS = ("title", "description", "instructor", "start_at", "end_at", "capacity",
                 "signup_opens_at", "signup_closes_at", "min_age", "requires_certification",
-                "grants_certification", "category", "description_nn", "description_en")
+                "grants_certification", "category", "description_nn", "description_en",
+                "guardian_consent_under")
 
 
 def create_event(*, branch: Branch, title: str, start: datetime, end: datetime, capacity: int,
@@ -76,7 +80,8 @@ def create_event(*, branch: Branch, title: str, start: datetime, end: datetime, 
                  requires_certification: Certification | None = None,
                  grants_certification: Certification | None = None,
                  series: EventSeries | None = None, category: str | None = None,
-                 description_nn: str = "", description_en: str = "") -> Event:
+                 description_nn: str = "", description_en: str = "",
+                 guardian_consent_under: int | None = None) -> Event:
     """A course, workshop or open-workshop session at a branch. `description` is bokmål;
     the nynorsk and English ones are optional (readers get bokmål where one is missing)."""
     event = Event(branch=branch, title=title.strip(), description=description.strip(),
@@ -85,7 +90,8 @@ def create_event(*, branch: Branch, title: str, start: datetime, end: datetime, 
                   instructor=instructor.strip(), start_at=start, end_at=end, capacity=capacity,
                   signup_opens_at=signup_opens_at, signup_closes_at=signup_closes_at,
                   min_age=min_age, requires_certification=requires_certification,
-                  grants_certification=grants_certification, series=series)
+                  grants_certification=grants_certification, series=series,
+                  guardian_consent_under=guardian_consent_under)
     _check_event(event)
     db.session.add(event)
     db.session.flush()
@@ -270,8 +276,11 @@ def upcoming_events_granting(certification: Certification, now: datetime,
 
 # -- sign-ups -----------------------------------------------------------------------------
 
-def sign_up(*, event: Event, user: User, by: User | None = None) -> Signup:
-    """Take a seat while there is one, else a place on the waitlist."""
+def sign_up(*, event: Event, user: User, by: User | None = None,
+            guardian_email: str | None = None) -> Signup:
+    """Take a seat while there is one, else a place on the waitlist. Where the course asks a
+    guardian at the person's age, `guardian_email` is where to ask (booking/guardians.py): the
+    seat is taken at once but waits for the consent (no check-in code until then)."""
     now = clock.now()
     locked = lock_event(event.id)
     if locked.status == EventStatus.CANCELLED:
@@ -290,6 +299,7 @@ def sign_up(*, event: Event, user: User, by: User | None = None) -> Signup:
             Signup.event_id == locked.id, Signup.user_id == user.id,
             Signup.status.in_(SignupStatus.live()))) is not None:
         raise errors.AlreadySignedUp()
+    guardians.ask_for_signup(user=user, event=locked, guardian_email=guardian_email, now=now)
     counts = event_counts([locked])[locked.id]
     signup = Signup(event=locked, user=user, created_by_id=(by or user).id,
                     age_band=user.age_band(locked.start_at))
@@ -378,6 +388,25 @@ def leave(signup: Signup, *, by: User) -> list[Signup]:
     return _promote(event)
 
 
+def release_signups(signups: list[Signup], *, now: datetime) -> list[Signup]:
+    """Cancel these sign-ups (a guardian withdrew or never answered) and give each freed seat
+    to the waitlist; events are locked in id order so two releases cannot deadlock."""
+    cancelled = []
+    for event_id in sorted({s.event_id for s in signups}):
+        event = lock_event(event_id)
+        for signup in (s for s in signups if s.event_id == event_id):
+            db.session.refresh(signup)
+            if signup.status.is_live and signup.attended_at is None:
+                signup.status = SignupStatus.CANCELLED
+                signup.queue_number = None
+                signup.cancelled_at = now
+                signup.sequence += 1
+                cancelled.append(signup)
+        db.session.flush()
+        _promote(event)
+    return cancelled
+
+
 def mark_attendance(signup: Signup, *, by: User, early: bool = False) -> Signup:
     """Staff mark who came, from the check-in window's opening on (`early`: before it, an
     override the caller audits); attending a certifying event grants its certification (with
@@ -387,6 +416,8 @@ def mark_attendance(signup: Signup, *, by: User, early: bool = False) -> Signup:
         raise errors.SignupNotFound()
     if signup.status != SignupStatus.CONFIRMED:
         raise errors.NotConfirmed()
+    if guardians.is_pending(signup):
+        raise errors.AwaitingGuardian()
     now = clock.now()
     opens = event.branch.checkin_window(event.start_at)[0]
     if now < opens and not early:
@@ -450,7 +481,8 @@ def mark_all_present(event: Event, *, by: User) -> int:
     _require_staff_of(event, by)
     marked = 0
     for signup in attendees(event):
-        if signup.status == SignupStatus.CONFIRMED and signup.attended_at is None:
+        if signup.status == SignupStatus.CONFIRMED and signup.attended_at is None \
+                and not guardians.is_pending(signup):
             mark_attendance(signup, by=by)
             marked += 1
     return marked

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    EmailField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from makerspace.core.forms import within_years
@@ -17,6 +25,14 @@ class LoanForm(FlaskForm):
     return_date = DateField(_l("Return day"), validators=[InputRequired(), within_years],
                             description=_l("Bring it back to the same library, during "
                                            "opening hours."))
+
+
+class LendForm(LoanForm):
+    """Staff lend a kit over the desk to someone their library knows (by e-mail)."""
+
+    kit = SelectField(_l("Kit"), coerce=int, validators=[InputRequired()])
+    email = EmailField(_l("The citizen's e-mail address"),
+                       validators=[DataRequired(), Length(max=254)])
 
 
 class ReturnForm(FlaskForm):

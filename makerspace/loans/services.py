@@ -21,7 +21,7 @@ from makerspace import clock
 from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
 from makerspace.booking import errors as booking_errors
-from makerspace.booking.models import Equipment
+from makerspace.booking.models import Equipment, EquipmentKind
 from makerspace.booking.services import address_unconfirmed, check_may_use, equipment_by_id
 from makerspace.branches.hours import day_bounds, hours_for_days, local_today
 from makerspace.branches.models import Branch
@@ -207,6 +207,27 @@ def create_loan(*, user: User, kit: Equipment, pickup: date, back: date) -> Loan
     db.session.add(loan)
     db.session.flush()
     signals.loan_confirmed.send(loan)
+    return loan
+
+
+def kits_at(branch: Branch) -> list[Equipment]:
+    """A branch's kits still lent out, by name (the desk's lending form)."""
+    return list(db.session.scalars(select(Equipment).where(
+        Equipment.branch_id == branch.id, Equipment.kind == EquipmentKind.KIT,
+        Equipment.retired_at.is_(None)).order_by(Equipment.name)))
+
+
+def lend_at_desk(*, person: User, kit: Equipment, pickup: date, back: date,
+                 by: User) -> Loan:
+    """Staff lend a kit to someone their library knows, by the same rules and pool as the
+    person's own loan; lent for today, it is handed over at once (as the scan station would)."""
+    if not manages_branch(by, kit.branch):
+        raise errors.LoanNotFound()
+    loan = create_loan(user=person, kit=kit, pickup=pickup, back=back)
+    audit.record(AuditAction.LOAN_LENT_AT_DESK, actor_id=by.id, subject_user_id=person.id,
+                 detail=f"loan {loan.id}")
+    if pickup == today_at(kit.branch):
+        pick_up(loan, by=by)
     return loan
 
 

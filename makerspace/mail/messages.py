@@ -17,7 +17,7 @@ from makerspace import clock
 from makerspace.accounts.invitations import Invitation, invitation_max_age
 from makerspace.accounts.models import User
 from makerspace.accounts.tokens import reset_max_age, verification_max_age
-from makerspace.booking.guardians import GuardianConsent
+from makerspace.booking.guardians import GuardianConsent, consent_course
 from makerspace.booking.models import Booking, BookingBlock, BookingStatus, EquipmentOutage
 from makerspace.booking.services import alternatives_for
 from makerspace.calendar.services import booking_file, signup_file
@@ -292,17 +292,25 @@ def slot_held(wait: SlotWait) -> OutboxMessage | None:
 # -- accounts -----------------------------------------------------------------------------
 
 def guardian_consent(consent: GuardianConsent) -> OutboxMessage | None:
-    """To the guardian a young person named: a link, made when sent, to agree or withdraw."""
-    user, equipment = consent.user, consent.equipment
+    """To the guardian a young person named: a link, made when sent, to agree or withdraw
+    (for a machine, a course or a weekly series)."""
+    user = consent.user
+    if consent.for_course:
+        event = consent_course(consent)
+        place, context = event.branch, {"course": event.title, "series": consent.series_id,
+                                        "age": event.guardian_consent_under}
+    else:
+        place = consent.equipment.branch
+        context = {"machine": consent.equipment.name,
+                   "age": consent.equipment.guardian_consent_under}
     with _for(user):
         return queue_message(
             kind="guardian_consent", user=user, to_email=consent.guardian_email,
             to_name=str(_l("guardian of %(person)s", person=user.name))[:200],
             link_kind="guardian_consent",
             subject=_l("%(person)s asks for your consent", person=user.name),
-            context={"link": LINK_PLACEHOLDER, "person": user.name, "machine": equipment.name,
-                     "branch": equipment.branch.name, "age": equipment.guardian_consent_under,
-                     "expires_at": consent.expires_at, "tz": equipment.branch.timezone})
+            context={"link": LINK_PLACEHOLDER, "person": user.name, "branch": place.name,
+                     "expires_at": consent.expires_at, "tz": place.timezone, **context})
 
 
 def password_reset(user: User) -> OutboxMessage:

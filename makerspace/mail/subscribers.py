@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from makerspace.accounts.models import User
-from makerspace.booking.guardians import GuardianConsent
+from makerspace.booking.guardians import GuardianConsent, is_pending
 from makerspace.booking.models import Booking, BookingBlock, EquipmentOutage
 from makerspace.core import signals
-from makerspace.events.models import Event, Signup
+from makerspace.events.models import Event, Signup, SignupStatus
 from makerspace.loans.models import Loan
 from makerspace.mail import messages
 from makerspace.mail.services import recently_queued
@@ -45,9 +45,12 @@ def _block_started(block: BookingBlock, **_: Any) -> None:
 
 
 def _guardian_consent_given(_consent: GuardianConsent, *, bookings: list[Booking],
-                            **_: Any) -> None:
+                            signups: list[Signup], **_: Any) -> None:
     for booking in bookings:  # pending until now: this is their confirmation
         messages.booking_confirmed(booking)
+    for signup in signups:  # a seat with its check-in code now (a waitlist place was told)
+        if signup.status == SignupStatus.CONFIRMED:
+            messages.signup_confirmed(signup)
 
 
 def _booking_confirmed(booking: Booking, **_: Any) -> None:
@@ -60,11 +63,13 @@ def _slot_held(wait: SlotWait, **_: Any) -> None:
 
 
 def _signup_created(signup: Signup, **_: Any) -> None:
-    messages.signed_up(signup)
+    # A seat waiting for a guardian: the confirmation (with its code) comes with the consent.
+    if signup.status != SignupStatus.CONFIRMED or not is_pending(signup):
+        messages.signed_up(signup)
 
 
 def _signups_promoted(_event: Event, *, signups: list[Signup], **_: Any) -> None:
-    messages.signups_promoted(signups)
+    messages.signups_promoted([s for s in signups if not is_pending(s)])
 
 
 def _event_cancelled(event: Event, **_: Any) -> None:

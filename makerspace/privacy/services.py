@@ -243,7 +243,8 @@ EXPORTERS: dict[str, Callable[[User], list[dict[str, Any]]]] = {
 
 
 def _guardian_consents(user: User) -> list[dict[str, Any]]:
-    return [{"equipment_id": c.equipment_id, "guardian_email": c.guardian_email,
+    return [{"equipment_id": c.equipment_id, "event_id": c.event_id, "series_id": c.series_id,
+             "guardian_email": c.guardian_email,
              "status": c.status.value, "requested_at": _iso(c.requested_at),
              "expires_at": _iso(c.expires_at), "answered_at": _iso(c.answered_at)}
             for c in consents_of(user)]

@@ -21,6 +21,7 @@ from makerspace.core.audit import AuditEntry
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.events.services import event_counts
 from makerspace.extensions import db
+from makerspace.loans.models import Loan, LoanStatus
 from makerspace.machines import services as machine_services
 from makerspace.machines.models import MachineConnection, MachineJob
 
@@ -82,10 +83,19 @@ class DayView:
     events: list[DayEvent]
     overrides: dict[int, list[AuditEntry]]
     cancelled: list[Booking]
+    # Kits are lent for days, not slots: the loans going out and due back this day, listed
+    # beside the grid instead of as empty rows on it.
+    loans_out: list[Loan] = field(default_factory=list)
+    loans_back: list[Loan] = field(default_factory=list)
 
     @property
     def closed(self) -> bool:
         return not self.columns
+
+    @property
+    def grid_rows(self) -> list[Row]:
+        """The machines of the slot grid (the kits are in the loan lists)."""
+        return [row for row in self.rows if not row.equipment.is_kit]
 
 
 def _covering(bookings: list[Booking], start: datetime, end: datetime) -> Booking | None:
@@ -166,7 +176,21 @@ def day_view(branch: Branch, day: date, now: datetime) -> DayView:
         events=[DayEvent(e, counts[e.id].confirmed, counts[e.id].waitlisted,
                          int(attended.get(e.id, 0))) for e in events],
         overrides=booking_services.overrides_of([b.id for b in bookings]),
-        cancelled=[b for b in bookings if b.status == BookingStatus.CANCELLED])
+        cancelled=[b for b in bookings if b.status == BookingStatus.CANCELLED],
+        **_loans_of_day(branch, day))
+
+
+def _loans_of_day(branch: Branch, day: date) -> dict[str, list[Loan]]:
+    """The kit loans to hand over and to take back on `day` (cancelled ones left out)."""
+    loans = list(db.session.scalars(
+        select(Loan).join(Equipment).where(
+            Equipment.branch_id == branch.id, Loan.status.not_in(
+                (LoanStatus.CANCELLED, LoanStatus.NOT_PICKED_UP)),
+            (Loan.pickup_date == day) | (Loan.return_date == day))
+        .options(joinedload(Loan.user), joinedload(Loan.equipment))
+        .order_by(Equipment.name, Loan.id)))
+    return {"loans_out": [loan for loan in loans if loan.pickup_date == day],
+            "loans_back": [loan for loan in loans if loan.return_date == day]}
 
 
 def bookings_with_people(booking_ids: list[int]) -> list[Booking]:
