@@ -19,7 +19,9 @@ make an old ETag match again: a missing token means "ask the database".
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import secrets
 import threading
@@ -36,6 +38,7 @@ from makerspace.booking.availability import next_whole_minute
 from makerspace.booking.models import Booking, Equipment, EquipmentOutage
 from makerspace.branches.models import Branch, DateException, StaffedHours, WeeklyHours
 
+LOG = logging.getLogger(__name__)
 COUNTY = "county"
 _MARKS = "availability_changed"  # in Session.info: the token keys to replace at commit
 _WATCHED = (Booking, EquipmentOutage, Equipment, Branch, WeeklyHours, DateException,
@@ -71,7 +74,8 @@ class MemoryTokens:
 
 
 class RedisTokens:
-    """Tokens in Redis, shared by every worker on every host."""
+    """Tokens in Redis, shared by every worker on every host. When Redis cannot be reached,
+    reading gives no tokens (answers are then made, and hashed, from the database)."""
 
     PREFIX = "folkeverksted:availability:"
 
@@ -79,26 +83,41 @@ class RedisTokens:
         import redis  # only where a Redis store is configured
 
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, decode_responses=True)
+        self._errors = redis.RedisError
 
     def get(self, keys: list[str]) -> list[str | None]:
-        return self._redis.mget([self.PREFIX + k for k in keys])
+        try:
+            return self._redis.mget([self.PREFIX + k for k in keys])
+        except self._errors:
+            return [None] * len(keys)
 
     def get_or_make(self, keys: list[str]) -> list[str]:
         found = self.get(keys)
         missing = [k for k, v in zip(keys, found, strict=True) if v is None]
         if missing:
-            with self._redis.pipeline(transaction=False) as pipe:
-                for key in missing:
-                    pipe.set(self.PREFIX + key, secrets.token_hex(8), nx=True)
-                pipe.execute()
+            try:
+                with self._redis.pipeline(transaction=False) as pipe:
+                    for key in missing:
+                        pipe.set(self.PREFIX + key, secrets.token_hex(8), nx=True)
+                    pipe.execute()
+            except self._errors:
+                return [""] * len(keys)
             found = self.get(keys)
         return [v or "" for v in found]
 
     def replace(self, keys: Iterable[str]) -> None:
-        with self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.set(self.PREFIX + key, secrets.token_hex(8))
-            pipe.execute()
+        names = [self.PREFIX + k for k in keys]
+        try:
+            with self._redis.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.set(name, secrets.token_hex(8))
+                pipe.execute()
+        except self._errors:
+            # The change is committed; a token that could not be replaced may let an old
+            # ETag through until the minute ends. Say so loudly; try to drop them instead.
+            LOG.error("availability tokens not replaced", extra={"keys": names})
+            with contextlib.suppress(self._errors):
+                self._redis.delete(*names)
 
 
 def make_store(config: dict[str, Any], environ: dict[str, str] | None = None
