@@ -332,3 +332,59 @@ def test_the_304_in_front_of_flask_has_the_headers_of_any_answer(client, machine
         k: v for k, v in inside.headers.items() if k != "X-Request-Id"}
     assert front.headers["X-Content-Type-Options"] == "nosniff"
     assert front.headers["Vary"] == "Cookie, Accept-Language"
+
+
+# -- the machine page's schedule, kept by the same tokens ---------------------------------
+
+def _page(client, machine, query: str = "") -> str:  # type: ignore[no-untyped-def]
+    response = client.get(f"/equipment/{machine.id}{query}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_kept_schedule_shows_every_change_in_the_next_page(
+        app, client, machine, make_user, make_booking, statements):
+    staff, citizen = make_user(role=Role.ADMIN), make_user()
+    _page(client, machine)  # learns the machine's branch
+    first = _page(client, machine)
+    statements.clear()
+    assert _page(client, machine) == first
+    assert not [s for s in statements if "FROM bookings" in s]  # the schedule was kept
+
+    make_booking(machine, citizen, datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    booked = _page(client, machine)
+    assert booked != first and booked.count("slot-busy") > first.count("slot-busy")
+
+    with app.app_context():
+        take_out_of_service(db.session.get(Equipment, machine.id), reason="Dysen er tett",
+                            by=db.session.get(User, staff.id),
+                            start=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+                            end=datetime(2026, 12, 1, 16, 0, tzinfo=UTC))
+        db.session.commit()
+    out = _page(client, machine)
+    assert out.count("slot-busy") > booked.count("slot-busy")
+
+    with app.app_context():
+        set_date_exception(db.session.get(Equipment, machine.id).branch, date(2026, 12, 1),
+                           None, reason="Stengt for kurs")
+        db.session.commit()
+    closed = _page(client, machine, "?day=2026-12-01")
+    assert "Stengt for kurs" in closed
+
+
+def test_the_kept_schedule_follows_the_clock_and_the_language(client, machine, frozen_clock):
+    _page(client, machine)
+    morning = _page(client, machine, "?day=2026-12-01")
+    frozen_clock.set(datetime(2026, 12, 1, 9, 0, 30, tzinfo=UTC))  # 10:00:30 in Oslo
+    later = _page(client, machine, "?day=2026-12-01")
+    assert later != morning and later.count("slot-free") < morning.count("slot-free")
+    frozen_clock.set(datetime(2026, 12, 1, 9, 0, 50, tzinfo=UTC))
+    assert _page(client, machine, "?day=2026-12-01") == later
+    frozen_clock.set(datetime(2026, 12, 1, 9, 1, 0, tzinfo=UTC))  # exactly a whole minute
+    assert _page(client, machine, "?day=2026-12-01").count("slot-free") == later.count(
+        "slot-free")
+    english = client.get(f"/equipment/{machine.id}?day=2026-12-01",
+                         headers={"Accept-Language": "en"}).get_data(as_text=True)
+    norwegian = client.get(f"/equipment/{machine.id}?day=2026-12-01",
+                           headers={"Accept-Language": "nb"}).get_data(as_text=True)
+    assert "Free" in english and "Ledig" in norwegian and "Ledig" not in english

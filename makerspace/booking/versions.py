@@ -25,6 +25,7 @@ import logging
 import os
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
@@ -206,6 +207,7 @@ def install(app: Flask) -> None:
     if tokens is not None:
         app.extensions["availability_tokens"] = tokens
     app.extensions["availability_branches"] = {}
+    app.extensions["availability_pages"] = KeptPages()
     if not _listening:
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "do_orm_execute", _bulk_statement)
@@ -267,6 +269,41 @@ def confirm_branch(equipment_id: int, branch_id: int) -> bool:
     known = branches.get(equipment_id) == branch_id
     branches[equipment_id] = branch_id
     return known
+
+
+class KeptPages:
+    """Rendered page parts by their fingerprint, the newest few (this process)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._kept: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tag: str) -> Any:
+        with self._lock:
+            found = self._kept.get(tag)
+            if found is not None:
+                self._kept.move_to_end(tag)
+            return found
+
+    def put(self, tag: str, part: Any) -> None:
+        with self._lock:
+            self._kept[tag] = part
+            self._kept.move_to_end(tag)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+
+def kept_pages() -> KeptPages:
+    return current_app.extensions["availability_pages"]
+
+
+def moment_key(now: datetime) -> tuple[datetime, str]:
+    """The whole minute a page part made at `now` holds for, and what else tells it apart.
+    Slots start on whole minutes, so "past", "bookable" and "ahead" are the same for every
+    moment strictly between two whole minutes; a moment exactly on one is its own case."""
+    minute = next_whole_minute(now)
+    return minute, "exact" if minute == now else "within"
 
 
 AVAILABILITY_ENDPOINT = "booking_api.availability"
