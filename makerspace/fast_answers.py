@@ -1,5 +1,6 @@
 """Answers given in front of Flask, for the one request where Flask's own work is most of the
-cost: a repeated availability request whose ETag still holds (`If-None-Match` → 304).
+cost: a repeated availability request whose ETag still holds (`If-None-Match` → 304), or,
+without `If-None-Match`, whose answer for the same change tokens is kept (200, the same bytes).
 
 The 304 is decided from the change tokens alone (booking/versions.py): no session, no query,
 no argument parsing, no request context. It carries what the app's hooks would have added
@@ -47,7 +48,8 @@ class NotModifiedInFront:
         self.app = app
         self.wsgi_app = wsgi_app
         self.headers = headers  # the security headers every answer gets
-        self.observe = REQUEST_SECONDS.labels("GET", ROUTE, "304").observe
+        self.observe = {status: REQUEST_SECONDS.labels("GET", ROUTE, str(status)).observe
+                        for status in (200, 304)}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse
                  ) -> Iterable[bytes]:
@@ -59,7 +61,15 @@ class NotModifiedInFront:
             if matched and int(matched.group(1)) <= 2**31 - 1:
                 tag = self._current_tag(int(matched.group(1)), environ)
                 if tag is not None and _offers(offered, tag):
-                    return self._not_modified(tag, environ, start_response, started)
+                    return self._answer(304, tag, None, environ, start_response, started)
+        elif environ.get("REQUEST_METHOD") == "GET" and "HTTP_ORIGIN" not in environ:
+            matched = _AVAILABILITY.match(environ.get("PATH_INFO", ""))
+            if matched and int(matched.group(1)) <= 2**31 - 1:
+                tag = self._current_tag(int(matched.group(1)), environ)
+                body = versions.kept_pages(self.app.extensions).get(
+                    versions.answer_key(tag)) if tag is not None else None
+                if body is not None:
+                    return self._answer(200, tag, body, environ, start_response, started)
         return self.wsgi_app(environ, start_response)
 
     def _current_tag(self, equipment_id: int, environ: dict[str, Any]) -> str | None:
@@ -68,19 +78,23 @@ class NotModifiedInFront:
             versions.query_key(_first_values(environ.get("QUERY_STRING", ""))),
             extensions=self.app.extensions)
 
-    def _not_modified(self, tag: str, environ: dict[str, Any], start_response: StartResponse,
-                      started: float) -> Iterable[bytes]:
+    def _answer(self, status: int, tag: str, body: bytes | None, environ: dict[str, Any],
+                start_response: StartResponse, started: float) -> Iterable[bytes]:
+        """A 304, or the kept answer (200) for the same tokens."""
         asked = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = asked if valid_request_id(asked) else uuid.uuid4().hex
-        start_response("304 NOT MODIFIED", [
-            ("ETag", f'"{tag}"'), ("Cache-Control", "no-cache"), *self.headers,
-            ("Vary", "Cookie, Accept-Language"), ("X-Request-Id", request_id)])
+        headers = [("ETag", f'"{tag}"'), ("Cache-Control", "no-cache"), *self.headers,
+                   ("Vary", "Cookie, Accept-Language"), ("X-Request-Id", request_id)]
+        if body is not None:
+            headers[:0] = [("Content-Type", "application/json"),
+                           ("Content-Length", str(len(body)))]
+        start_response("304 NOT MODIFIED" if status == 304 else "200 OK", headers)
         seconds = time.perf_counter() - started
         REQUEST_LOG.info("request", extra={
-            "method": "GET", "route": ROUTE, "status": 304, "request_id": request_id,
+            "method": "GET", "route": ROUTE, "status": status, "request_id": request_id,
             "duration_ms": round(seconds * 1000, 2)})
-        self.observe(seconds)
-        return []
+        self.observe[status](seconds)
+        return [] if body is None else [body]
 
 
 def _offers(header: str, tag: str) -> bool:

@@ -388,3 +388,18 @@ def test_the_kept_schedule_follows_the_clock_and_the_language(client, machine, f
     norwegian = client.get(f"/equipment/{machine.id}?day=2026-12-01",
                            headers={"Accept-Language": "nb"}).get_data(as_text=True)
     assert "Free" in english and "Ledig" in norwegian and "Ledig" not in english
+
+
+def test_a_kept_answer_is_the_answer_and_a_change_replaces_it(
+        client, machine, statements, make_user, make_booking):
+    _warm_etag(client, machine)
+    made = availability(client, machine, **{"Origin": "https://x.no"})  # made by Flask
+    statements.clear()
+    kept = availability(client, machine)
+    assert statements == []  # the kept bytes, in front of Flask
+    assert kept.status_code == 200 and kept.get_data() == made.get_data()
+    assert {k: v for k, v in kept.headers.items() if k != "X-Request-Id"} == {
+        k: v for k, v in made.headers.items() if k != "X-Request-Id"}
+    make_booking(machine, make_user(), datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    booked = availability(client, machine)
+    assert booked.get_json()["busy"] and booked.headers["ETag"] != kept.headers["ETag"]

@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 
 from makerspace import clock
 from makerspace.api.auth import api_user
@@ -131,8 +131,16 @@ def availability(query: dict, equipment_id: int):  # type: ignore[no-untyped-def
     headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
     if request.if_none_match.contains(etag) or request.if_none_match.contains(own):
         return Response(status=304, headers=headers)
-    return {"free": [{"start": i.start, "end": i.end} for i in free],
-            "busy": [{"start": i.start, "end": i.end} for i in busy]}, headers
+    answer = current_app.json.response(_AVAILABILITY_OUT.dump({
+        "free": [{"start": i.start, "end": i.end} for i in free],
+        "busy": [{"start": i.start, "end": i.end} for i in busy]}))
+    answer.headers.update(headers)
+    if tag:  # kept for the next request with the same tokens (fast_answers.py serves it)
+        versions.kept_pages().put(versions.answer_key(tag), answer.get_data())
+    return answer
+
+
+_AVAILABILITY_OUT = AvailabilitySchema()
 
 
 @bp.route("/availability", methods=["GET"])

@@ -294,8 +294,13 @@ class KeptPages:
                 self._kept.popitem(last=False)
 
 
-def kept_pages() -> KeptPages:
-    return current_app.extensions["availability_pages"]
+def answer_key(tag: str) -> str:
+    """Where a whole availability answer (JSON bytes) is kept: by its ETag."""
+    return f"answer|{tag}"
+
+
+def kept_pages(extensions: dict[str, Any] | None = None) -> KeptPages:
+    return (current_app.extensions if extensions is None else extensions)["availability_pages"]
 
 
 def moment_key(now: datetime) -> tuple[datetime, str]:
