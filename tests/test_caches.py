@@ -286,14 +286,18 @@ def test_the_next_minute_ends_the_304(client, machine, frozen_clock):
     assert later.get_json()["free"][0]["start"] == "2026-12-01T07:00:00+00:00"
 
 
-def test_no_token_store_with_several_workers_and_no_shared_store():
-    from makerspace.booking.versions import MemoryTokens, make_store
+def test_tokens_only_in_a_store_every_process_shares():
+    from makerspace.booking.versions import MemoryTokens, RedisTokens, make_store
 
-    config = {"ENVIRONMENT": "production", "RATELIMIT_STORAGE_URI": "memory://"}
-    assert make_store(config, {"WEB_CONCURRENCY": "2"}) is None
-    assert isinstance(make_store(config, {"WEB_CONCURRENCY": "1"}), MemoryTokens)
-    assert isinstance(make_store({**config, "ENVIRONMENT": "development"}, {}), MemoryTokens)
-    assert make_store({**config, "VERSIONS_STORAGE_URI": "none://"}, {}) is None
+    # memory:// is one process: a server also has the job worker, so no tokens there
+    for environment in ("production", "development"):
+        assert make_store({"ENVIRONMENT": environment,
+                           "RATELIMIT_STORAGE_URI": "memory://"}) is None
+    assert isinstance(make_store({"TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"}),
+                      MemoryTokens)
+    shared = {"ENVIRONMENT": "production", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}
+    assert isinstance(make_store(shared), RedisTokens)
+    assert make_store({**shared, "VERSIONS_STORAGE_URI": "none://"}) is None
 
 
 def test_redis_tokens_are_replaced_and_never_reused():

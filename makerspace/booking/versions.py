@@ -9,10 +9,11 @@ answer was made for (free time starts at the next whole minute, so an answer hol
 minute at most) and the query. The tokens are replaced in the session's `after_commit`, that
 is before the writing request answers, so the next answer after a change is a new one.
 
-Where the tokens live: in Redis (when RATELIMIT_STORAGE_URI or VERSIONS_STORAGE_URI is a
-redis:// address), shared by every worker; in this process for a single process (memory://,
-tests, the development server). With several workers and no shared store there are no tokens
-and the ETag is a hash of the answer itself, as before (the 304 then costs the query).
+Where the tokens live: in Redis (when VERSIONS_STORAGE_URI, or else RATELIMIT_STORAGE_URI, is
+a redis:// address), shared by every web worker and the job worker (`flask worker`), whose
+no-shows and holds change availability too; in this process only under TESTING. Without a
+shared store there are no tokens and the ETag is a hash of the answer itself, as before (the
+304 then costs the query).
 Tokens are random, not counters, so a store that was emptied (a Redis restart) can never
 make an old ETag match again: a missing token means "ask the database".
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import secrets
 import threading
 from collections import OrderedDict
@@ -121,17 +121,16 @@ class RedisTokens:
                 self._redis.delete(*names)
 
 
-def make_store(config: dict[str, Any], environ: dict[str, str] | None = None
-               ) -> TokenStore | None:
+def make_store(config: dict[str, Any]) -> TokenStore | None:
     """The store the settings ask for, or None where no store would be right."""
-    environ = dict(os.environ) if environ is None else environ
     uri = str(config.get("VERSIONS_STORAGE_URI") or config.get("RATELIMIT_STORAGE_URI") or "")
     if uri.startswith(("redis://", "rediss://", "unix://")):
         return RedisTokens(uri)
-    if uri.startswith("memory://"):
-        several = (config.get("ENVIRONMENT") == "production"
-                   and environ.get("WEB_CONCURRENCY", "").strip() != "1")
-        return None if several else MemoryTokens()
+    if uri.startswith("memory://") and config.get("TESTING"):
+        # Only where one process is all there is. A web server with memory:// still has the
+        # job worker (`flask worker`: no-shows, holds, printers) in another process, whose
+        # changes this process would never hear of.
+        return MemoryTokens()
     return None
 
 
