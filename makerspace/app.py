@@ -3,15 +3,21 @@ app; `flask --app makerspace` finds `create_app`)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, request
+import click
+from flask import Flask, abort, current_app, g, request, session
+from flask.cli import with_appcontext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from makerspace import models  # noqa: F401  (every mapper known before first use)
+from makerspace import (
+    fast_answers,
+    models,  # noqa: F401  (every mapper known before first use)
+)
 from makerspace.accounts.invitation_routes import bp as accounts_invitations_bp
 from makerspace.accounts.models import User
 from makerspace.accounts.routes import bp as accounts_bp
@@ -20,6 +26,7 @@ from makerspace.accounts.staff_routes import bp as accounts_staff_bp
 from makerspace.api.fields import IdConverter
 from makerspace.api.registry import install_api
 from makerspace.booking import labels as booking_labels
+from makerspace.booking import versions as availability_versions
 from makerspace.booking.guardian_routes import bp as guardians_bp
 from makerspace.booking.routes import bp as booking_bp
 from makerspace.booking.staff_routes import bp as booking_staff_bp
@@ -50,7 +57,7 @@ from makerspace.embed.routes import bp as embed_bp
 from makerspace.events import labels as events_labels
 from makerspace.events.routes import bp as events_bp
 from makerspace.events.staff_routes import bp as events_staff_bp
-from makerspace.extensions import babel, csrf, db, limiter, login_manager, migrate
+from makerspace.extensions import babel, csrf, db, limiter, login_manager
 from makerspace.i18n import register_template_helpers, select_locale
 from makerspace.identity import templating as identity_templating
 from makerspace.identity.routes import bp as identity_bp
@@ -104,6 +111,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     install_unit_of_work(app)
     install_request_log(app)
+    # Right after the request timer: a repeated availability request may be answered here.
+    availability_versions.install(app)
+    app.before_request(availability_versions.answer_not_modified)
     install_metrics(app)
     _register_request_hooks(app)
     register_error_handlers(app)
@@ -113,7 +123,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    _init_migrations(app)
     csrf.init_app(app)
     limiter.init_app(app)
     # The limits are all on decorated views, and the decorators check them. Flask-Limiter's
@@ -122,6 +132,12 @@ def _init_extensions(app: Flask) -> None:
     checks = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in checks:  # not there when rate limits are off
         checks.remove(limiter._check_request_limit)
+    if not app.config.get("RATELIMIT_HEADERS_ENABLED"):
+        # Its after-request hook only adds X-RateLimit-* headers (off here) and applies
+        # `deduct_when` limits (none here): a twentieth of a cheap request for nothing.
+        after = app.after_request_funcs.get(None, [])
+        after[:] = [f for f in after if getattr(getattr(f, "func", None), "__name__", "")
+                    != "__inject_headers"]
     if app.config["PROXY_FIX_X_FOR"]:
         hops = int(app.config["PROXY_FIX_X_FOR"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
@@ -152,6 +168,50 @@ def _init_extensions(app: Flask) -> None:
         return user_for_session(session_token)
 
 
+def _init_migrations(app: Flask) -> None:
+    """Flask-Migrate, loaded only where migrations are run: the `flask db` commands, tests and
+    scripts that import it. It brings Alembic, Mako and Pygments, 11 MB in every web worker,
+    which never migrates; /readyz reads the head revision from the files (core/health.py)."""
+    if "flask_migrate" in sys.modules:
+        _migrate(app)
+    else:
+        app.cli.add_command(_LazyDbCommands(app), "db")
+
+
+def _migrate(app: Flask) -> Any:
+    from flask_migrate import Migrate, cli
+
+    if "migrate" not in app.extensions:
+        Migrate(app, db, directory=str(REPO_ROOT / "migrations"))
+    return cli.db
+
+
+class _LazyDbCommands(click.Group):
+    """`flask db …`: Flask-Migrate's group (its options, then its commands), loaded when the
+    command is run."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__("db", help="Perform database migrations (Flask-Migrate).",
+                         callback=self._options, params=[
+                             click.Option(["-d", "--directory"], default=None,
+                                          help="Migration script directory"),
+                             click.Option(["-x", "--x-arg"], multiple=True,
+                                          help="Additional arguments for env.py")])
+        self.app = app
+
+    @staticmethod
+    @with_appcontext
+    def _options(directory: str | None, x_arg: tuple[str, ...]) -> None:
+        g.directory = directory  # where Flask-Migrate's own group callback puts them
+        g.x_arg = x_arg
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return _migrate(self.app).list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return _migrate(self.app).get_command(ctx, cmd_name)
+
+
 def _register_blueprints(app: Flask) -> None:
     # `<id:…>` in routes: ids from 1 to 2^31 − 1; anything else is "not found", never a 500.
     app.url_map.converters["id"] = IdConverter
@@ -170,7 +230,26 @@ def _personal(response) -> bool:  # type: ignore[no-untyped-def]
         return False
     if request.headers.get("Authorization"):
         return True
+    if "_login_user" not in g and not session.get("_user_id") and (
+            current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            not in request.cookies):
+        return False  # nobody can be logged in: no need to ask Flask-Login to look
     return bool(getattr(current_user, "is_authenticated", False))
+
+
+def security_header_defaults(app: Flask) -> list[tuple[str, str]]:
+    """The headers every answer gets unless its view set them."""
+    defaults = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("Content-Security-Policy",
+         "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
+    ]
+    if app.config["ENVIRONMENT"] == "production" and app.config["BASE_URL"].startswith(
+            "https://"):
+        defaults.insert(0, ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return defaults
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -188,29 +267,28 @@ def _register_request_hooks(app: Flask) -> None:
         if request.method in SAFE_METHODS and request.endpoint not in SESSIONLESS:
             read_only_transaction(db.session)
 
-    hsts = app.config["ENVIRONMENT"] == "production" and app.config["BASE_URL"].startswith(
-        "https://")
+    defaults = security_header_defaults(app)
+    # The availability 304 answered in front of Flask carries the same headers.
+    fast_answers.install(app, [*defaults, ("X-Frame-Options", "DENY")])
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
-        if hsts:
-            response.headers.setdefault("Strict-Transport-Security",
-                                        "max-age=31536000; includeSubDomains")
-        if _personal(response):
+        headers = response.headers
+        present = {name.lower() for name, _value in headers}  # one pass, not one per header
+        if _personal(response) and "cache-control" not in present:
             # Pages and answers with someone's data: never kept by a shared cache, a browser's
             # back-forward cache or a proxy. Views that know better (feeds) set their own.
-            response.headers.setdefault("Cache-Control", "private, no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if "frame-ancestors" not in response.headers.get("Content-Security-Policy", ""):
+            headers["Cache-Control"] = "private, no-store"
+        if "frame-ancestors" not in headers.get("Content-Security-Policy", "") and (
+                "x-frame-options" not in present):
             # A view that says who may frame it (the embedded view) has no X-Frame-Options,
             # which cannot name sites; every other answer may be framed by nobody.
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-        )
-        response.vary.add("Cookie")
-        response.vary.add("Accept-Language")
+            headers["X-Frame-Options"] = "DENY"
+        for name, value in defaults:
+            if name.lower() not in present:
+                headers.add(name, value)
+        if "vary" in present:
+            response.vary.update(("Cookie", "Accept-Language"))
+        else:
+            headers["Vary"] = "Cookie, Accept-Language"
         return response

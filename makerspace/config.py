@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute; 50 per hour",
+    # Where availability's change tokens live (booking/versions.py): empty means the same
+    # store as the rate limits (redis://…, shared by every process; memory:// this process,
+    # tests only); none:// keeps none (a 304 then costs the query).
+    "VERSIONS_STORAGE_URI": "",
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto (0: none).
     "PROXY_FIX_X_FOR": 0,
     # Minimum password length for new accounts (zxcvbn judges the rest).

@@ -7,11 +7,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from makerspace.accounts.models import Role, User
 from makerspace.booking.models import Booking, BookingStatus, Equipment
-from makerspace.booking.services import cancel_booking, take_out_of_service
+from makerspace.booking.services import (
+    cancel_booking,
+    return_to_service,
+    take_out_of_service,
+    update_equipment,
+)
 from makerspace.branches.hours import (
     hours_for_days,
     remove_date_exception,
@@ -89,8 +94,8 @@ def test_etag_answers_304_until_a_booking_or_a_cancellation_changes_it(
     etag = first.headers["ETag"]
     assert first.headers["Cache-Control"] == "no-cache"
     again = availability(client, machine, **{"If-None-Match": etag})
-    assert again.status_code == 304 and again.headers["ETag"] == etag
-    assert again.get_data() == b""
+    assert again.status_code == 304 and again.get_data() == b""
+    etag = again.headers["ETag"]  # from the change tokens once the machine is known
 
     citizen = make_user()
     booking = make_booking(machine, citizen, datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
@@ -104,7 +109,8 @@ def test_etag_answers_304_until_a_booking_or_a_cancellation_changes_it(
         assert db.session.get(Booking, booking.id).status == BookingStatus.CANCELLED
     freed = availability(client, machine, **{"If-None-Match": booked.headers["ETag"]})
     assert freed.status_code == 200 and freed.get_json()["busy"] == []
-    assert freed.headers["ETag"] == etag  # the same answer as before the booking
+    assert freed.get_json() == first.get_json()  # the same answer as before the booking
+    assert freed.headers["ETag"] not in (etag, booked.headers["ETag"])
 
 
 def test_time_moving_on_changes_the_answer_and_its_etag(client, machine, frozen_clock):
@@ -161,3 +167,243 @@ def test_a_feed_of_kept_event_bytes_is_what_icalendar_writes_whole():
     changed = [*items[:3], ical.CalendarItem(**{**items[3].__dict__, "summary": "Avlyst"})]
     assert b"SUMMARY:Avlyst" in ical.build_calendar(meta, changed)
     assert b"Kurs \xc2\xab3\xc2\xbb" not in ical.build_calendar(meta, changed)
+
+
+# -- the 304 from change tokens, without the database -------------------------------------
+
+def _warm_etag(client, machine) -> str:  # type: ignore[no-untyped-def]
+    """An ETag the change tokens answer for: the first answer about a machine hashes itself
+    (its branch is not known yet), the next one is made from the tokens."""
+    first = availability(client, machine)
+    second = availability(client, machine, **{"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 304
+    return second.headers["ETag"]
+
+
+@pytest.fixture
+def statements(app):  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_repeated_request_is_answered_304_without_the_database(client, machine, statements):
+    etag = _warm_etag(client, machine)
+    statements.clear()
+    for _ in range(3):
+        again = availability(client, machine, **{"If-None-Match": etag})
+        assert again.status_code == 304 and again.headers["ETag"] == etag
+        assert again.headers["Cache-Control"] == "no-cache"
+    assert statements == []
+    # another query is another answer
+    week = client.get(f"/api/v1/equipment/{machine.id}/availability?from={DAY}&days=7",
+                      headers={"If-None-Match": etag})
+    assert week.status_code == 200
+
+
+def _still_304(client, machine, etag: str) -> bool:  # type: ignore[no-untyped-def]
+    return availability(client, machine, **{"If-None-Match": etag}).status_code == 304
+
+
+def test_every_kind_of_change_ends_the_304(app, client, machine, make_user, make_booking):
+    staff, citizen = make_user(role=Role.ADMIN), make_user()
+
+    def book():  # type: ignore[no-untyped-def]
+        return make_booking(machine, citizen, datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+
+    def cancel(booking):  # type: ignore[no-untyped-def]
+        cancel_booking(db.session.get(Booking, booking.id), by=db.session.get(User, citizen.id))
+
+    def outage():  # type: ignore[no-untyped-def]
+        take_out_of_service(db.session.get(Equipment, machine.id), reason="Dysen er tett",
+                            by=db.session.get(User, staff.id),
+                            start=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+                            end=datetime(2026, 12, 1, 16, 0, tzinfo=UTC))
+
+    def back_in_service():  # type: ignore[no-untyped-def]
+        return_to_service(db.session.get(Equipment, machine.id),
+                          by=db.session.get(User, staff.id))
+
+    def branch():  # type: ignore[no-untyped-def]
+        return db.session.get(Equipment, machine.id).branch
+
+    def rules():  # type: ignore[no-untyped-def]
+        update_equipment(db.session.get(Equipment, machine.id), max_advance_days=3)
+
+    def bulk():  # type: ignore[no-untyped-def]
+        db.session.execute(update(Booking).where(Booking.equipment_id == machine.id)
+                           .values(status=BookingStatus.CANCELLED))
+
+    booking = book()
+    changes = [
+        ("cancellation", lambda: cancel(booking)),
+        ("booking", None),  # made by the factory, which commits itself
+        ("outage", outage),
+        ("back in service", back_in_service),
+        ("weekly hours", lambda: set_weekly_hours(branch(), {**ALL_WEEK,
+                                                             "tue": [("09:00", "15:00")]})),
+        ("closure", lambda: set_date_exception(branch(), date(2026, 12, 1), None,
+                                               reason="Stengt for kurs")),
+        ("closure removed", lambda: remove_date_exception(branch(), date(2026, 12, 1))),
+        ("machine's rules", rules),
+        ("bulk update", bulk),
+    ]
+    for name, change in changes:
+        etag = _warm_etag(client, machine)
+        assert _still_304(client, machine, etag), name
+        if change is None:
+            book()
+        else:
+            with app.app_context():
+                change()
+                db.session.commit()
+        assert not _still_304(client, machine, etag), name
+
+
+def test_a_change_rolled_back_keeps_the_304(app, client, machine, make_user):
+    etag = _warm_etag(client, machine)
+    with app.app_context():
+        update_equipment(db.session.get(Equipment, machine.id), max_advance_days=3)
+        db.session.rollback()
+    assert _still_304(client, machine, etag)
+
+
+def test_the_next_minute_ends_the_304(client, machine, frozen_clock):
+    frozen_clock.set(datetime(2026, 12, 1, 6, 0, 10, tzinfo=UTC))
+    etag = _warm_etag(client, machine)
+    frozen_clock.set(datetime(2026, 12, 1, 6, 0, 59, tzinfo=UTC))  # same next whole minute
+    assert _still_304(client, machine, etag)
+    frozen_clock.set(datetime(2026, 12, 1, 6, 1, 30, tzinfo=UTC))
+    later = availability(client, machine, **{"If-None-Match": etag})
+    assert later.status_code == 200
+    assert later.get_json()["free"][0]["start"] == "2026-12-01T07:00:00+00:00"
+
+
+def test_tokens_only_in_a_store_every_process_shares():
+    from makerspace.booking.versions import MemoryTokens, RedisTokens, make_store
+
+    # memory:// is one process: a server also has the job worker, so no tokens there
+    for environment in ("production", "development"):
+        assert make_store({"ENVIRONMENT": environment,
+                           "RATELIMIT_STORAGE_URI": "memory://"}) is None
+    assert isinstance(make_store({"TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"}),
+                      MemoryTokens)
+    shared = {"ENVIRONMENT": "production", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}
+    assert isinstance(make_store(shared), RedisTokens)
+    assert make_store({**shared, "VERSIONS_STORAGE_URI": "none://"}) is None
+
+
+def test_redis_tokens_are_replaced_and_never_reused():
+    import uuid
+
+    from makerspace.booking.versions import RedisTokens
+
+    tokens = RedisTokens("redis://127.0.0.1:6379/15")
+    try:
+        tokens._redis.ping()
+    except Exception:  # noqa: BLE001
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    tokens.PREFIX = f"test-{uuid.uuid4().hex}:"
+    keys = ["county", "b1", "m1"]
+    try:
+        assert tokens.get(keys) == [None, None, None]
+        made = tokens.get_or_make(keys)
+        assert all(made) and tokens.get_or_make(keys) == made
+        tokens.replace(["m1"])
+        after = tokens.get(keys)
+        assert after[:2] == made[:2] and after[2] not in (None, made[2])
+    finally:
+        tokens._redis.delete(*(tokens.PREFIX + k for k in keys))
+
+
+def test_the_304_in_front_of_flask_has_the_headers_of_any_answer(client, machine, statements):
+    etag = _warm_etag(client, machine)
+    statements.clear()
+    front = availability(client, machine, **{"If-None-Match": etag, "X-Request-Id": "abcdefgh12"})
+    # With an Origin the request goes through Flask (CORS is the app's), to the same answer.
+    inside = availability(client, machine, **{"If-None-Match": etag, "Origin": "https://x.no"})
+    assert front.status_code == inside.status_code == 304 and statements == []
+    assert front.headers["X-Request-Id"] == "abcdefgh12"
+    assert inside.headers["X-Request-Id"] != front.headers["X-Request-Id"]
+    assert {k: v for k, v in front.headers.items() if k != "X-Request-Id"} == {
+        k: v for k, v in inside.headers.items() if k != "X-Request-Id"}
+    assert front.headers["X-Content-Type-Options"] == "nosniff"
+    assert front.headers["Vary"] == "Cookie, Accept-Language"
+
+
+# -- the machine page's schedule, kept by the same tokens ---------------------------------
+
+def _page(client, machine, query: str = "") -> str:  # type: ignore[no-untyped-def]
+    response = client.get(f"/equipment/{machine.id}{query}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_kept_schedule_shows_every_change_in_the_next_page(
+        app, client, machine, make_user, make_booking, statements):
+    staff, citizen = make_user(role=Role.ADMIN), make_user()
+    _page(client, machine)  # learns the machine's branch
+    first = _page(client, machine)
+    statements.clear()
+    assert _page(client, machine) == first
+    assert not [s for s in statements if "FROM bookings" in s]  # the schedule was kept
+
+    make_booking(machine, citizen, datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    booked = _page(client, machine)
+    assert booked != first and booked.count("slot-busy") > first.count("slot-busy")
+
+    with app.app_context():
+        take_out_of_service(db.session.get(Equipment, machine.id), reason="Dysen er tett",
+                            by=db.session.get(User, staff.id),
+                            start=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+                            end=datetime(2026, 12, 1, 16, 0, tzinfo=UTC))
+        db.session.commit()
+    out = _page(client, machine)
+    assert out.count("slot-busy") > booked.count("slot-busy")
+
+    with app.app_context():
+        set_date_exception(db.session.get(Equipment, machine.id).branch, date(2026, 12, 1),
+                           None, reason="Stengt for kurs")
+        db.session.commit()
+    closed = _page(client, machine, "?day=2026-12-01")
+    assert "Stengt for kurs" in closed
+
+
+def test_the_kept_schedule_follows_the_clock_and_the_language(client, machine, frozen_clock):
+    _page(client, machine)
+    morning = _page(client, machine, "?day=2026-12-01")
+    frozen_clock.set(datetime(2026, 12, 1, 9, 0, 30, tzinfo=UTC))  # 10:00:30 in Oslo
+    later = _page(client, machine, "?day=2026-12-01")
+    assert later != morning and later.count("slot-free") < morning.count("slot-free")
+    frozen_clock.set(datetime(2026, 12, 1, 9, 0, 50, tzinfo=UTC))
+    assert _page(client, machine, "?day=2026-12-01") == later
+    frozen_clock.set(datetime(2026, 12, 1, 9, 1, 0, tzinfo=UTC))  # exactly a whole minute
+    assert _page(client, machine, "?day=2026-12-01").count("slot-free") == later.count(
+        "slot-free")
+    english = client.get(f"/equipment/{machine.id}?day=2026-12-01",
+                         headers={"Accept-Language": "en"}).get_data(as_text=True)
+    norwegian = client.get(f"/equipment/{machine.id}?day=2026-12-01",
+                           headers={"Accept-Language": "nb"}).get_data(as_text=True)
+    assert "Free" in english and "Ledig" in norwegian and "Ledig" not in english
+
+
+def test_a_kept_answer_is_the_answer_and_a_change_replaces_it(
+        client, machine, statements, make_user, make_booking):
+    _warm_etag(client, machine)
+    made = availability(client, machine, **{"Origin": "https://x.no"})  # made by Flask
+    statements.clear()
+    kept = availability(client, machine)
+    assert statements == []  # the kept bytes, in front of Flask
+    assert kept.status_code == 200 and kept.get_data() == made.get_data()
+    assert {k: v for k, v in kept.headers.items() if k != "X-Request-Id"} == {
+        k: v for k, v in made.headers.items() if k != "X-Request-Id"}
+    make_booking(machine, make_user(), datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    booked = availability(client, machine)
+    assert booked.get_json()["busy"] and booked.headers["ETag"] != kept.headers["ETag"]

@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 
 from makerspace import clock
 from makerspace.api.auth import api_user
@@ -14,7 +14,7 @@ from makerspace.api.fields import Moment, PageQuery
 from makerspace.api.pages import LINK_HEADER, link_header
 from makerspace.api.rest import ApiBlueprint
 from makerspace.auth import known_person_or_refusal, manages_branch, require_manager
-from makerspace.booking import errors, services
+from makerspace.booking import errors, services, versions
 from makerspace.booking.answers import booking_out
 from makerspace.booking.availability import FreeStart, free_and_busy, next_whole_minute
 from makerspace.booking.models import Equipment, EquipmentKind
@@ -115,17 +115,32 @@ def get_equipment(equipment_id: int):  # type: ignore[no-untyped-def]
 @bp.doc(operationId="getAvailability",
         summary="Free and busy periods (public, no personal data)")
 def availability(query: dict, equipment_id: int):  # type: ignore[no-untyped-def]
-    equipment = services.equipment_by_id(equipment_id)
     now = next_whole_minute(clock.now())
+    asked = versions.query_key(request.args)
+    # The change tokens are read before the database (see booking/versions.py).
+    tag = versions.tag_before_reading(equipment_id, now, asked)
+    equipment = services.equipment_by_id(equipment_id)
+    if not versions.confirm_branch(equipment_id, equipment.branch_id):
+        tag = None
     first = query.get("start") or now.astimezone(ZoneInfo(equipment.branch.timezone)).date()
     free, busy = free_and_busy(equipment, first, query["days"], now)
-    # The answer's own fingerprint: exact whatever changed (a booking, hours, a rule).
-    etag = hashlib.blake2b(repr((free, busy)).encode(), digest_size=16).hexdigest()
+    # The answer's own fingerprint, exact whatever changed: the ETag when there are no
+    # tokens (or the machine's branch was not known yet), and still honoured after that.
+    own = hashlib.blake2b(repr((free, busy)).encode(), digest_size=16).hexdigest()
+    etag = tag or own
     headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
-    if request.if_none_match.contains(etag):
+    if request.if_none_match.contains(etag) or request.if_none_match.contains(own):
         return Response(status=304, headers=headers)
-    return {"free": [{"start": i.start, "end": i.end} for i in free],
-            "busy": [{"start": i.start, "end": i.end} for i in busy]}, headers
+    answer = current_app.json.response(_AVAILABILITY_OUT.dump({
+        "free": [{"start": i.start, "end": i.end} for i in free],
+        "busy": [{"start": i.start, "end": i.end} for i in busy]}))
+    answer.headers.update(headers)
+    if tag:  # kept for the next request with the same tokens (fast_answers.py serves it)
+        versions.kept_pages().put(versions.answer_key(tag), answer.get_data())
+    return answer
+
+
+_AVAILABILITY_OUT = AvailabilitySchema()
 
 
 @bp.route("/availability", methods=["GET"])

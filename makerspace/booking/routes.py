@@ -8,12 +8,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from makerspace import clock
 from makerspace.auth import manages_branch
-from makerspace.booking import guardians, services
+from makerspace.booking import guardians, services, versions
 from makerspace.booking.availability import upcoming_slots, week_grid, week_slots
 from makerspace.booking.forms import (
     CancelForm,
@@ -42,25 +44,42 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
     """A machine's page. Without JavaScript the server cannot know the screen's width, so
     with neither ?day= nor ?week= the page carries both today's slots (shown on narrow
     screens) and this week's grid (shown on wide ones); ?day= or ?week= shows only that one."""
+    now = clock.now()
+    # The schedule's fingerprint is read before the database (see booking/versions.py).
+    minute, within = versions.moment_key(now)
+    asked = f"page|{get_locale()}|{within}|{request.args.get('day')}|{request.args.get('week')}"
+    tag = versions.tag_before_reading(equipment_id, minute, asked)
     machine = services.equipment_by_id(equipment_id)
     if machine.is_kit:  # lent for days: its page is the kit's (makerspace/loans)
         return redirect(url_for("loans.kit", equipment_id=machine.id))
-    now = clock.now()
-    zone = ZoneInfo(machine.branch.timezone)
+    if not versions.confirm_branch(machine.id, machine.branch_id):
+        tag = None
+    schedule = versions.kept_pages().get(tag) if tag else None
+    if schedule is None:
+        schedule = _schedule(machine, now)
+        if tag:
+            versions.kept_pages().put(tag, schedule)
+    in_use, until = machines.in_use_until(machine, now)
+    return render_template(
+        "booking/equipment.html", equipment=machine, branch=machine.branch,
+        schedule=schedule, outage=services.current_outage(machine, now),
+        certified=_certified(machine, now), granting=_granting(machine, now),
+        in_use=in_use, in_use_until=until)
+
+
+def _schedule(machine: Equipment, now: datetime) -> Markup:
+    """Today's slots and the week's grid, rendered (the same for every visitor)."""
     shows_week = "day" not in request.args
     shows_day = "week" not in request.args or "day" in request.args
     day = _day(machine, request.args.get("day"), now)
     week = _week(machine, request.args.get("week"), now)
-    in_use, until = machines.in_use_until(machine, now)
     days = week_slots(machine, week.first, now) if shows_week else []
-    return render_template(
-        "booking/equipment.html", equipment=machine, branch=machine.branch, week=week,
-        day=day, days=days, grid=week_grid(days, zone), both=shows_day and shows_week,
+    return Markup(render_template(  # noqa: S704 (Jinja output, escaped as it was rendered)
+        "booking/_schedule.html", equipment=machine, branch=machine.branch, week=week,
+        day=day, days=days, grid=week_grid(days, ZoneInfo(machine.branch.timezone)),
+        both=shows_day and shows_week, now=now,
         today_slots=(upcoming_slots(week_slots(machine, day.date, now, days=1)[0], now)
-                     if shows_day else None),
-        outage=services.current_outage(machine, now),
-        certified=_certified(machine, now), granting=_granting(machine, now),
-        in_use=in_use, in_use_until=until)
+                     if shows_day else None)))
 
 
 FIND_SHOWN = 60  # results on the page; the API gives them all

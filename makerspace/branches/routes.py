@@ -47,4 +47,4 @@ def show(slug: str):  # type: ignore[no-untyped-def]
         weekly=weekly_hours(branch), weekdays=weekday_names(), staffed_weekly=staffed,
         coming_days=hours_for_days(branch, today, 7),
         staffed_days=staffed_for_days(branch, today, 7) if staffed is not None else None,
-        free_today=free_today([branch], now))
+        free_today=free_today([branch], now, machines))

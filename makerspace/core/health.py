@@ -6,12 +6,11 @@ the pool, no ORM session, two small queries.
 
 from __future__ import annotations
 
+import re
 from contextlib import nullcontext
 from functools import cache
 from pathlib import Path
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,13 +20,27 @@ from makerspace.extensions import db
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
+_REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+
+
 @cache
 def code_revision() -> str:
-    """The newest migration this code has (read once)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    return head or ""
+    """The newest migration this code has (read once): the revision no other migration
+    revises. Read from the files' `revision`/`down_revision` lines, without Alembic (and
+    Mako), which a web worker would otherwise load for this alone."""
+    revisions, revised = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if found is None:
+            continue
+        revisions.add(found.group(1))
+        down = _DOWN.search(source)
+        if down is not None:
+            revised.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    heads = sorted(revisions - revised)
+    return heads[0] if len(heads) == 1 else ""
 
 
 def database_revision() -> str | None:

@@ -63,6 +63,11 @@ def configure_logging(app: Flask) -> None:
     root.removeHandler(default_handler)  # Flask's app.logger is this logger: ours speaks
 
 
+def valid_request_id(offered: str) -> bool:
+    """Whether a proxy's X-Request-Id looks like one (else a new id is made)."""
+    return bool(_REQUEST_ID.match(offered))
+
+
 def request_seconds() -> float | None:
     """How long the current request has taken so far (None before it was timed)."""
     started = g.get("request_started")

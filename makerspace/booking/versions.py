@@ -1,0 +1,327 @@
+"""Change tokens for availability answers, so a repeated `If-None-Match` is answered 304
+without the database.
+
+Every committed change that can alter a machine's free or busy time replaces a random token:
+the machine's (its bookings, outages and rules), its branch's (weekly hours, closures and
+other date exceptions, the branch's own settings) or, for bulk statements that name no single
+row, the county's. An availability ETag is a hash of the three tokens, the whole minute the
+answer was made for (free time starts at the next whole minute, so an answer holds for a
+minute at most) and the query. The tokens are replaced in the session's `after_commit`, that
+is before the writing request answers, so the next answer after a change is a new one.
+
+Where the tokens live: in Redis (when VERSIONS_STORAGE_URI, or else RATELIMIT_STORAGE_URI, is
+a redis:// address), shared by every web worker and the job worker (`flask worker`), whose
+no-shows and holds change availability too; in this process only under TESTING. Without a
+shared store there are no tokens and the ETag is a hash of the answer itself, as before (the
+304 then costs the query).
+Tokens are random, not counters, so a store that was emptied (a Redis restart) can never
+make an old ETag match again: a missing token means "ask the database".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from flask import Flask, Response, current_app, has_app_context, request
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from makerspace import clock
+from makerspace.booking.availability import next_whole_minute
+from makerspace.booking.models import Booking, Equipment, EquipmentOutage
+from makerspace.branches.models import Branch, DateException, StaffedHours, WeeklyHours
+
+LOG = logging.getLogger(__name__)
+COUNTY = "county"
+_MARKS = "availability_changed"  # in Session.info: the token keys to replace at commit
+_WATCHED = (Booking, EquipmentOutage, Equipment, Branch, WeeklyHours, DateException,
+            StaffedHours)
+
+
+class TokenStore(Protocol):
+    def get(self, keys: list[str]) -> list[str | None]: ...
+
+    def get_or_make(self, keys: list[str]) -> list[str]: ...
+
+    def replace(self, keys: Iterable[str]) -> None: ...
+
+
+class MemoryTokens:
+    """Tokens in this process (one process only)."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, keys: list[str]) -> list[str | None]:
+        return [self._tokens.get(k) for k in keys]
+
+    def get_or_make(self, keys: list[str]) -> list[str]:
+        with self._lock:
+            return [self._tokens.setdefault(k, secrets.token_hex(8)) for k in keys]
+
+    def replace(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._tokens[key] = secrets.token_hex(8)
+
+
+class RedisTokens:
+    """Tokens in Redis, shared by every worker on every host. When Redis cannot be reached,
+    reading gives no tokens (answers are then made, and hashed, from the database)."""
+
+    PREFIX = "folkeverksted:availability:"
+
+    def __init__(self, url: str) -> None:
+        import redis  # only where a Redis store is configured
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, decode_responses=True)
+        self._errors = redis.RedisError
+
+    def get(self, keys: list[str]) -> list[str | None]:
+        try:
+            return self._redis.mget([self.PREFIX + k for k in keys])
+        except self._errors:
+            return [None] * len(keys)
+
+    def get_or_make(self, keys: list[str]) -> list[str]:
+        found = self.get(keys)
+        missing = [k for k, v in zip(keys, found, strict=True) if v is None]
+        if missing:
+            try:
+                with self._redis.pipeline(transaction=False) as pipe:
+                    for key in missing:
+                        pipe.set(self.PREFIX + key, secrets.token_hex(8), nx=True)
+                    pipe.execute()
+            except self._errors:
+                return [""] * len(keys)
+            found = self.get(keys)
+        return [v or "" for v in found]
+
+    def replace(self, keys: Iterable[str]) -> None:
+        names = [self.PREFIX + k for k in keys]
+        try:
+            with self._redis.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.set(name, secrets.token_hex(8))
+                pipe.execute()
+        except self._errors:
+            # The change is committed; a token that could not be replaced may let an old
+            # ETag through until the minute ends. Say so loudly; try to drop them instead.
+            LOG.error("availability tokens not replaced", extra={"keys": names})
+            with contextlib.suppress(self._errors):
+                self._redis.delete(*names)
+
+
+def make_store(config: dict[str, Any]) -> TokenStore | None:
+    """The store the settings ask for, or None where no store would be right."""
+    uri = str(config.get("VERSIONS_STORAGE_URI") or config.get("RATELIMIT_STORAGE_URI") or "")
+    if uri.startswith(("redis://", "rediss://", "unix://")):
+        return RedisTokens(uri)
+    if uri.startswith("memory://") and config.get("TESTING"):
+        # Only where one process is all there is. A web server with memory:// still has the
+        # job worker (`flask worker`: no-shows, holds, printers) in another process, whose
+        # changes this process would never hear of.
+        return MemoryTokens()
+    return None
+
+
+def store() -> TokenStore | None:
+    return current_app.extensions.get("availability_tokens")
+
+
+# -- the keys a change touches ------------------------------------------------------------
+
+def machine_key(equipment_id: int) -> str:
+    return f"m{equipment_id}"
+
+
+def branch_key(branch_id: int) -> str:
+    return f"b{branch_id}"
+
+
+def _keys_of(obj: Any) -> Iterable[str]:
+    if isinstance(obj, Booking | EquipmentOutage):
+        # Also the machine it was on before, should a row ever move.
+        history = inspect(obj).attrs.equipment_id.history
+        for equipment_id in (obj.equipment_id, *history.deleted):
+            if equipment_id is not None:
+                yield machine_key(equipment_id)
+    elif isinstance(obj, Equipment):
+        if obj.id is not None:
+            yield machine_key(obj.id)
+    elif isinstance(obj, Branch):
+        if obj.id is not None:
+            yield branch_key(obj.id)
+    else:  # hours and date exceptions
+        history = inspect(obj).attrs.branch_id.history
+        for branch_id in (obj.branch_id, *history.deleted):
+            if branch_id is not None:
+                yield branch_key(branch_id)
+
+
+def _mark(session: Session, keys: Iterable[str]) -> None:
+    session.info.setdefault(_MARKS, set()).update(keys)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, _WATCHED):
+            _mark(session, _keys_of(obj))
+
+
+def _bulk_statement(state: ORMExecuteState) -> None:
+    # update()/delete()/insert() through the session name no single row: every token goes.
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    mappers = [m.class_ for m in state.all_mappers] if state.all_mappers else []
+    if any(issubclass(cls, _WATCHED) for cls in mappers):
+        _mark(state.session, [COUNTY])
+
+
+def _after_commit(session: Session) -> None:
+    marks = session.info.pop(_MARKS, None)
+    if not marks or not has_app_context():
+        return
+    tokens = store()
+    if tokens is not None:
+        tokens.replace(marks)
+
+
+_listening = False
+
+
+def install(app: Flask) -> None:
+    """Keep tokens for this app (once per app) and listen to every session's commits."""
+    global _listening
+    tokens = make_store(app.config)
+    if tokens is not None:
+        app.extensions["availability_tokens"] = tokens
+    app.extensions["availability_branches"] = {}
+    app.extensions["availability_pages"] = KeptPages()
+    if not _listening:
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "do_orm_execute", _bulk_statement)
+        event.listen(Session, "after_commit", _after_commit)
+        _listening = True
+
+
+# -- the fingerprint ----------------------------------------------------------------------
+
+def _branch_of() -> dict[int, int]:
+    """Which branch a machine is at, learned from full answers (a machine that moves replaces
+    its own token, so a stale entry can only cost a full answer, never a wrong 304)."""
+    return current_app.extensions["availability_branches"]
+
+
+def fingerprint(tokens: Iterable[str | None], minute: datetime, query: str) -> str | None:
+    tokens = list(tokens)
+    if any(not t for t in tokens):
+        return None
+    seed = "|".join((*tokens, minute.isoformat(), query)).encode()  # type: ignore[arg-type]
+    return hashlib.blake2b(seed, digest_size=16).hexdigest()
+
+
+def token_keys(equipment_id: int, branch_id: int) -> list[str]:
+    return [COUNTY, branch_key(branch_id), machine_key(equipment_id)]
+
+
+def query_key(args: Any) -> str:
+    """The part of the query the answer depends on, as sent."""
+    return f"{args.get('from', '')}/{args.get('days', '')}"
+
+
+def known_tag(equipment_id: int, minute: datetime, query: str,
+              extensions: dict[str, Any] | None = None) -> str | None:
+    """The ETag the current state would have, from the store alone (None: ask the database).
+    `extensions`: the app's, for a caller outside an app context."""
+    extensions = current_app.extensions if extensions is None else extensions
+    tokens = extensions.get("availability_tokens")
+    branch_id = extensions["availability_branches"].get(equipment_id)
+    if tokens is None or branch_id is None:
+        return None
+    return fingerprint(tokens.get(token_keys(equipment_id, branch_id)), minute, query)
+
+
+def tag_before_reading(equipment_id: int, minute: datetime, query: str) -> str | None:
+    """The ETag of an answer about to be made: the tokens are read before the database, so a
+    change committed in between can only make the tag older than the answer, never newer.
+    None when the machine's branch is not known yet (the caller then hashes the answer)."""
+    tokens = store()
+    branch_id = _branch_of().get(equipment_id)
+    if tokens is None or branch_id is None:
+        return None
+    return fingerprint(tokens.get_or_make(token_keys(equipment_id, branch_id)), minute, query)
+
+
+def confirm_branch(equipment_id: int, branch_id: int) -> bool:
+    """Whether the tag read before the machine was loaded named its branch; learns it."""
+    branches = _branch_of()
+    known = branches.get(equipment_id) == branch_id
+    branches[equipment_id] = branch_id
+    return known
+
+
+class KeptPages:
+    """Rendered page parts by their fingerprint, the newest few (this process)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._kept: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tag: str) -> Any:
+        with self._lock:
+            found = self._kept.get(tag)
+            if found is not None:
+                self._kept.move_to_end(tag)
+            return found
+
+    def put(self, tag: str, part: Any) -> None:
+        with self._lock:
+            self._kept[tag] = part
+            self._kept.move_to_end(tag)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+
+def answer_key(tag: str) -> str:
+    """Where a whole availability answer (JSON bytes) is kept: by its ETag."""
+    return f"answer|{tag}"
+
+
+def kept_pages(extensions: dict[str, Any] | None = None) -> KeptPages:
+    return (current_app.extensions if extensions is None else extensions)["availability_pages"]
+
+
+def moment_key(now: datetime) -> tuple[datetime, str]:
+    """The whole minute a page part made at `now` holds for, and what else tells it apart.
+    Slots start on whole minutes, so "past", "bookable" and "ahead" are the same for every
+    moment strictly between two whole minutes; a moment exactly on one is its own case."""
+    minute = next_whole_minute(now)
+    return minute, "exact" if minute == now else "within"
+
+
+AVAILABILITY_ENDPOINT = "booking_api.availability"
+
+
+def answer_not_modified() -> Response | None:
+    """Before any other work: a repeated availability request whose ETag still holds gets
+    its 304 from the tokens alone (no session, no query, no argument parsing)."""
+    if request.endpoint != AVAILABILITY_ENDPOINT or "If-None-Match" not in request.headers:
+        return None
+    if request.method != "GET":
+        return None
+    tag = known_tag(request.view_args["equipment_id"],  # type: ignore[index]
+                    next_whole_minute(clock.now()), query_key(request.args))
+    if tag is None or not request.if_none_match.contains(tag):
+        return None
+    return Response(status=304, headers={"ETag": f'"{tag}"', "Cache-Control": "no-cache"})

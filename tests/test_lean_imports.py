@@ -1,0 +1,43 @@
+"""A web worker loads only what serving needs: no Alembic, Mako or Pygments (11 MB), which
+only the `flask db` commands use; /readyz finds the head revision without them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from makerspace.core.health import MIGRATIONS, code_revision
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_head_revision_is_alembics_head():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert code_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_web_worker_does_not_load_alembic(tmp_path: Path):
+    script = ("import sys, wsgi; "
+              "print(sorted({m.split('.')[0] for m in sys.modules} & "
+              "{'alembic', 'mako', 'pygments', 'flask_migrate'}))")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "SECRET_KEY": "k" * 64, "ENVIRONMENT": "development"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,  # noqa: S603
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_flask_command_still_has_its_db_commands(tmp_path: Path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "SECRET_KEY": "k" * 64, "ENVIRONMENT": "development"}
+    flask = Path(sys.executable).with_name("flask")
+    done = subprocess.run([str(flask), "--app", "makerspace", "db", "heads"],  # noqa: S603
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert code_revision() in done.stdout
