@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from makerspace import clock
@@ -386,16 +387,18 @@ def issue_api_token(user: User, *, name: str) -> tuple[ApiToken, str]:
     return token, raw
 
 
-# Built once: the scan station sends a token with every scan.
+# Built once: the scan station sends a token with every scan. The branches a librarian
+# works at come in the same query: every staff call asks `manages_branch`.
 _USER_BY_API_TOKEN = select(User).join(ApiToken, ApiToken.user_id == User.id).where(
-    ApiToken.token_hash == bindparam("token_hash"))
+    ApiToken.token_hash == bindparam("token_hash")).options(joinedload(User.branches))
 
 
 def user_for_api_token(raw_token: str) -> User | None:
     """The user a bearer token belongs to, or None for an unknown or revoked token."""
     if not raw_token.startswith(TOKEN_PREFIX):
         return None
-    return db.session.scalar(_USER_BY_API_TOKEN, {"token_hash": _token_digest(raw_token)})
+    return db.session.execute(_USER_BY_API_TOKEN, {"token_hash": _token_digest(raw_token)}
+                              ).unique().scalar_one_or_none()
 
 
 def revoke_api_token(user: User, token_id: int) -> None:

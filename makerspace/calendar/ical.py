@@ -82,9 +82,9 @@ def _vevent_bytes(item: CalendarItem) -> bytes:
 _END = b"END:VCALENDAR\r\n"
 
 
-def _with_events(calendar: Calendar, items: Iterable[CalendarItem]) -> bytes:
+def _with_events(calendar: Calendar | bytes, items: Iterable[CalendarItem]) -> bytes:
     """The calendar's bytes with the events inside, in order, as icalendar writes them."""
-    head = calendar.to_ical()
+    head = calendar if isinstance(calendar, bytes) else calendar.to_ical()
     events = b"".join(_vevent_bytes(item)
                       for item in sorted(items, key=lambda i: (i.start, i.uid)))
     return head[:-len(_END)] + events + _END
@@ -116,4 +116,10 @@ def build_calendar(meta: CalendarMeta, items: Iterable[CalendarItem]) -> bytes:
 def build_event_file(items: Iterable[CalendarItem]) -> bytes:
     """A file to import (a booking, a sign-up, an e-mail attachment): the events only, with no
     calendar name or refresh interval, so a calendar app adds them instead of subscribing."""
-    return _with_events(_calendar(), items)
+    return _with_events(_event_file_head(), items)
+
+
+@lru_cache(maxsize=1)
+def _event_file_head() -> bytes:
+    """The same for every file (written once per process: a booking's e-mail carries one)."""
+    return _calendar().to_ical()

@@ -357,9 +357,15 @@ def check_in(scanned: str, *, by: User, branch: Branch | None = None,
     `condition` given, with `note`.
     """
     token = token_from_scan(scanned or "")
-    # One more unique-index lookup per scan (loans are few next to bookings).
-    loan = loans.loan_by_token(token, lock=True) if token is not None else None
-    if loan is not None:
+    if token is None:
+        raise InvalidCode()
+    # Bookings first (most scans), then sign-ups, then kit loans: a booking's scan sends
+    # one lookup. Tokens are random, so no two kinds share one.
+    subject = find_by_token(token, lock=True)
+    if subject is None:
+        loan = loans.loan_by_token(token, lock=True)
+        if loan is None:
+            raise InvalidCode()
         _check_place(loan, by=by, branch=branch)
         if loan.status == LoanStatus.PICKED_UP:
             if not return_loans:
@@ -368,21 +374,19 @@ def check_in(scanned: str, *, by: User, branch: Branch | None = None,
                                                           note=note))
         return LoanScan("picked_up", loans.pick_up(loan, by=by))
     try:
-        return _check_in(scanned, by=by, branch=branch, anyway=None)
+        return _check_in(subject, by=by, branch=branch, anyway=None)
     except OutsideWindow as refusal:
         if anyway is None:
             raise
         if not anyway.strip():
             raise ReasonRequired() from refusal
-        return _check_in(scanned, by=by, branch=branch, anyway=(refusal, anyway.strip()))
+        return _check_in(subject, by=by, branch=branch, anyway=(refusal, anyway.strip()))
 
 
-def _check_in(scanned: str, *, by: User, branch: Branch | None,
+def _check_in(subject: Subject, *, by: User, branch: Branch | None,
               anyway: tuple[OutsideWindow, str] | None) -> CheckinResult:
-    token = token_from_scan(scanned or "")
-    subject = find_by_token(token, lock=True) if token is not None else None
-    if subject is None:
-        raise InvalidCode()
+    """Check in a booking or sign-up found by its code (locked); the refusals come before
+    anything changes, so a refused attempt can be made again `anyway`."""
     _check_place(subject, by=by, branch=branch)
     if subject.is_cancelled:
         raise CheckinCancelled()

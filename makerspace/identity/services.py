@@ -12,7 +12,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from makerspace import clock
@@ -221,8 +221,12 @@ def log_in_with_card(*, card_number: str, pin: str, branch_slug: str | None = No
 
 def card_block_message(user: User) -> str | None:
     """The library system's words, if a card linked to the account is blocked."""
-    return db.session.scalar(select(Identity.blocked_message).where(
-        Identity.user_id == user.id, Identity.blocked_message.is_not(None)).limit(1))
+    return db.session.scalar(_CARD_BLOCK, {"user_id": user.id})
+
+
+# Built once: every booking asks it.
+_CARD_BLOCK = select(Identity.blocked_message).where(
+    Identity.user_id == bindparam("user_id"), Identity.blocked_message.is_not(None)).limit(1)
 
 
 # -- OpenID Connect -----------------------------------------------------------------------

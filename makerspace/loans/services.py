@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from makerspace import clock
@@ -271,11 +271,14 @@ def loans_of(user: User, *, page: int = 1, per_page: int = PER_PAGE) -> Page[Loa
 
 def loan_by_token(token: str, *, lock: bool = False) -> Loan | None:
     """The loan with this check-in code (one unique-index lookup), or None."""
-    query = select(Loan).where(Loan.checkin_token == token).options(
-        joinedload(Loan.equipment, innerjoin=True).joinedload(Equipment.branch,
-                                                              innerjoin=True),
-        joinedload(Loan.user))
-    return db.session.scalar(query.with_for_update(of=Loan) if lock else query)
+    return db.session.scalar(_LOCKED_LOAN if lock else _LOAN, {"token": token})
+
+
+# Built once, as the scan station's other lookups (checkin/services.py).
+_LOAN = select(Loan).where(Loan.checkin_token == bindparam("token")).options(
+    joinedload(Loan.equipment, innerjoin=True).joinedload(Equipment.branch, innerjoin=True),
+    joinedload(Loan.user))
+_LOCKED_LOAN = _LOAN.with_for_update(of=Loan)
 
 
 # -- at the desk --------------------------------------------------------------------------
