@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -63,6 +64,37 @@ class BookingForm(FlaskForm):
         _l("Your guardian's e-mail address"), validators=[Optional(), Length(max=254)],
         description=_l("Needed if you are under the age shown above: we ask your guardian to "
                        "agree, and your booking is confirmed when they do."))
+    # Shown when the machine allows unattended jobs past closing (docs/booking.md).
+    unattended = BooleanField(_l("Run unattended past closing"))
+    estimated_minutes = IntegerField(
+        _l("Estimated print time (minutes)"), validators=[Optional(), NumberRange(1, 24 * 60)],
+        render_kw={"inputmode": "numeric"},
+        description=_l("From the slicer, e.g. 580 for 9 h 40 min. The duration above is then "
+                       "not used: the machine is yours until the job is done."))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        # Optional() stops the field's own chain when it is empty, so the "needed when
+        # unattended" rule is checked here.
+        valid = super().validate(extra_validators)
+        if self.unattended.data and self.estimated_minutes.data is None \
+                and not self.estimated_minutes.errors:
+            self.estimated_minutes.errors = [_("Please give the estimated print time.")]
+            return False
+        return valid
+
+
+class JobEndForm(EmptyForm):
+    """Mark a job finished, failed or stopped early (the outcome is the button pressed)."""
+
+
+class MaterialForm(FlaskForm):
+    """The material a job used, in its machine's unit (jobs.record_material checks it)."""
+
+    amount = StringField(_l("Amount used"), validators=[DataRequired(), Length(max=20)],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    material = StringField(_l("Material (optional)"), validators=[Optional(), Length(max=60)],
+                           description=_l("E.g. PLA or PETG."))
+    colour = StringField(_l("Colour (optional)"), validators=[Optional(), Length(max=60)])
 
 
 def booking_form(equipment: Equipment, times: Iterable[str], extra_time: str | None = None,

@@ -7,16 +7,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from makerspace import clock
 from makerspace.auth import manages_branch
-from makerspace.booking import guardians, services
+from makerspace.booking import guardians, jobs, services
 from makerspace.booking.availability import upcoming_slots, week_grid, week_slots
 from makerspace.booking.forms import (
     CancelForm,
+    JobEndForm,
+    MaterialForm,
     booking_form,
     find_form,
     prefill_from_request,
@@ -24,7 +26,7 @@ from makerspace.booking.forms import (
     suggested_periods,
 )
 from makerspace.booking.labels import book_link
-from makerspace.booking.models import Booking, Equipment, EquipmentKind
+from makerspace.booking.models import Booking, Equipment, EquipmentKind, JobOutcome
 from makerspace.branches.hours import local_moment, local_today, parse_clock, weekly_hours
 from makerspace.branches.models import DEFAULT_TIMEZONE
 from makerspace.branches.services import all_branches
@@ -107,17 +109,22 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         start = local_moment(form.date.data, parse_clock(form.start.data), zone)
         end = start + timedelta(minutes=form.duration.data)
+        job = {"unattended": bool(form.unattended.data),
+               "estimated_minutes": form.estimated_minutes.data if form.unattended.data
+               else None}
         if request.form.get("confirm") != "1":
             done = attempt(lambda: services.preview_booking(
                 user=current_user, equipment=machine, start=start, end=end,
-                guardian_email=form.guardian_email.data))
+                guardian_email=form.guardian_email.data, **job))
             if not done.refused:
-                return render_template("booking/confirm.html", form=form, equipment=machine,
-                                       branch=machine.branch, start=start, end=end)
+                return render_template(
+                    "booking/confirm.html", form=form, equipment=machine,
+                    branch=machine.branch, start=start, end=done.value,
+                    pickup=services.pickup_time(machine.branch, start, done.value))
         else:
             done = attempt(lambda: services.create_booking(
                 user=current_user, equipment=machine, start=start, end=end,
-                guardian_email=form.guardian_email.data))
+                guardian_email=form.guardian_email.data, **job))
             if not done.refused:
                 flash(_("Your booking waits for your guardian's consent: we have sent them an "
                         "e-mail. The time is kept for you until they answer.")
@@ -140,7 +147,54 @@ def show(booking_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "booking/show.html", booking=booking, equipment=booking.equipment, branch=branch,
         is_staff=manages_branch(current_user, branch), cancellable=_cancellable(booking),
-        machine_job=machines.job_for_booking(booking))
+        machine_job=machines.job_for_booking(booking),
+        pickup=services.pickup_from(booking) if booking.unattended else None,
+        job_form=JobEndForm(), material_form=_material_form(booking))
+
+
+@bp.post("/bookings/<id:booking_id>/job/<outcome>")
+@login_required
+def end_job(booking_id: int, outcome: str):  # type: ignore[no-untyped-def]
+    """Mark the job finished, failed or stopped early: the machine is free at once."""
+    booking = services.booking_visible_to(booking_id, current_user)
+    if outcome not in {o.value for o in JobOutcome}:
+        abort(404)
+    if not JobEndForm().validate_on_submit():
+        abort(400)
+    done = attempt(lambda: jobs.end_job(booking, JobOutcome(outcome), at=clock.now(),
+                                        by=current_user, via=_via(booking)))
+    flash(done.message or _("The job is marked as ended; the machine is free."),
+          "error" if done.refused else "success")
+    return redirect(url_for("booking.show", booking_id=booking.id))
+
+
+@bp.post("/bookings/<id:booking_id>/material")
+@login_required
+def record_material(booking_id: int):  # type: ignore[no-untyped-def]
+    """Record the material the job used (again: corrects it)."""
+    booking = services.booking_visible_to(booking_id, current_user)
+    form = MaterialForm()
+    if not form.validate_on_submit():
+        flash(_("Please give the amount used as a number."), "error")
+        return redirect(url_for("booking.show", booking_id=booking.id) + "#material")
+    done = attempt(lambda: jobs.record_material(
+        booking, amount=form.amount.data, material=form.material.data,
+        colour=form.colour.data, by=current_user, via=_via(booking), at=clock.now()))
+    flash(done.message or _("The material used is recorded."),
+          "error" if done.refused else "success")
+    return redirect(url_for("booking.show", booking_id=booking.id) + "#material")
+
+
+@bp.get("/bookings/<id:booking_id>/receipt")
+@login_required
+def receipt(booking_id: int):  # type: ignore[no-untyped-def]
+    """A printable receipt of the material a booking used and its cost (paid at the desk)."""
+    booking = services.booking_visible_to(booking_id, current_user)
+    if booking.job is None or booking.job.material_amount is None:
+        abort(404)
+    return render_template("booking/receipt.html", booking=booking,
+                           equipment=booking.equipment, branch=booking.equipment.branch,
+                           job=booking.job)
 
 
 @bp.get("/bookings/<id:booking_id>/cancel")
@@ -254,6 +308,20 @@ def _granting(equipment: Equipment, now: datetime) -> list[Any]:
     """Upcoming courses that grant the certification the machine needs."""
     needed = equipment.requires_certification
     return upcoming_events_granting(needed, now) if needed is not None else []
+
+
+def _material_form(booking: Booking) -> MaterialForm:
+    """The material form, filled with what was recorded (recording again corrects it)."""
+    job = booking.job
+    if job is None or job.material_amount is None:
+        return MaterialForm(formdata=None)
+    return MaterialForm(formdata=None, amount=f"{job.material_amount:g}",
+                        material=job.material_name, colour=job.material_colour)
+
+
+def _via(booking: Booking) -> str:
+    """How a person ends a job or records material: staff at the desk, the booker on the web."""
+    return "desk" if manages_branch(current_user, booking.equipment.branch) else "web"
 
 
 def _cancellable(booking: Booking) -> bool:

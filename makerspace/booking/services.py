@@ -284,10 +284,15 @@ def next_staffed_opening(branch: Branch, start: datetime) -> datetime | None:
 def pickup_from(booking: Booking) -> datetime:
     """When an unattended job can be picked up: its end, or the next staffed opening if it
     ends while nobody is there."""
-    branch = booking.equipment.branch
-    if starts_in_staffed_hours(branch, booking.end_at):
-        return booking.end_at
-    return next_staffed_opening(branch, booking.start_at) or booking.end_at
+    return pickup_time(booking.equipment.branch, booking.start_at, booking.end_at)
+
+
+def pickup_time(branch: Branch, start: datetime, end: datetime) -> datetime:
+    """When a job from `start` to `end` can be picked up (pickup_from, before it is booked:
+    the confirmation step shows it)."""
+    if starts_in_staffed_hours(branch, end):
+        return end
+    return next_staffed_opening(branch, start) or end
 
 
 def check_unattended_rules(*, equipment: Equipment, start: datetime, minutes: int,
@@ -386,13 +391,8 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime,
     (booking/guardians.py); the booking is then pending until the guardian agrees.
     `unattended`: a job of `estimated_minutes` that may run past closing (its end is worked
     out, `end` is ignored). `rerun_of`: a failed job booked again, outside the quota."""
-    if unattended:
-        if start.tzinfo is None or not isinstance(estimated_minutes, int):
-            raise ValueError("an unattended job needs an aware start and estimated_minutes")
-        end = check_unattended_rules(equipment=equipment, start=start,
-                                     minutes=estimated_minutes, now=clock.now())
-    if end is None:
-        raise ValueError("end is required (unless unattended)")
+    end = _booking_end(equipment=equipment, start=start, end=end, unattended=unattended,
+                       estimated_minutes=estimated_minutes, now=clock.now())
     reason = quota_override.strip()
     if reason and (booked_by is None or not manages_branch(booked_by, equipment.branch)):
         raise errors.NotStaff()
@@ -423,6 +423,20 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime,
     if consent is None or consent.status == guardians.ConsentStatus.GIVEN:
         signals.booking_confirmed.send(booking)  # else the guardian's consent confirms it
     return booking
+
+
+def _booking_end(*, equipment: Equipment, start: datetime, end: datetime | None,
+                 unattended: bool, estimated_minutes: int | None, now: datetime) -> datetime:
+    """The end asked for, or an unattended job's end after its time rules (one place for
+    create_booking and preview_booking)."""
+    if unattended:
+        if start.tzinfo is None or not isinstance(estimated_minutes, int):
+            raise ValueError("an unattended job needs an aware start and estimated_minutes")
+        return check_unattended_rules(equipment=equipment, start=start,
+                                      minutes=estimated_minutes, now=now)
+    if end is None:
+        raise ValueError("end is required (unless unattended)")
+    return end
 
 
 def rebook_failed_job(booking: Booking, *, start: datetime, by: User,
@@ -520,18 +534,25 @@ def _refuse_unless_allowed(*, user: User, equipment: Equipment, start: datetime,
 
 
 def preview_booking(*, user: User, equipment: Equipment, start: datetime,
-                    end: datetime, guardian_email: str | None = None) -> None:
+                    end: datetime | None = None, guardian_email: str | None = None,
+                    unattended: bool = False, estimated_minutes: int | None = None
+                    ) -> datetime:
     """Raise what create_booking would refuse now (a time someone holds as BookingConflict),
-    changing nothing: the confirmation step asks this before the person confirms."""
+    changing nothing: the confirmation step asks this before the person confirms. Returns
+    the booking's end (an unattended job's is worked out from `estimated_minutes`, as
+    create_booking does)."""
     now = clock.now()
+    end = _booking_end(equipment=equipment, start=start, end=end, unattended=unattended,
+                       estimated_minutes=estimated_minutes, now=now)
     _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
-                           booked_by=None, now=now)
+                           booked_by=None, now=now, unattended=unattended)
     guardians.check_guardian_email(user=user, equipment=equipment, start=start,
                                    guardian_email=guardian_email)
     held_until = end + timedelta(minutes=equipment.buffer_minutes)
     if any(p.overlaps(start, held_until)
            for p in busy_intervals(equipment, start, held_until)):
         raise errors.BookingConflict(suggestions=_suggestions(equipment, start, end, now))
+    return end
 
 
 def _suggestions(equipment: Equipment, start: datetime, end: datetime, now: datetime
