@@ -185,3 +185,73 @@ def test_posts_without_a_token_are_refused(client, app, login, make_user, make_b
     with app.app_context():
         job = db.session.get(Booking, booking_id).job
         assert job.ended_at is None and job.material_amount is None
+
+
+# -- staff: the day view, prices and the accounts CSV ---------------------------------------
+
+def test_the_day_view_ends_jobs_and_shows_what_to_pay(client, app, login, make_user,
+                                                     make_booking, branch, printer):
+    person = make_user(name="Kari Nordmann")
+    staff = make_user(role=Role.LIBRARIAN, branches=[branch])
+    booking_id = _started(app, printer, person, make_booking)
+    login(staff)
+    day = page(client.get(f"/staff/{branch.slug}/", headers=EN))
+    assert f'id="job-end-{booking_id}"' in day and 'id="material-day"' not in day
+    back = f"/staff/{branch.slug}/?date=2026-12-08"
+    response = client.post(f"/bookings/{booking_id}/job/finished", data={"next": back})
+    assert response.status_code == 302 and response.headers["Location"] == back
+    client.post(f"/staff/{branch.slug}/material", data={"price_3d_printer": "1,50"})
+    client.post(f"/bookings/{booking_id}/material", data={"amount": "10"})
+    day = page(client.get(back, headers=EN))
+    assert f'id="job-end-{booking_id}"' not in day
+    assert f'id="material-{booking_id}"' in day and "to be paid at the desk" in day
+    totals = day[day.index('id="material-day"'):]
+    assert "Prusa MK4" in totals and re.search(r"15[.,]00", totals)
+    with app.app_context():
+        job = db.session.get(Booking, booking_id).job
+        assert job.outcome == JobOutcome.FINISHED and job.ended_via == "desk"
+
+
+def test_staff_set_prices_and_download_the_accounts_csv(client, app, login, make_user,
+                                                       make_booking, branch, open_branch,
+                                                       printer):
+    staff = make_user(role=Role.LIBRARIAN, branches=[branch])
+    login(staff)
+    form = page(client.get(f"/staff/{branch.slug}/material", headers=EN))
+    assert 'name="price_3d_printer"' in form and 'value="0,00"' in form
+    bad = client.post(f"/staff/{branch.slug}/material",
+                      data={"price_3d_printer": "-1", "price_laser_cutter": "0",
+                            "price_vinyl_cutter": "0", "price_sewing_machine": "0"})
+    assert bad.status_code == 422
+    ok = client.post(f"/staff/{branch.slug}/material",
+                     data={"price_3d_printer": "0,5", "price_laser_cutter": "20",
+                           "price_vinyl_cutter": "0", "price_sewing_machine": "0"})
+    assert ok.status_code == 302
+    with app.app_context():
+        from makerspace.booking.jobs import material_prices
+        from makerspace.branches.models import Branch
+        prices = material_prices(db.session.scalar(select(Branch).where(
+            Branch.slug == branch.slug)))
+        assert prices["3d-printer"] == 50 and prices["laser-cutter"] == 2000
+        assert prices["vinyl-cutter"] == 0
+    booking_id = _started(app, printer, make_user(), make_booking)
+    client.post(f"/bookings/{booking_id}/material",
+                data={"amount": "12,5", "material": "=PLA", "colour": "Rød"})
+    response = client.get(f"/staff/{branch.slug}/material.csv?from=2026-12-01&to=2026-12-31",
+                          headers=EN)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    body = response.data
+    assert body.startswith("\ufeff".encode())
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines[0].split(";")[:3] == ["From", "To", "Date"]
+    assert lines[1].split(";") == ["2026-12-01", "2026-12-31", "2026-12-08", str(booking_id),
+                                   "Prusa MK4", "", "12,5", "g", "'=PLA", "Rød", "0,50",
+                                   "6,25"]
+    assert client.get(f"/staff/{branch.slug}/material.csv?from=2026-12-31&to=2026-12-01"
+                      ).status_code == 422
+    login(make_user(role=Role.LIBRARIAN, branches=[open_branch()]))
+    assert client.get(f"/staff/{branch.slug}/material").status_code == 404
+    assert client.get(f"/staff/{branch.slug}/material.csv?from=2026-12-01&to=2026-12-31"
+                      ).status_code == 404
+    login(make_user())
+    assert client.get(f"/staff/{branch.slug}/material").status_code == 404

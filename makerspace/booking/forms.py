@@ -30,11 +30,12 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from makerspace.booking.labels import KIND_LABELS, duration_label
+from makerspace.booking.labels import KIND_LABELS, UNIT_LABELS, duration_label
 from makerspace.booking.models import Equipment, EquipmentKind
 from makerspace.booking.rules import EQUIPMENT_RULES, EquipmentRule
 from makerspace.branches.forms import clock_text
@@ -245,6 +246,56 @@ class StaffCancelForm(FlaskForm):
 
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)],
                          description=_l("The citizen will see it."))
+
+
+KRONER = r"^\s*\d{1,5}([.,]\d{1,2})?\s*$"
+
+
+class MaterialPriceForm(FlaskForm):
+    """The branch's price per unit, per kind of machine that counts material (fields
+    `price_<kind>`, in kroner; 0 is free)."""
+
+    def prices_ore(self) -> dict[str, int]:
+        """{kind: øre} from the fields."""
+        out = {}
+        for name, field in self._fields.items():
+            if name.startswith("price_"):
+                kroner, _sep, ore = field.data.strip().replace(",", ".").partition(".")
+                out[name.removeprefix("price_").replace("_", "-")] = (
+                    int(kroner) * 100 + int((ore + "00")[:2]))
+        return out
+
+
+def material_price_form(units: dict[Any, Any], prices: dict[Any, int],
+                        formdata: Any = None) -> MaterialPriceForm:
+    """A price form with one field per kind (labelled with the kind and its unit)."""
+    class Form(MaterialPriceForm):
+        pass
+
+    for kind, unit in units.items():
+        setattr(Form, "price_" + kind.value.replace("-", "_"), StringField(
+            _("%(kind)s: kroner per %(unit)s", kind=KIND_LABELS[kind], unit=UNIT_LABELS[unit]),
+            validators=[DataRequired(), Regexp(KRONER, message=_(
+                "Please give an amount in kroner, e.g. 0 or 1,50."))],
+            default=f"{prices.get(kind, 0) / 100:.2f}".replace(".", ","),
+            render_kw={"inputmode": "decimal"}))
+    return Form(formdata=formdata)
+
+
+class MaterialPeriodForm(FlaskForm):
+    """The period of the accounts CSV (GET, no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    first = DateField(_l("From date"), name="from", validators=[InputRequired(), within_years])
+    last = DateField(_l("To date"), name="to", validators=[InputRequired(), within_years])
+
+    def validate_last(self, field: DateField) -> None:
+        if self.first.data and field.data and field.data < self.first.data:
+            raise ValidationError(_("The end must be later than the start."))
+        if self.first.data and field.data and (field.data - self.first.data).days > 366:
+            raise ValidationError(_("At most a year at a time."))
 
 
 # -- finding free time ----------------------------------------------------------------------

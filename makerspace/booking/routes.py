@@ -165,7 +165,8 @@ def end_job(booking_id: int, outcome: str):  # type: ignore[no-untyped-def]
                                         by=current_user, via=_via(booking)))
     flash(done.message or _("The job is marked as ended; the machine is free."),
           "error" if done.refused else "success")
-    return redirect(url_for("booking.show", booking_id=booking.id))
+    return redirect(safe_next_path(request.form.get("next"),
+                                   url_for("booking.show", booking_id=booking.id)))
 
 
 @bp.post("/bookings/<id:booking_id>/material")
