@@ -44,9 +44,9 @@ def printer(branch, make_equipment):  # type: ignore[no-untyped-def]
 def test_the_form_offers_unattended_only_where_the_machine_allows_it(
         client, login, make_user, make_equipment, printer):
     login(make_user())
-    assert 'id="unattended"' in page(client.get(f"/equipment/{printer.id}/book"))
+    assert 'id="unattended-job"' in page(client.get(f"/equipment/{printer.id}/book"))
     laser = make_equipment(name="Laser", kind="laser-cutter")
-    assert 'id="unattended"' not in page(client.get(f"/equipment/{laser.id}/book"))
+    assert 'id="unattended-job"' not in page(client.get(f"/equipment/{laser.id}/book"))
 
 
 def test_an_overnight_print_is_previewed_and_booked_through_the_form(

@@ -177,13 +177,13 @@ def record_material(booking_id: int):  # type: ignore[no-untyped-def]
     form = MaterialForm()
     if not form.validate_on_submit():
         flash(_("Please give the amount used as a number."), "error")
-        return redirect(url_for("booking.show", booking_id=booking.id) + "#material")
+        return redirect(url_for("booking.show", booking_id=booking.id) + "#job-material")
     done = attempt(lambda: jobs.record_material(
         booking, amount=form.amount.data, material=form.material.data,
         colour=form.colour.data, by=current_user, via=_via(booking), at=clock.now()))
     flash(done.message or _("The material used is recorded."),
           "error" if done.refused else "success")
-    return redirect(url_for("booking.show", booking_id=booking.id) + "#material")
+    return redirect(url_for("booking.show", booking_id=booking.id) + "#job-material")
 
 
 @bp.get("/bookings/<id:booking_id>/receipt")
