@@ -255,3 +255,30 @@ def test_staff_set_prices_and_download_the_accounts_csv(client, app, login, make
                       ).status_code == 404
     login(make_user())
     assert client.get(f"/staff/{branch.slug}/material").status_code == 404
+
+
+def test_a_failed_job_is_booked_again_outside_the_quota(client, app, login, make_user,
+                                                       make_booking, branch, printer):
+    person = make_user()
+    booking_id = _started(app, printer, person, make_booking)
+    for day in (10, 11, 12):  # the quota (3 upcoming) is full
+        make_booking(printer, person, oslo(2026, 12, day, 10, 0))
+    login(person)
+    assert client.get(f"/equipment/{printer.id}/book?rerun={booking_id}").status_code == 404
+    client.post(f"/bookings/{booking_id}/job/failed")
+    shown = page(client.get(f"/bookings/{booking_id}"))
+    assert f"/equipment/{printer.id}/book?rerun={booking_id}" in shown
+    form = page(client.get(f"/equipment/{printer.id}/book?rerun={booking_id}"))
+    assert 'id="rerun-notice"' in form and f'name="rerun" value="{booking_id}"' in form
+    chosen = {"date": "2026-12-08", "start": "14:00", "duration": "60", "rerun": booking_id}
+    plain = client.post(f"/equipment/{printer.id}/book", data={**chosen, "rerun": ""})
+    assert 'data-code="quota_exceeded"' in page(plain)
+    step = client.post(f"/equipment/{printer.id}/book", data=chosen)
+    assert step.status_code == 200 and f'name="rerun" value="{booking_id}"' in page(step)
+    done = client.post(f"/equipment/{printer.id}/book", data={**chosen, "confirm": "1"})
+    assert done.status_code == 302, page(done)[page(done).index('<main'):][:3000]
+    with app.app_context():
+        again = db.session.scalar(select(Booking).where(Booking.rerun_of_id == booking_id))
+        assert again is not None and again.start_at == oslo(2026, 12, 8, 14, 0)
+    login(make_user())
+    assert client.get(f"/equipment/{printer.id}/book?rerun={booking_id}").status_code == 404

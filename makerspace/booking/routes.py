@@ -102,29 +102,37 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     if machine.is_kit:
         return redirect(url_for("loans.loan", equipment_id=machine.id))
     zone = ZoneInfo(machine.branch.timezone)
+    rerun = _rerun(machine)
     prefill = prefill_from_request(machine, zone)
+    if rerun is not None and request.method == "GET":
+        prefill.update(unattended=rerun.unattended, estimated_minutes=rerun.estimated_minutes)
     form = booking_form(machine, start_times(machine.slot_minutes, weekly_hours(machine.branch)),
                         extra_time=prefill.get("start"), **prefill)
     refusal = None
     if form.validate_on_submit():
         start = local_moment(form.date.data, parse_clock(form.start.data), zone)
         end = start + timedelta(minutes=form.duration.data)
+        if rerun is not None:  # a failed job again: the same job (rebook_failed_job)
+            form.unattended.data = rerun.unattended
+            form.estimated_minutes.data = rerun.estimated_minutes
         job = {"unattended": bool(form.unattended.data),
                "estimated_minutes": form.estimated_minutes.data if form.unattended.data
                else None}
         if request.form.get("confirm") != "1":
             done = attempt(lambda: services.preview_booking(
                 user=current_user, equipment=machine, start=start, end=end,
-                guardian_email=form.guardian_email.data, **job))
+                guardian_email=form.guardian_email.data, rerun_of=rerun, **job))
             if not done.refused:
                 return render_template(
                     "booking/confirm.html", form=form, equipment=machine,
-                    branch=machine.branch, start=start, end=done.value,
+                    branch=machine.branch, start=start, end=done.value, rerun=rerun,
                     pickup=services.pickup_time(machine.branch, start, done.value))
         else:
-            done = attempt(lambda: services.create_booking(
-                user=current_user, equipment=machine, start=start, end=end,
-                guardian_email=form.guardian_email.data, **job))
+            done = attempt(lambda: services.rebook_failed_job(
+                rerun, start=start, end=end, by=current_user) if rerun is not None
+                else services.create_booking(
+                    user=current_user, equipment=machine, start=start, end=end,
+                    guardian_email=form.guardian_email.data, **job))
             if not done.refused:
                 flash(_("Your booking waits for your guardian's consent: we have sent them an "
                         "e-mail. The time is kept for you until they answer.")
@@ -134,7 +142,8 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
         refusal = done.refusal
     return render_template(
         "booking/book.html", form=form, equipment=machine, branch=machine.branch,
-        refusal=refusal, suggestions=suggested_periods(refusal, machine.branch.timezone),
+        refusal=refusal, rerun=rerun,
+        suggestions=suggested_periods(refusal, machine.branch.timezone),
         certified=_certified(machine, clock.now()), granting=_granting(machine, clock.now()),
     ), 422 if (refusal or form.errors) else 200
 
@@ -309,6 +318,19 @@ def _granting(equipment: Equipment, now: datetime) -> list[Any]:
     """Upcoming courses that grant the certification the machine needs."""
     needed = equipment.requires_certification
     return upcoming_events_granting(needed, now) if needed is not None else []
+
+
+def _rerun(machine: Equipment) -> Booking | None:
+    """The failed job of ?rerun=<id> (or the posted rerun) to book again on this machine, or
+    None; a booking the person may not book again is not found."""
+    rerun_id = request.values.get("rerun", type=int)
+    if rerun_id is None:
+        return None
+    booking = services.booking_visible_to(rerun_id, current_user)
+    if booking.equipment_id != machine.id or services.rebook_refusal(booking,
+                                                                     by=current_user):
+        abort(404)
+    return booking
 
 
 def _material_form(booking: Booking) -> MaterialForm:

@@ -439,15 +439,29 @@ def _booking_end(*, equipment: Equipment, start: datetime, end: datetime | None,
     return end
 
 
+def check_rebookable(booking: Booking, *, by: User) -> None:
+    """Refuse unless `by` (the booker or the branch's staff) may book this failed job again."""
+    if booking.user_id != by.id and not manages_branch(by, booking.equipment.branch):
+        raise errors.BookingNotFound()
+    job = booking.job
+    if job is None or job.outcome != "failed" or booking.user is None:
+        raise errors.NotRebookable()
+
+
+def rebook_refusal(booking: Booking, *, by: User) -> DomainError | None:
+    """Why `by` may not book this job again, or None (the pages ask this to offer a link)."""
+    try:
+        check_rebookable(booking, by=by)
+    except DomainError as refusal:
+        return refusal
+    return None
+
+
 def rebook_failed_job(booking: Booking, *, start: datetime, by: User,
                       end: datetime | None = None) -> Booking:
     """Book a failed job again, with priority: outside the person's quota. An unattended job
     keeps its estimate (`end` is ignored); another booking needs `end`."""
-    job = booking.job
-    if job is None or job.outcome != "failed" or booking.user is None:
-        raise errors.NotRebookable()
-    if booking.user_id != by.id and not manages_branch(by, booking.equipment.branch):
-        raise errors.BookingNotFound()
+    check_rebookable(booking, by=by)
     return create_booking(user=booking.user, equipment=booking.equipment, start=start,
                           end=end, booked_by=by, unattended=booking.unattended,
                           estimated_minutes=booking.estimated_minutes, rerun_of=booking)
@@ -535,17 +549,21 @@ def _refuse_unless_allowed(*, user: User, equipment: Equipment, start: datetime,
 
 def preview_booking(*, user: User, equipment: Equipment, start: datetime,
                     end: datetime | None = None, guardian_email: str | None = None,
-                    unattended: bool = False, estimated_minutes: int | None = None
-                    ) -> datetime:
+                    unattended: bool = False, estimated_minutes: int | None = None,
+                    rerun_of: Booking | None = None) -> datetime:
     """Raise what create_booking would refuse now (a time someone holds as BookingConflict),
     changing nothing: the confirmation step asks this before the person confirms. Returns
     the booking's end (an unattended job's is worked out from `estimated_minutes`, as
-    create_booking does)."""
+    create_booking does). `rerun_of`: a failed job booked again (rebook_failed_job): outside
+    the quota."""
     now = clock.now()
+    if rerun_of is not None:
+        check_rebookable(rerun_of, by=user)
     end = _booking_end(equipment=equipment, start=start, end=end, unattended=unattended,
                        estimated_minutes=estimated_minutes, now=now)
     _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
-                           booked_by=None, now=now, unattended=unattended)
+                           booked_by=None, now=now, unattended=unattended,
+                           over_quota=rerun_of is not None)
     guardians.check_guardian_email(user=user, equipment=equipment, start=start,
                                    guardian_email=guardian_email)
     held_until = end + timedelta(minutes=equipment.buffer_minutes)
