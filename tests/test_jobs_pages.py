@@ -270,6 +270,9 @@ def test_a_failed_job_is_booked_again_outside_the_quota(client, app, login, make
     assert f"/equipment/{printer.id}/book?rerun={booking_id}" in shown
     form = page(client.get(f"/equipment/{printer.id}/book?rerun={booking_id}"))
     assert 'id="rerun-notice"' in form and f'name="rerun" value="{booking_id}"' in form
+    assert 'id="rerun-times"' in form  # the next free times first, each keeping the rerun
+    assert f"/equipment/{printer.id}/book?start=2026-12-08T" in form and f"rerun={booking_id}" \
+        in form[form.index('id="rerun-times"'):]
     chosen = {"date": "2026-12-08", "start": "14:00", "duration": "60", "rerun": booking_id}
     plain = client.post(f"/equipment/{printer.id}/book", data={**chosen, "rerun": ""})
     assert 'data-code="quota_exceeded"' in page(plain)

@@ -119,9 +119,14 @@ class CancelForm(EmptyForm):
 def suggested_periods(refusal: DomainError | None, timezone: str) -> list[dict[str, Any]]:
     """The free periods a refusal offers instead (`suggestions`), with what a form needs to
     book one: start, end, the local date and time, the length in minutes."""
+    return periods_from((refusal.extra.get("suggestions") if refusal else None) or [], timezone)
+
+
+def periods_from(suggestions: list[dict[str, str]], timezone: str) -> list[dict[str, Any]]:
+    """Suggested periods ({"start", "end"} in ISO) with what a booking form needs."""
     zone = ZoneInfo(timezone)
     periods = []
-    for suggestion in (refusal.extra.get("suggestions") if refusal else None) or []:
+    for suggestion in suggestions:
         start = datetime.fromisoformat(suggestion["start"])
         end = datetime.fromisoformat(suggestion["end"])
         local = start.astimezone(zone)

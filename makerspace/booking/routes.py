@@ -21,6 +21,7 @@ from makerspace.booking.forms import (
     MaterialForm,
     booking_form,
     find_form,
+    periods_from,
     prefill_from_request,
     start_times,
     suggested_periods,
@@ -144,6 +145,7 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
         "booking/book.html", form=form, equipment=machine, branch=machine.branch,
         refusal=refusal, rerun=rerun,
         suggestions=suggested_periods(refusal, machine.branch.timezone),
+        rerun_times=_rerun_times(machine, rerun) if refusal is None else [],
         certified=_certified(machine, clock.now()), granting=_granting(machine, clock.now()),
     ), 422 if (refusal or form.errors) else 200
 
@@ -331,6 +333,16 @@ def _rerun(machine: Equipment) -> Booking | None:
                                                                      by=current_user):
         abort(404)
     return booking
+
+
+def _rerun_times(machine: Equipment, rerun: Booking | None) -> list[dict[str, Any]]:
+    """The next free times for a failed job booked again (an unattended one: its start)."""
+    if rerun is None or request.method != "GET":
+        return []
+    minutes = (machine.min_minutes if rerun.unattended
+               else int((rerun.end_at - rerun.start_at).total_seconds() // 60))
+    return periods_from(services.next_free_times(machine, minutes, clock.now()),
+                        machine.branch.timezone)
 
 
 def _material_form(booking: Booking) -> MaterialForm:

@@ -573,6 +573,13 @@ def preview_booking(*, user: User, equipment: Equipment, start: datetime,
     return end
 
 
+def next_free_times(equipment: Equipment, minutes: int, now: datetime
+                    ) -> list[dict[str, str]]:
+    """The next free periods of about `minutes` from now (a failed job booked again is offered
+    these first), in the form of a refusal's `suggestions`."""
+    return _suggestions(equipment, now, now + timedelta(minutes=minutes), now)
+
+
 def _suggestions(equipment: Equipment, start: datetime, end: datetime, now: datetime
                  ) -> list[dict[str, str]]:
     minutes = int((end - start).total_seconds() // 60)
