@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 from functools import lru_cache
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 from flask import current_app, g, has_request_context, request
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
@@ -110,7 +112,19 @@ def _translations():  # type: ignore[no-untyped-def]
     return translations
 
 
+def kroner(ore: int) -> str:
+    """An amount in øre as Norwegian kroner in the page's language ("kr 12,50")."""
+    return babel_numbers.format_currency(Decimal(ore) / 100, "NOK", locale=format_locale())
+
+
+def amount(value: float) -> str:
+    """A measured amount (grams, metres) in the page's language, at most 3 decimals."""
+    return babel_numbers.format_decimal(round(value, 3), locale=format_locale())
+
+
 def register_template_helpers(app) -> None:  # type: ignore[no-untyped-def]
+    app.add_template_filter(kroner, "kroner")
+    app.add_template_filter(amount, "amount")
     app.add_template_filter(local_datetime, "localdatetime")
     app.add_template_filter(local_date, "localdate")
     app.add_template_filter(local_time, "localtime")

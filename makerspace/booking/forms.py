@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -29,11 +30,12 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from makerspace.booking.labels import KIND_LABELS, duration_label
+from makerspace.booking.labels import KIND_LABELS, UNIT_LABELS, duration_label
 from makerspace.booking.models import Equipment, EquipmentKind
 from makerspace.booking.rules import EQUIPMENT_RULES, EquipmentRule
 from makerspace.branches.forms import clock_text
@@ -63,6 +65,37 @@ class BookingForm(FlaskForm):
         _l("Your guardian's e-mail address"), validators=[Optional(), Length(max=254)],
         description=_l("Needed if you are under the age shown above: we ask your guardian to "
                        "agree, and your booking is confirmed when they do."))
+    # Shown when the machine allows unattended jobs past closing (docs/booking.md).
+    unattended = BooleanField(_l("Run unattended past closing"))
+    estimated_minutes = IntegerField(
+        _l("Estimated print time (minutes)"), validators=[Optional(), NumberRange(1, 24 * 60)],
+        render_kw={"inputmode": "numeric"},
+        description=_l("From the slicer, e.g. 580 for 9 h 40 min. The duration above is then "
+                       "not used: the machine is yours until the job is done."))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        # Optional() stops the field's own chain when it is empty, so the "needed when
+        # unattended" rule is checked here.
+        valid = super().validate(extra_validators)
+        if self.unattended.data and self.estimated_minutes.data is None \
+                and not self.estimated_minutes.errors:
+            self.estimated_minutes.errors = [_("Please give the estimated print time.")]
+            return False
+        return valid
+
+
+class JobEndForm(EmptyForm):
+    """Mark a job finished, failed or stopped early (the outcome is the button pressed)."""
+
+
+class MaterialForm(FlaskForm):
+    """The material a job used, in its machine's unit (jobs.record_material checks it)."""
+
+    amount = StringField(_l("Amount used"), validators=[DataRequired(), Length(max=20)],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    material = StringField(_l("Material (optional)"), validators=[Optional(), Length(max=60)],
+                           description=_l("E.g. PLA or PETG."))
+    colour = StringField(_l("Colour (optional)"), validators=[Optional(), Length(max=60)])
 
 
 def booking_form(equipment: Equipment, times: Iterable[str], extra_time: str | None = None,
@@ -86,9 +119,14 @@ class CancelForm(EmptyForm):
 def suggested_periods(refusal: DomainError | None, timezone: str) -> list[dict[str, Any]]:
     """The free periods a refusal offers instead (`suggestions`), with what a form needs to
     book one: start, end, the local date and time, the length in minutes."""
+    return periods_from((refusal.extra.get("suggestions") if refusal else None) or [], timezone)
+
+
+def periods_from(suggestions: list[dict[str, str]], timezone: str) -> list[dict[str, Any]]:
+    """Suggested periods ({"start", "end"} in ISO) with what a booking form needs."""
     zone = ZoneInfo(timezone)
     periods = []
-    for suggestion in (refusal.extra.get("suggestions") if refusal else None) or []:
+    for suggestion in suggestions:
         start = datetime.fromisoformat(suggestion["start"])
         end = datetime.fromisoformat(suggestion["end"])
         local = start.astimezone(zone)
@@ -213,6 +251,56 @@ class StaffCancelForm(FlaskForm):
 
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)],
                          description=_l("The citizen will see it."))
+
+
+KRONER = r"^\s*\d{1,5}([.,]\d{1,2})?\s*$"
+
+
+class MaterialPriceForm(FlaskForm):
+    """The branch's price per unit, per kind of machine that counts material (fields
+    `price_<kind>`, in kroner; 0 is free)."""
+
+    def prices_ore(self) -> dict[str, int]:
+        """{kind: øre} from the fields."""
+        out = {}
+        for name, field in self._fields.items():
+            if name.startswith("price_"):
+                kroner, _sep, ore = field.data.strip().replace(",", ".").partition(".")
+                out[name.removeprefix("price_").replace("_", "-")] = (
+                    int(kroner) * 100 + int((ore + "00")[:2]))
+        return out
+
+
+def material_price_form(units: dict[Any, Any], prices: dict[Any, int],
+                        formdata: Any = None) -> MaterialPriceForm:
+    """A price form with one field per kind (labelled with the kind and its unit)."""
+    class Form(MaterialPriceForm):
+        pass
+
+    for kind, unit in units.items():
+        setattr(Form, "price_" + kind.value.replace("-", "_"), StringField(
+            _("%(kind)s: kroner per %(unit)s", kind=KIND_LABELS[kind], unit=UNIT_LABELS[unit]),
+            validators=[DataRequired(), Regexp(KRONER, message=_(
+                "Please give an amount in kroner, e.g. 0 or 1,50."))],
+            default=f"{prices.get(kind, 0) / 100:.2f}".replace(".", ","),
+            render_kw={"inputmode": "decimal"}))
+    return Form(formdata=formdata)
+
+
+class MaterialPeriodForm(FlaskForm):
+    """The period of the accounts CSV (GET, no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    first = DateField(_l("From date"), name="from", validators=[InputRequired(), within_years])
+    last = DateField(_l("To date"), name="to", validators=[InputRequired(), within_years])
+
+    def validate_last(self, field: DateField) -> None:
+        if self.first.data and field.data and field.data < self.first.data:
+            raise ValidationError(_("The end must be later than the start."))
+        if self.first.data and field.data and (field.data - self.first.data).days > 366:
+            raise ValidationError(_("At most a year at a time."))
 
 
 # -- finding free time ----------------------------------------------------------------------

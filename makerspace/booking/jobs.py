@@ -6,9 +6,12 @@ costs. Flush, never commit; every action is audited (core/audit.py).
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -17,19 +20,23 @@ from makerspace.accounts.models import User
 from makerspace.auth import manages_branch
 from makerspace.booking import errors
 from makerspace.booking.models import (
+    MATERIAL_UNITS,
     Booking,
     BookingJob,
     BookingStatus,
     Equipment,
+    EquipmentKind,
     JobOutcome,
     MaterialPrice,
 )
+from makerspace.branches.hours import day_bounds
 from makerspace.branches.models import Branch
 from makerspace.core import audit
 from makerspace.core.audit import AuditAction
 from makerspace.extensions import db
 
-__all__ = ["JobOutcome", "MaterialTotal", "end_job", "material_price", "material_totals",
+__all__ = ["JobOutcome", "MaterialLine", "MaterialTotal", "end_job", "material_csv",
+           "material_lines", "material_price", "material_prices", "material_totals",
            "record_material", "set_material_price", "start_job"]
 
 VIAS = ("desk", "web", "api", "machine")
@@ -202,3 +209,73 @@ def material_totals(branch: Branch, start: datetime, end: datetime) -> list[Mate
     return [MaterialTotal(i, n, u.value if hasattr(u, "value") else str(u), c,
                           round(float(a or 0), 3), int(t or 0))
             for i, n, u, c, a, t in rows]
+
+
+def material_prices(branch: Branch) -> dict[EquipmentKind, int]:
+    """The branch's price per unit (øre) for every kind of machine that counts material."""
+    set_prices = dict(db.session.execute(select(MaterialPrice.kind, MaterialPrice.price_ore)
+                                         .where(MaterialPrice.branch_id == branch.id)).all())
+    return {kind: int(set_prices.get(kind, 0)) for kind in MATERIAL_UNITS}
+
+
+@dataclass(frozen=True)
+class MaterialLine:
+    """One booking's material, for the branch's accounts (no person: the accounts need none)."""
+
+    booking_id: int
+    day: date
+    machine: str
+    outcome: str
+    amount: float
+    unit: str
+    material: str
+    colour: str
+    price_ore: int
+    cost_ore: int
+
+
+def material_lines(branch: Branch, first: date, last: date) -> list[MaterialLine]:
+    """Every booking at the branch starting on a local day in [first, last] with material
+    recorded, oldest first."""
+    start, _e = day_bounds(first, branch.timezone)
+    _s, end = day_bounds(last, branch.timezone)
+    zone = ZoneInfo(branch.timezone)
+    rows = db.session.execute(
+        select(Booking.id, Booking.start_at, Equipment.name, BookingJob)
+        .join(BookingJob, BookingJob.booking_id == Booking.id)
+        .join(Equipment, Equipment.id == Booking.equipment_id)
+        .where(Equipment.branch_id == branch.id, Booking.start_at >= start,
+               Booking.start_at < end, BookingJob.material_amount.is_not(None))
+        .order_by(Booking.start_at, Booking.id))
+    return [MaterialLine(i, at.astimezone(zone).date(), name,
+                         job.outcome.value if job.outcome else "",
+                         round(float(job.material_amount or 0), 3),
+                         job.material_unit.value if job.material_unit else "",
+                         job.material_name, job.material_colour,
+                         int(job.material_price_ore or 0), int(job.material_cost_ore or 0))
+            for i, at, name, job in rows]
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet runs a cell that starts with = + - @ as a formula.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _kroner(ore: int) -> str:
+    return f"{Decimal(ore) / 100:.2f}".replace(".", ",")
+
+
+def material_csv(lines: list[MaterialLine], first: date, last: date,
+                 headers: list[str]) -> bytes:
+    """The lines as CSV for Norwegian spreadsheets, like the statistics CSVs: UTF-8 with a
+    byte-order mark, `;` between fields, ISO dates, decimal commas, kroner with two decimals."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(headers)
+    for line in lines:
+        writer.writerow([first.isoformat(), last.isoformat(), line.day.isoformat(),
+                         line.booking_id, _cell(line.machine), line.outcome,
+                         f"{line.amount:g}".replace(".", ","), line.unit,
+                         _cell(line.material), _cell(line.colour), _kroner(line.price_ore),
+                         _kroner(line.cost_ore)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

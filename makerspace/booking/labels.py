@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from makerspace.booking.availability import FreeStart
-from makerspace.booking.models import BookingStatus, EquipmentKind
+from makerspace.booking.models import BookingStatus, EquipmentKind, JobOutcome, MaterialUnit
 
 KIND_LABELS = {
     EquipmentKind.PRINTER_3D: _l("3D printer"),
@@ -31,6 +31,18 @@ STATUS_LABELS = {
     BookingStatus.CANCELLED: _l("Cancelled"),
     BookingStatus.NO_SHOW: _l("No-show"),
     BookingStatus.HELD: _l("Held for someone waiting"),
+}
+
+UNIT_LABELS = {
+    MaterialUnit.GRAMS: _l("grams"),
+    MaterialUnit.METRES: _l("metres"),
+    MaterialUnit.SHEETS: _l("sheets"),
+}
+
+OUTCOME_LABELS = {
+    JobOutcome.FINISHED: _l("Finished"),
+    JobOutcome.FAILED: _l("Failed"),
+    JobOutcome.STOPPED: _l("Stopped early"),
 }
 
 SLOT_LABELS = {
@@ -62,4 +74,5 @@ def book_link(found: FreeStart) -> str:
 TEMPLATE_GLOBALS: dict[str, Any] = {
     "kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS, "slot_labels": SLOT_LABELS,
     "duration_label": duration_label, "book_link": book_link,
+    "unit_labels": UNIT_LABELS, "outcome_labels": OUTCOME_LABELS,
 }

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,18 +15,21 @@ from markupsafe import Markup
 
 from makerspace import clock
 from makerspace.auth import manages_branch
-from makerspace.booking import guardians, services, versions
+from makerspace.booking import guardians, jobs, services, versions
 from makerspace.booking.availability import upcoming_slots, week_grid, week_slots
 from makerspace.booking.forms import (
     CancelForm,
+    JobEndForm,
+    MaterialForm,
     booking_form,
     find_form,
+    periods_from,
     prefill_from_request,
     start_times,
     suggested_periods,
 )
 from makerspace.booking.labels import book_link
-from makerspace.booking.models import Booking, Equipment, EquipmentKind
+from makerspace.booking.models import Booking, Equipment, EquipmentKind, JobOutcome
 from makerspace.branches.hours import local_moment, local_today, parse_clock, weekly_hours
 from makerspace.branches.models import DEFAULT_TIMEZONE
 from makerspace.branches.services import all_branches
@@ -38,6 +41,7 @@ from makerspace.events.services import upcoming_events_granting
 from makerspace.machines import services as machines
 
 bp = Blueprint("booking", __name__)
+
 
 @bp.get("/equipment/<id:equipment_id>")
 def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
@@ -119,24 +123,37 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
     if machine.is_kit:
         return redirect(url_for("loans.loan", equipment_id=machine.id))
     zone = ZoneInfo(machine.branch.timezone)
+    rerun = _rerun(machine)
     prefill = prefill_from_request(machine, zone)
+    if rerun is not None and request.method == "GET":
+        prefill.update(unattended=rerun.unattended, estimated_minutes=rerun.estimated_minutes)
     form = booking_form(machine, start_times(machine.slot_minutes, weekly_hours(machine.branch)),
                         extra_time=prefill.get("start"), **prefill)
     refusal = None
     if form.validate_on_submit():
         start = local_moment(form.date.data, parse_clock(form.start.data), zone)
         end = start + timedelta(minutes=form.duration.data)
+        if rerun is not None:  # a failed job again: the same job (rebook_failed_job)
+            form.unattended.data = rerun.unattended
+            form.estimated_minutes.data = rerun.estimated_minutes
+        job = {"unattended": bool(form.unattended.data),
+               "estimated_minutes": form.estimated_minutes.data if form.unattended.data
+               else None}
         if request.form.get("confirm") != "1":
             done = attempt(lambda: services.preview_booking(
                 user=current_user, equipment=machine, start=start, end=end,
-                guardian_email=form.guardian_email.data))
+                guardian_email=form.guardian_email.data, rerun_of=rerun, **job))
             if not done.refused:
-                return render_template("booking/confirm.html", form=form, equipment=machine,
-                                       branch=machine.branch, start=start, end=end)
+                return render_template(
+                    "booking/confirm.html", form=form, equipment=machine,
+                    branch=machine.branch, start=start, end=done.value, rerun=rerun,
+                    pickup=services.pickup_time(machine.branch, start, done.value))
         else:
-            done = attempt(lambda: services.create_booking(
-                user=current_user, equipment=machine, start=start, end=end,
-                guardian_email=form.guardian_email.data))
+            done = attempt(lambda: services.rebook_failed_job(
+                rerun, start=start, end=end, by=current_user) if rerun is not None
+                else services.create_booking(
+                    user=current_user, equipment=machine, start=start, end=end,
+                    guardian_email=form.guardian_email.data, **job))
             if not done.refused:
                 flash(_("Your booking waits for your guardian's consent: we have sent them an "
                         "e-mail. The time is kept for you until they answer.")
@@ -146,7 +163,9 @@ def book(equipment_id: int):  # type: ignore[no-untyped-def]
         refusal = done.refusal
     return render_template(
         "booking/book.html", form=form, equipment=machine, branch=machine.branch,
-        refusal=refusal, suggestions=suggested_periods(refusal, machine.branch.timezone),
+        refusal=refusal, rerun=rerun,
+        suggestions=suggested_periods(refusal, machine.branch.timezone),
+        rerun_times=_rerun_times(machine, rerun) if refusal is None else [],
         certified=_certified(machine, clock.now()), granting=_granting(machine, clock.now()),
     ), 422 if (refusal or form.errors) else 200
 
@@ -159,7 +178,55 @@ def show(booking_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "booking/show.html", booking=booking, equipment=booking.equipment, branch=branch,
         is_staff=manages_branch(current_user, branch), cancellable=_cancellable(booking),
-        machine_job=machines.job_for_booking(booking))
+        machine_job=machines.job_for_booking(booking),
+        pickup=services.pickup_from(booking) if booking.unattended else None,
+        job_form=JobEndForm(), material_form=_material_form(booking))
+
+
+@bp.post("/bookings/<id:booking_id>/job/<outcome>")
+@login_required
+def end_job(booking_id: int, outcome: str):  # type: ignore[no-untyped-def]
+    """Mark the job finished, failed or stopped early: the machine is free at once."""
+    booking = services.booking_visible_to(booking_id, current_user)
+    if outcome not in {o.value for o in JobOutcome}:
+        abort(404)
+    if not JobEndForm().validate_on_submit():
+        abort(400)
+    done = attempt(lambda: jobs.end_job(booking, JobOutcome(outcome), at=clock.now(),
+                                        by=current_user, via=_via(booking)))
+    flash(done.message or _("The job is marked as ended; the machine is free."),
+          "error" if done.refused else "success")
+    return redirect(safe_next_path(request.form.get("next"),
+                                   url_for("booking.show", booking_id=booking.id)))
+
+
+@bp.post("/bookings/<id:booking_id>/material")
+@login_required
+def record_material(booking_id: int):  # type: ignore[no-untyped-def]
+    """Record the material the job used (again: corrects it)."""
+    booking = services.booking_visible_to(booking_id, current_user)
+    form = MaterialForm()
+    if not form.validate_on_submit():
+        flash(_("Please give the amount used as a number."), "error")
+        return redirect(url_for("booking.show", booking_id=booking.id) + "#job-material")
+    done = attempt(lambda: jobs.record_material(
+        booking, amount=form.amount.data, material=form.material.data,
+        colour=form.colour.data, by=current_user, via=_via(booking), at=clock.now()))
+    flash(done.message or _("The material used is recorded."),
+          "error" if done.refused else "success")
+    return redirect(url_for("booking.show", booking_id=booking.id) + "#job-material")
+
+
+@bp.get("/bookings/<id:booking_id>/receipt")
+@login_required
+def receipt(booking_id: int):  # type: ignore[no-untyped-def]
+    """A printable receipt of the material a booking used and its cost (paid at the desk)."""
+    booking = services.booking_visible_to(booking_id, current_user)
+    if booking.job is None or booking.job.material_amount is None:
+        abort(404)
+    return render_template("booking/receipt.html", booking=booking,
+                           equipment=booking.equipment, branch=booking.equipment.branch,
+                           job=booking.job)
 
 
 @bp.get("/bookings/<id:booking_id>/cancel")
@@ -273,6 +340,43 @@ def _granting(equipment: Equipment, now: datetime) -> list[Any]:
     """Upcoming courses that grant the certification the machine needs."""
     needed = equipment.requires_certification
     return upcoming_events_granting(needed, now) if needed is not None else []
+
+
+def _rerun(machine: Equipment) -> Booking | None:
+    """The failed job of ?rerun=<id> (or the posted rerun) to book again on this machine, or
+    None; a booking the person may not book again is not found."""
+    rerun_id = request.values.get("rerun", type=int)
+    if rerun_id is None:
+        return None
+    booking = services.booking_visible_to(rerun_id, current_user)
+    if booking.equipment_id != machine.id or services.rebook_refusal(booking,
+                                                                     by=current_user):
+        abort(404)
+    return booking
+
+
+def _rerun_times(machine: Equipment, rerun: Booking | None) -> list[dict[str, Any]]:
+    """The next free times for a failed job booked again (an unattended one: its start)."""
+    if rerun is None or request.method != "GET":
+        return []
+    minutes = (machine.min_minutes if rerun.unattended
+               else int((rerun.end_at - rerun.start_at).total_seconds() // 60))
+    return periods_from(services.next_free_times(machine, minutes, clock.now()),
+                        machine.branch.timezone)
+
+
+def _material_form(booking: Booking) -> MaterialForm:
+    """The material form, filled with what was recorded (recording again corrects it)."""
+    job = booking.job
+    if job is None or job.material_amount is None:
+        return MaterialForm(formdata=None)
+    return MaterialForm(formdata=None, amount=f"{job.material_amount:g}",
+                        material=job.material_name, colour=job.material_colour)
+
+
+def _via(booking: Booking) -> str:
+    """How a person ends a job or records material: staff at the desk, the booker on the web."""
+    return "desk" if manages_branch(current_user, booking.equipment.branch) else "web"
 
 
 def _cancellable(booking: Booking) -> bool:

@@ -317,10 +317,15 @@ def next_staffed_opening(branch: Branch, start: datetime) -> datetime | None:
 def pickup_from(booking: Booking) -> datetime:
     """When an unattended job can be picked up: its end, or the next staffed opening if it
     ends while nobody is there."""
-    branch = booking.equipment.branch
-    if starts_in_staffed_hours(branch, booking.end_at):
-        return booking.end_at
-    return next_staffed_opening(branch, booking.start_at) or booking.end_at
+    return pickup_time(booking.equipment.branch, booking.start_at, booking.end_at)
+
+
+def pickup_time(branch: Branch, start: datetime, end: datetime) -> datetime:
+    """When a job from `start` to `end` can be picked up (pickup_from, before it is booked:
+    the confirmation step shows it)."""
+    if starts_in_staffed_hours(branch, end):
+        return end
+    return next_staffed_opening(branch, start) or end
 
 
 def check_unattended_rules(*, equipment: Equipment, start: datetime, minutes: int,
@@ -422,13 +427,8 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime,
     (booking/guardians.py); the booking is then pending until the guardian agrees.
     `unattended`: a job of `estimated_minutes` that may run past closing (its end is worked
     out, `end` is ignored). `rerun_of`: a failed job booked again, outside the quota."""
-    if unattended:
-        if start.tzinfo is None or not isinstance(estimated_minutes, int):
-            raise ValueError("an unattended job needs an aware start and estimated_minutes")
-        end = check_unattended_rules(equipment=equipment, start=start,
-                                     minutes=estimated_minutes, now=clock.now())
-    if end is None:
-        raise ValueError("end is required (unless unattended)")
+    end = _booking_end(equipment=equipment, start=start, end=end, unattended=unattended,
+                       estimated_minutes=estimated_minutes, now=clock.now())
     reason = quota_override.strip()
     if reason and (booked_by is None or not manages_branch(booked_by, equipment.branch)):
         raise errors.NotStaff()
@@ -462,15 +462,43 @@ def create_booking(*, user: User, equipment: Equipment, start: datetime,
     return booking
 
 
+def _booking_end(*, equipment: Equipment, start: datetime, end: datetime | None,
+                 unattended: bool, estimated_minutes: int | None, now: datetime) -> datetime:
+    """The end asked for, or an unattended job's end after its time rules (one place for
+    create_booking and preview_booking)."""
+    if unattended:
+        if start.tzinfo is None or not isinstance(estimated_minutes, int):
+            raise ValueError("an unattended job needs an aware start and estimated_minutes")
+        return check_unattended_rules(equipment=equipment, start=start,
+                                      minutes=estimated_minutes, now=now)
+    if end is None:
+        raise ValueError("end is required (unless unattended)")
+    return end
+
+
+def check_rebookable(booking: Booking, *, by: User) -> None:
+    """Refuse unless `by` (the booker or the branch's staff) may book this failed job again."""
+    if booking.user_id != by.id and not manages_branch(by, booking.equipment.branch):
+        raise errors.BookingNotFound()
+    job = booking.job
+    if job is None or job.outcome != "failed" or booking.user is None:
+        raise errors.NotRebookable()
+
+
+def rebook_refusal(booking: Booking, *, by: User) -> DomainError | None:
+    """Why `by` may not book this job again, or None (the pages ask this to offer a link)."""
+    try:
+        check_rebookable(booking, by=by)
+    except DomainError as refusal:
+        return refusal
+    return None
+
+
 def rebook_failed_job(booking: Booking, *, start: datetime, by: User,
                       end: datetime | None = None) -> Booking:
     """Book a failed job again, with priority: outside the person's quota. An unattended job
     keeps its estimate (`end` is ignored); another booking needs `end`."""
-    job = booking.job
-    if job is None or job.outcome != "failed" or booking.user is None:
-        raise errors.NotRebookable()
-    if booking.user_id != by.id and not manages_branch(by, booking.equipment.branch):
-        raise errors.BookingNotFound()
+    check_rebookable(booking, by=by)
     return create_booking(user=booking.user, equipment=booking.equipment, start=start,
                           end=end, booked_by=by, unattended=booking.unattended,
                           estimated_minutes=booking.estimated_minutes, rerun_of=booking)
@@ -553,18 +581,36 @@ def _refuse_unless_allowed(*, user: User, equipment: Equipment, start: datetime,
 
 
 def preview_booking(*, user: User, equipment: Equipment, start: datetime,
-                    end: datetime, guardian_email: str | None = None) -> None:
+                    end: datetime | None = None, guardian_email: str | None = None,
+                    unattended: bool = False, estimated_minutes: int | None = None,
+                    rerun_of: Booking | None = None) -> datetime:
     """Raise what create_booking would refuse now (a time someone holds as BookingConflict),
-    changing nothing: the confirmation step asks this before the person confirms."""
+    changing nothing: the confirmation step asks this before the person confirms. Returns
+    the booking's end (an unattended job's is worked out from `estimated_minutes`, as
+    create_booking does). `rerun_of`: a failed job booked again (rebook_failed_job): outside
+    the quota."""
     now = clock.now()
+    if rerun_of is not None:
+        check_rebookable(rerun_of, by=user)
+    end = _booking_end(equipment=equipment, start=start, end=end, unattended=unattended,
+                       estimated_minutes=estimated_minutes, now=now)
     _refuse_unless_allowed(user=user, equipment=equipment, start=start, end=end,
-                           booked_by=None, now=now)
+                           booked_by=None, now=now, unattended=unattended,
+                           over_quota=rerun_of is not None)
     guardians.check_guardian_email(user=user, equipment=equipment, start=start,
                                    guardian_email=guardian_email)
     held_until = end + timedelta(minutes=equipment.buffer_minutes)
     if any(p.overlaps(start, held_until)
            for p in busy_intervals(equipment, start, held_until)):
         raise errors.BookingConflict(suggestions=_suggestions(equipment, start, end, now))
+    return end
+
+
+def next_free_times(equipment: Equipment, minutes: int, now: datetime
+                    ) -> list[dict[str, str]]:
+    """The next free periods of about `minutes` from now (a failed job booked again is offered
+    these first), in the form of a refusal's `suggestions`."""
+    return _suggestions(equipment, now, now + timedelta(minutes=minutes), now)
 
 
 def _suggestions(equipment: Equipment, start: datetime, end: datetime, now: datetime

@@ -31,17 +31,19 @@ from makerspace.auth import (
     not_known_here,
     staff_required,
 )
-from makerspace.booking import services
+from makerspace.booking import jobs, services
 from makerspace.booking.forms import (
     EquipmentForm,
     GuestBookingForm,
+    MaterialPeriodForm,
     OutageForm,
     RetireForm,
     StaffCancelForm,
     WalkInForm,
+    material_price_form,
     suggested_periods,
 )
-from makerspace.booking.models import Equipment
+from makerspace.booking.models import MATERIAL_UNITS, Equipment, EquipmentKind
 from makerspace.branches.hours import local_today
 from makerspace.certifications.models import Certification
 from makerspace.certifications.services import all_certifications, certification_by_slug
@@ -299,3 +301,51 @@ def booking_cancel(booking_id: int):  # type: ignore[no-untyped-def]
     flash(done.message or _("The booking has been cancelled."),
           "error" if done.refused else "success")
     return redirect(url_for("staff.branch", slug=branch.slug))
+
+
+# -- material prices and the accounts CSV ---------------------------------------------------
+
+@bp.route("/<slug>/material", methods=["GET", "POST"])
+@staff_required
+def material(slug: str):  # type: ignore[no-untyped-def]
+    """The branch's price per unit of material per kind of machine (0: free), and the CSV of
+    material and cost for the branch's accounts."""
+    branch = managed_branch_or_404(slug)
+    prices = jobs.material_prices(branch)
+    form = material_price_form(MATERIAL_UNITS, prices,
+                               formdata=request.form if request.method == "POST" else None)
+    if form.validate_on_submit():
+        done = attempt(lambda: [jobs.set_material_price(branch, EquipmentKind(kind), ore,
+                                                        by=current_user)
+                                for kind, ore in form.prices_ore().items()])
+        flash(done.message or _("The prices are saved."),
+              "error" if done.refused else "success")
+        if not done.refused:
+            return redirect(url_for("booking_staff.material", slug=branch.slug))
+    today = local_today(clock.now(), branch.timezone)
+    period = MaterialPeriodForm(formdata=None, first=today.replace(day=1), last=today)
+    return form_page("staff/material.html", form, branch=branch, period=period,
+                     units=MATERIAL_UNITS)
+
+
+@bp.get("/<slug>/material.csv")
+@staff_required
+def material_csv(slug: str):  # type: ignore[no-untyped-def]
+    """Material and cost per booking over ?from=YYYY-MM-DD&to=YYYY-MM-DD (local days)."""
+    branch = managed_branch_or_404(slug)
+    period = MaterialPeriodForm(request.args)
+    if not period.validate():
+        return form_page("staff/material.html", material_price_form(
+            MATERIAL_UNITS, jobs.material_prices(branch)), branch=branch, period=period,
+            units=MATERIAL_UNITS, problem=_("Please choose a period of at most a year."))
+    first, last = period.first.data, period.last.data
+    headers = [_("From"), _("To"), _("Date"), _("Booking"), _("Machine"), _("Job"),
+               _("Amount"), _("Unit"), _("Material"), _("Colour"), _("Price per unit (kr)"),
+               _("Cost (kr)")]
+    body = jobs.material_csv(jobs.material_lines(branch, first, last), first, last, headers)
+    response = make_response(body)
+    response.mimetype = "text/csv"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="material-{branch.slug}-{first.isoformat()}-{last.isoformat()}.csv"')
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -25,10 +25,11 @@ from makerspace import clock
 from makerspace.accounts import invitations
 from makerspace.accounts.models import Role
 from makerspace.auth import admin_required, managed_branch_or_404, staff_required
+from makerspace.booking import jobs as booking_jobs
 from makerspace.booking import services as booking_services
 from makerspace.booking.forms import StaffCancelForm
 from makerspace.branches import closure
-from makerspace.branches.hours import local_today
+from makerspace.branches.hours import day_bounds, local_today
 from makerspace.branches.services import all_branches, branch_by_slug
 from makerspace.core.audit import OVERRIDE_LABELS, STAFF_ACTION_LABELS
 from makerspace.core.forms import EmptyForm
@@ -94,7 +95,9 @@ def branch(slug: str):  # type: ignore[no-untyped-def]
         retired=booking_services.equipment_at(branch, retired=True),
         cancellable={b.id for b in everything
                      if booking_services.cancel_refusal(b, by=current_user) is None},
-        cancel_form=StaffCancelForm()), 422 if bad_date else 200)
+        cancel_form=StaffCancelForm(),
+        material=booking_jobs.material_totals(branch, *day_bounds(day, branch.timezone))),
+        422 if bad_date else 200)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
