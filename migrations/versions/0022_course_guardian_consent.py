@@ -1,7 +1,7 @@
 """guardian consent for courses: a course's age below which a guardian must agree, and a
 consent that is for a machine, a course or a weekly series
 
-Revision ID: 0026
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-02 19:10:00
 
@@ -16,7 +16,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0026'
+revision = '0022'
 down_revision = '0021'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """statistics: age_band in ix_bookings_stats, so distinct citizens per age band read the index alone
 
-Revision ID: 0025
-Revises: 0026
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-02 20:05:00
 
 Only the index is made again; the bookings table is not rebuilt (also on SQLite).
@@ -9,8 +9,8 @@ Only the index is made again; the bookings table is not rebuilt (also on SQLite)
 from alembic import op
 
 
-revision = '0025'
-down_revision = '0026'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
