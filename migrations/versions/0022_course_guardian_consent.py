@@ -1,5 +1,6 @@
-"""guardian consent for courses: a course's age below which a guardian must agree, and a
-consent that is for a machine, a course or a weekly series
+"""guardian consent for courses, and a consent for a machine, a course or a weekly series
+
+A course gets the age below which a guardian must agree.
 
 Revision ID: 0022
 Revises: 0021
