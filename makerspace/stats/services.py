@@ -19,11 +19,19 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal_column, select
 
 from makerspace import clock
 from makerspace.accounts.models import AGE_BANDS, User
-from makerspace.booking.models import Equipment, EquipmentKind, EquipmentOutage
+from makerspace.booking.models import (
+    Booking,
+    BookingJob,
+    Equipment,
+    EquipmentKind,
+    EquipmentOutage,
+    JobOutcome,
+    MaterialUnit,
+)
 from makerspace.branches.hours import local_moment, opening_intervals
 from makerspace.branches.models import Branch
 from makerspace.errors import Forbidden, InvalidInput
@@ -40,6 +48,8 @@ from makerspace.stats.counting import (
     in_period,
     next_month,
 )
+from makerspace.stats.counting import _booking_keys as booking_keys
+from makerspace.stats.counting import _grouped as grouped_by
 from makerspace.stats.counting import period_of as period_of
 
 MAX_PERIOD_DAYS = 3 * 366 + 1
@@ -382,6 +392,42 @@ def course_figures(branches: Sequence[Branch], period: Period, *,
     totals = {key: sum(r[key] for r in rows) for key in
               ("held", "seats", "signups", "attended", "waitlisted", "certified")}
     return [*rows, {"branch": None, "slug": None, **totals}]
+
+
+# -- jobs and material --------------------------------------------------------------------------
+
+# The material columns: one per unit a kind of machine counts material in.
+MATERIAL_COLUMNS = {MaterialUnit.GRAMS: "grams", MaterialUnit.METRES: "metres",
+                    MaterialUnit.SHEETS: "sheets"}
+
+
+def job_figures(branches: Sequence[Branch], period: Period) -> list[dict[str, Any]]:
+    """Per branch and month (of the bookings' start, local time): the material recorded per
+    unit, the jobs ended, the failed jobs and the failed-job rate (failed ÷ ended; None
+    without ended jobs). One GROUP BY over the jobs, on columns the retention sweep keeps
+    (no person); a branch and month without jobs has no row."""
+    if not branches:
+        return []
+    zones = by_zone(branches)
+    grouped = booking_keys(period, zones, ["branch", "month"])
+    query = (select(
+        *(column for _k, column in grouped),
+        *(func.coalesce(func.sum(case((BookingJob.material_unit == unit,
+                                       BookingJob.material_amount), else_=0)), 0).label(name)
+          for unit, name in MATERIAL_COLUMNS.items()),
+        count_if(BookingJob.ended_at.is_not(None)).label("ended"),
+        count_if(and_(BookingJob.ended_at.is_not(None),
+                      BookingJob.outcome == JobOutcome.FAILED)).label("failed"))
+        .select_from(BookingJob).join(Booking, Booking.id == BookingJob.booking_id)
+        .join(Equipment, Equipment.id == Booking.equipment_id)
+        .where(in_period(period, zones, Booking.start_at, Equipment.branch_id))
+        .order_by(literal_column("branch"), literal_column("month")))
+    slugs = {b.id: b.slug for b in branches}
+    return [{"branch": slugs[row.branch], "month": row.month,
+             **{name: round(float(row._mapping[name]), 3) for name in MATERIAL_COLUMNS.values()},
+             "ended": int(row.ended), "failed": int(row.failed),
+             "failed_rate": round(int(row.failed) / int(row.ended), 4) if row.ended else None}
+            for row in db.session.execute(grouped_by(query, grouped))]
 
 
 # -- periods the page offers -------------------------------------------------------------------

@@ -35,7 +35,7 @@ AGE_BAND_LABELS = {"under-16": _l("Under 16"), "16-25": _l("16–25"), "26-66": 
 @dataclass(frozen=True)
 class Column:
     header: Any
-    kind: str = "int"  # text, int, hours, ratio, people
+    kind: str = "int"  # text, int, hours, amount, ratio, people
 
 
 @dataclass
@@ -67,6 +67,8 @@ def cell_text(value: Any, kind: str, *, for_csv: bool = False) -> str:
         return format_percent(value, "#,##0.#\u00a0%", locale=locale)
     if kind == "hours":
         return format_decimal(value, "0.##" if for_csv else "#,##0.#", locale=locale)
+    if kind == "amount":
+        return format_decimal(value, "0.###" if for_csv else "#,##0.#", locale=locale)
     if kind in ("int", "people"):
         return format_decimal(value, "0" if for_csv else "#,##0", locale=locale)
     return str(value)
@@ -177,6 +179,15 @@ def build_report(branches: Sequence[Branch], period: Period, *, everything: bool
         Column(_l("Certifications through courses"))],
         [_course_cells(r, r["branch"]) for r in courses[:-1]],
         _course_cells(courses[-1], total_label) if courses else None)
+    tables["jobs"] = Table("jobs", _l("Jobs and material per library and month"), [
+        Column(_l("Library"), "text"), Column(_l("Month"), "month"),
+        Column(_l("Material (grams)"), "amount"), Column(_l("Material (metres)"), "amount"),
+        Column(_l("Material (sheets)"), "amount"), Column(_l("Jobs ended")),
+        Column(_l("Failed jobs")), Column(_l("Failed-job rate"), "ratio")],
+        [[names[r["branch"]], r["month"], r["grams"], r["metres"], r["sheets"], r["ended"],
+          r["failed"], r["failed_rate"]]
+         for r in sorted(services.job_figures(branches, period),
+                         key=lambda r: (names[r["branch"]], r["month"]))])
     return Report(period, list(branches), tables, total, heat, hours, trend, machines)
 
 
@@ -186,7 +197,7 @@ def _course_cells(row: dict[str, Any], label: Any) -> list[Any]:
             round(rate, 4) if rate is not None else None, row["waitlisted"], row["certified"]]
 
 
-TABLE_NAMES = ("branches", "kinds", "months", "week", "machines", "ages", "courses")
+TABLE_NAMES = ("branches", "kinds", "months", "week", "machines", "ages", "courses", "jobs")
 
 
 def month_label(month: str, *, short: bool = False) -> str:
