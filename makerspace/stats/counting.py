@@ -185,7 +185,7 @@ def count_if(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _booking_keys(period: Period, zones: dict[str, list[int]], keys: Iterable[str]
+def booking_keys(period: Period, zones: dict[str, list[int]], keys: Iterable[str]
                   ) -> list[tuple[str, Any]]:
     columns: dict[str, Any] = {
         "branch": lambda: Equipment.branch_id,
@@ -224,7 +224,7 @@ def in_period(period: Period, zones: dict[str, list[int]], column: Any,
     return or_(*parts)
 
 
-def _grouped(query: Any, grouped: list[tuple[str, Any]]) -> Any:
+def grouped_by(query: Any, grouped: list[tuple[str, Any]]) -> Any:
     # by the output names: PostgreSQL sees two bound copies of one CASE as different
     return query.group_by(*(literal_column(key) for key, _c in grouped)) if grouped else query
 
@@ -251,7 +251,7 @@ def count_bookings(branches: Sequence[Branch], period: Period, keys: Sequence[st
     if not branches:
         return []
     zones = by_zone(branches)
-    grouped = _booking_keys(period, zones, keys)
+    grouped = booking_keys(period, zones, keys)
     seconds = epoch_seconds(Booking.end_at) - epoch_seconds(Booking.start_at)
     query = (select(
         *(column for _k, column in grouped),
@@ -270,7 +270,7 @@ def count_bookings(branches: Sequence[Branch], period: Period, keys: Sequence[st
     ).select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
         .where(in_period(period, zones, Booking.start_at, Equipment.branch_id),
                Booking.status != BookingStatus.HELD))  # a hold is not a booking yet
-    return fetch_rows(_grouped(query, grouped), keys)
+    return fetch_rows(grouped_by(query, grouped), keys)
 
 
 def count_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[str]
@@ -281,10 +281,10 @@ def count_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[st
     if not branches:
         return []
     zones = by_zone(branches)
-    grouped = _booking_keys(period, zones, keys)
+    grouped = booking_keys(period, zones, keys)
     query = (select(*(column for _k, column in grouped),
                     func.count(distinct(Booking.citizen_key)).label("distinct_citizens"))
              .select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
              .where(in_period(period, zones, Booking.start_at, Equipment.branch_id),
                     Booking.citizen_key.is_not(None), Booking.status != BookingStatus.HELD))
-    return fetch_rows(_grouped(query, grouped), keys)
+    return fetch_rows(grouped_by(query, grouped), keys)

@@ -43,13 +43,13 @@ from makerspace.stats.counting import GROUPS as GROUPS
 from makerspace.stats.counting import (
     MEASURES,
     Period,
+    booking_keys,
     by_zone,
     count_if,
+    grouped_by,
     in_period,
     next_month,
 )
-from makerspace.stats.counting import _booking_keys as booking_keys
-from makerspace.stats.counting import _grouped as grouped_by
 from makerspace.stats.counting import period_of as period_of
 
 MAX_PERIOD_DAYS = 3 * 366 + 1
