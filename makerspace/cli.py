@@ -21,7 +21,7 @@ from makerspace.extensions import db
 from makerspace.jobs import Worker, run_tick
 from makerspace.machines.poller import MachinePoller
 from makerspace.mail.sender import send_due
-from makerspace.stats.rollup import forget_rollup, refresh_days, refresh_distinct
+from makerspace.stats.rollup import forget_rollup, refresh_days, refresh_distinct, refresh_open
 
 
 @click.command("seed-demo")
@@ -155,14 +155,17 @@ def send_mail_command(limit: int) -> None:
 @click.option("--again", is_flag=True, help="Drop the kept days and periods first and count "
               "them all again (after changing past bookings by hand).")
 def stats_rollup_command(again: bool) -> None:
-    """Roll up every settled day and count every settled month, quarter and year for the
-    statistics now (tick does two months of days and one period a minute)."""
+    """Roll up every settled day and count every settled month, quarter and year, and the
+    open ones up to the rolled-up days, for the statistics now (tick does two months of
+    days and one period of each a minute)."""
     if again:
         forget_rollup()
         db.session.commit()
     days = refresh_days(limit=1_000_000, commit=True)
     counted = refresh_distinct(limit=10_000, commit=True)
-    click.echo(f"Statistics: {counted} settled period(s) counted, {days} day(s) rolled up.")
+    opened = refresh_open(limit=10, commit=True)
+    click.echo(f"Statistics: {counted} settled period(s) and {opened} open period(s) counted, "
+               f"{days} day(s) rolled up.")
 
 
 @click.command("poll-machines")

@@ -23,7 +23,7 @@ from makerspace.extensions import db
 from makerspace.privacy.services import anonymise_bookings, sweep_retention
 from makerspace.stats import rollup, services
 from makerspace.stats.keys import forget_old_salts
-from makerspace.stats.models import StatsSalt
+from makerspace.stats.models import StatsRollup, StatsSalt
 from makerspace.stats.services import Period, checked_period
 
 LONG_AGO = datetime(2024, 1, 1, tzinfo=UTC)
@@ -327,8 +327,10 @@ def _everything(branches, period):
             services.age_bands(branches, period), services.monthly_trend(branches, period))
 
 
-def test_figures_added_up_from_the_rollup_equal_the_counted_ones(app_ctx, make_user):
-    rng = random.Random(2025)
+def random_months(make_user, rng, until=datetime(2025, 5, 3, tzinfo=UTC)):
+    """Three libraries (one in London), twelve people and guests booking every machine from
+    late December to `until`, around midnights, DST (30 March) and month ends, in every
+    status and age band."""
     one, machines_one = place("hoved", every_day("08:00", "20:00"),
                               kinds=("3d-printer", "laser-cutter", "3d-printer"))
     two, machines_two = place("steinkjer", every_day("00:00", "24:00"),
@@ -336,10 +338,9 @@ def test_figures_added_up_from_the_rollup_equal_the_counted_ones(app_ctx, make_u
     three, machines_three = place("london", every_day("09:00", "17:00"),
                                   timezone="Europe/London")
     people = [make_user(f"r{n}@example.no") for n in range(12)]
-    # Bookings from late December to May, around midnights, DST (30 March) and month ends.
     for machine in machines_one + machines_two + machines_three:
         moment = utc(2024, 12, 30, 20)
-        while moment < utc(2025, 5, 3):
+        while moment < until:
             moment += timedelta(hours=rng.choice([1, 2, 3, 7, 13, 22, 30]),
                                 minutes=rng.choice([0, 30]))
             status, cancellation = rng.choice(STATUSES)
@@ -347,7 +348,13 @@ def test_figures_added_up_from_the_rollup_equal_the_counted_ones(app_ctx, make_u
                  status, cancellation, age_band=rng.choice(["under-16", "16-25", "26-66",
                                                             "67+", None]))
             moment += timedelta(hours=2)
-    branches = [one, two, three]
+    return [one, two, three], people
+
+
+def test_figures_added_up_from_the_rollup_equal_the_counted_ones(app_ctx, make_user):
+    rng = random.Random(2025)
+    branches, _people = random_months(make_user, rng)
+    one, two, three = branches
     year = Period(date(2025, 1, 1), date(2025, 12, 31))
     cases = [(branches, year), (branches, Period(date(2025, 1, 1), date(2025, 1, 31))),
              (branches, Period(date(2025, 1, 1), date(2025, 3, 31))),
@@ -410,3 +417,89 @@ def test_a_deleted_machine_leaves_the_rollup_with_its_bookings(app_ctx, people):
     branch = db.session.get(Branch, branch.id)
     (row,) = services.usage([branch], Period(date(2025, 1, 1), date(2025, 1, 31)), [])
     assert (row.bookings, row.booked_hours) == (1, 1)
+
+
+DISTINCT_KEYS = ([], ["branch"], ["kind"], ["month"], ["age_band"], ["branch", "kind"],
+                 ["branch", "kind", "month"], ["branch", "age_band"])
+
+
+def _distinct_both_ways(branches, period):
+    """{keys: (worked out by the rollup, counted from the bookings)} for every grouping."""
+    def ordered(rows):
+        return sorted(rows, key=repr)
+    return {tuple(keys): (ordered(rollup.distinct(branches, period, keys)),
+                          ordered(rollup.count_distinct(branches, period, keys)))
+            for keys in DISTINCT_KEYS}
+
+
+def test_an_open_period_is_its_kept_days_plus_the_people_new_after_them(app_ctx, make_user):
+    rng = random.Random(7)
+    branches, people = random_months(make_user, rng, until=utc(2025, 5, 28))
+    one, two, _three = branches
+    # The tick on 20 May: days up to 18 May rolled up (settled a day); the year, the second
+    # quarter and May are open, and their kept numbers count 1 January/April/May to 18 May.
+    now = utc(2025, 5, 20, 12)
+    rollup.refresh_days(now, limit=10**6)
+    # settled: December, Q4 and 2024; January, February, March, Q1 and April 2025
+    assert rollup.refresh_distinct(now, limit=100) == 8
+    assert rollup.refresh_open(now, limit=10) == 3
+    assert rollup.refresh_open(now, limit=10) == 0  # nothing behind the days any more
+    kept = db.session.get(StatsRollup, ("2025", ""))
+    assert kept.days_until == date(2025, 5, 19) == rollup.covered_until()
+    open_periods = [Period(date(2025, 1, 1), date(2025, 12, 31)),
+                    Period(date(2025, 4, 1), date(2025, 6, 30)),
+                    Period(date(2025, 5, 1), date(2025, 5, 31))]
+    for period in open_periods:
+        for subset in (branches, [one], [two]):
+            assert rollup._stored_distinct(subset, period, []) is not None
+            for keys, (worked_out, counted) in _distinct_both_ways(subset, period).items():
+                assert worked_out == counted, (subset, period, keys)
+    # Someone new books after the kept days: counted at once, no tick needed.
+    (before,) = rollup.distinct(branches, open_periods[0], [])
+    newcomer = make_user("new@example.no")
+    machine = db.session.scalars(db.select(Equipment).filter_by(branch_id=one.id)).first()
+    book(machine, newcomer, utc(2025, 5, 27, 9), age_band="16-25")
+    (after,) = rollup.distinct(branches, open_periods[0], [])
+    assert after["distinct_citizens"] == before["distinct_citizens"] + 1
+    # A day later the tick counts the open periods again, up to the new day.
+    later = utc(2025, 5, 21, 12)
+    rollup.refresh_days(later, limit=10**6)
+    assert rollup.refresh_open(later, limit=1) == 1  # one a tick: the year first
+    assert db.session.get(StatsRollup, ("2025", "")).days_until == date(2025, 5, 20)
+    assert db.session.get(StatsRollup, ("2025-05", "")).days_until == date(2025, 5, 19)
+    for keys, (worked_out, counted) in _distinct_both_ways(branches, open_periods[0]).items():
+        assert worked_out == counted, keys
+    # Once settled, the period is counted whole and its open numbers are replaced.
+    settled = utc(2025, 6, 3, 12)
+    rollup.refresh_days(settled, limit=10**6)
+    rollup.refresh_distinct(settled, limit=100)
+    assert db.session.get(StatsRollup, ("2025-05", "")).days_until is None
+    for keys, (worked_out, counted) in _distinct_both_ways(branches, open_periods[2]).items():
+        assert worked_out == counted, keys
+
+
+def test_a_custom_period_is_a_kept_period_less_the_people_only_in_the_days_left_out(
+        app_ctx, make_user):
+    rng = random.Random(11)
+    branches, _people = random_months(make_user, rng, until=utc(2025, 7, 5))
+    one, two, three = branches
+    rollup.refresh_days(utc(2026, 1, 10), limit=10**6)
+    rollup.refresh_distinct(utc(2026, 1, 10), limit=100)
+    trimmed = [Period(date(2025, 1, 2), date(2025, 12, 31)),  # the year less New Year's Day
+               Period(date(2025, 1, 15), date(2025, 12, 20)),
+               Period(date(2025, 3, 3), date(2025, 3, 31)),  # March less two days
+               Period(date(2025, 4, 10), date(2025, 6, 30)),  # the quarter less 9 days
+               Period(date(2025, 4, 3), date(2025, 6, 29))]  # Q2 less its first and last days
+    for period in trimmed:
+        for subset in (branches, [one], [three]):
+            assert rollup._trimmed_distinct(subset, period, []) is not None, period
+            for keys, (worked_out, counted) in _distinct_both_ways(subset, period).items():
+                assert worked_out == counted, (subset, period, keys)
+    # More left out than kept, or several libraries of one librarian: counted.
+    assert rollup._trimmed_distinct(branches, Period(date(2025, 3, 1), date(2025, 5, 15)),
+                                    []) is None
+    assert rollup._trimmed_distinct([one, two], trimmed[0], []) is None
+    for subset, period in ((branches, Period(date(2025, 3, 1), date(2025, 5, 15))),
+                           ([one, two], trimmed[0])):
+        for keys, (worked_out, counted) in _distinct_both_ways(subset, period).items():
+            assert worked_out == counted, (subset, period, keys)

@@ -230,6 +230,11 @@ class Booking(db.Model):
         # age_band last so that distinct citizens per age band need not visit the table
         Index("ix_bookings_stats", "start_at", "equipment_id", "status", "end_at",
               "citizen_key", "age_band"),
+        # the statistics: one person's bookings in a period, so that a period's distinct
+        # citizens can be worked out from kept numbers and a few days' bookings
+        # (stats/counting.py, count_unseen)
+        Index("ix_bookings_people", "citizen_key", "start_at", "equipment_id", "status",
+              "age_band"),
         # the retention sweep: bookings that still name someone, by end
         Index("ix_bookings_named_end", "end_at", postgresql_where=text("user_id IS NOT NULL"),
               sqlite_where=text("user_id IS NOT NULL")),

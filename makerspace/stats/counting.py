@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from makerspace.booking.models import Booking, BookingStatus, Cancellation, Equipment, EquipmentKind
@@ -146,11 +147,12 @@ def by_zone(branches: Sequence[Branch]) -> dict[str, list[int]]:
     return dict(zones)
 
 
-def _per_zone(zones: dict[str, list[int]], build: Any) -> ColumnElement:
+def _per_zone(zones: dict[str, list[int]], build: Any, equipment: Any = Equipment
+              ) -> ColumnElement:
     """One expression per time zone, chosen by the machine's branch."""
     if len(zones) == 1:
         return build(next(iter(zones)))
-    return case(*((Equipment.branch_id.in_(ids), build(zone)) for zone, ids in zones.items()))
+    return case(*((equipment.branch_id.in_(ids), build(zone)) for zone, ids in zones.items()))
 
 
 def _month_expression(period: Period, zone: str, column: Any) -> ColumnElement:
@@ -185,22 +187,25 @@ def count_if(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def booking_keys(period: Period, zones: dict[str, list[int]], keys: Iterable[str]
-                  ) -> list[tuple[str, Any]]:
+def booking_keys(period: Period, zones: dict[str, list[int]], keys: Iterable[str], *,
+                 booking: Any = Booking, equipment: Any = Equipment) -> list[tuple[str, Any]]:
+    """The grouping columns (labelled by their keys) of bookings in the period; months are
+    named by the period's months. `booking` and `equipment` may be aliases."""
+    start = booking.start_at
     columns: dict[str, Any] = {
-        "branch": lambda: Equipment.branch_id,
-        "kind": lambda: Equipment.kind,
-        "equipment": lambda: Booking.equipment_id,
-        "age_band": lambda: Booking.age_band,
-        "month": lambda: _per_zone(zones, lambda z: _month_expression(
-            period, z, Booking.start_at)),
+        "branch": lambda: equipment.branch_id,
+        "kind": lambda: equipment.kind,
+        "equipment": lambda: booking.equipment_id,
+        "age_band": lambda: booking.age_band,
+        "month": lambda: _per_zone(zones, lambda z: _month_expression(period, z, start),
+                                   equipment),
         "weekday": lambda: _per_zone(zones, lambda z: (
-            _local_seconds(period, z, Booking.start_at) // 86400 + 3) % 7),
+            _local_seconds(period, z, start) // 86400 + 3) % 7, equipment),
         "hour": lambda: _per_zone(zones, lambda z: (
-            _local_seconds(period, z, Booking.start_at) % 86400) // 3600),
+            _local_seconds(period, z, start) % 86400) // 3600, equipment),
         # local days since 1970-01-01 (see local_day)
         "day": lambda: _per_zone(zones, lambda z: (
-            _local_seconds(period, z, Booking.start_at) // 86400)),
+            _local_seconds(period, z, start) // 86400), equipment),
     }
     return [(key, columns[key]().label(key)) for key in keys]
 
@@ -288,3 +293,37 @@ def count_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[st
              .where(in_period(period, zones, Booking.start_at, Equipment.branch_id),
                     Booking.citizen_key.is_not(None), Booking.status != BookingStatus.HELD))
     return fetch_rows(grouped_by(query, grouped), keys)
+
+
+def count_unseen(branches: Sequence[Branch], period: Period, among: Sequence[Period],
+                 seen_in: Period, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """For each grouping by `keys` (months named by `period`), how many citizen keys booked
+    in the `among` periods but not in `seen_in` (with the same grouping values).
+
+    With the distinct citizens of one part of a period kept, this gives the rest exactly:
+    what the other part adds (or what leaving it out takes away). Each person found in the
+    `among` days is looked up in `seen_in` through ix_bookings_people, and the lookup stops
+    at their first booking there, so the cost follows the `among` days, not the period."""
+    if not branches or not among:
+        return []
+    zones = by_zone(branches)
+    grouped = booking_keys(period, zones, keys)
+    found = (select(*(column for _k, column in grouped),
+                    Booking.citizen_key.label("citizen_key"))
+             .select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
+             .where(or_(*(in_period(part, zones, Booking.start_at, Equipment.branch_id)
+                          for part in among)),
+                    Booking.citizen_key.is_not(None), Booking.status != BookingStatus.HELD)
+             .distinct().subquery("found"))
+    earlier, machine = aliased(Booking), aliased(Equipment)
+    same = [column.is_not_distinct_from(found.c[key]) for key, column in booking_keys(
+        period, zones, keys, booking=earlier, equipment=machine)]
+    seen = (select(literal_column("1")).select_from(earlier)
+            .join(machine, machine.id == earlier.equipment_id)
+            .where(earlier.citizen_key == found.c.citizen_key,
+                   in_period(seen_in, zones, earlier.start_at, machine.branch_id),
+                   earlier.status != BookingStatus.HELD, *same))
+    columns = [found.c[key].label(key) for key in keys]
+    query = (select(*columns, func.count().label("distinct_citizens")).select_from(found)
+             .where(~seen.exists()))
+    return fetch_rows(query.group_by(*columns) if columns else query, keys)

@@ -43,7 +43,7 @@ class StatsSummarySent(db.Model):
 
 
 class StatsRollup(db.Model):
-    """One closed month's, quarter's or year's distinct citizens for one grouping, for all
+    """One month's, quarter's or year's distinct citizens for one grouping, for all
     branches: [{"branch": 3, "kind": "3d-printer", "distinct_citizens": 41}, ...]. Numbers
     only, no citizen keys."""
 
@@ -52,6 +52,9 @@ class StatsRollup(db.Model):
     period: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2025-06, 2025-Q2, 2025
     grouping: Mapped[str] = mapped_column(String(60), primary_key=True)  # "branch,kind"
     rows: Mapped[str] = mapped_column(Text)  # JSON
+    # None: the whole period, settled. A date: the period is still open and the numbers
+    # count its bookings before this local day only (rollup.refresh_open).
+    days_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -40,6 +40,7 @@ from makerspace.stats.counting import (
     Period,
     count_bookings,
     count_distinct,
+    count_unseen,
     fetch_rows,
     period_of,
 )
@@ -206,40 +207,94 @@ def heat(branches: Sequence[Branch], period: Period) -> list[list[int]]:
     return grid
 
 
-def _stored_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[str]
-                     ) -> list[dict[str, Any]] | None:
+def _kept(branches: Sequence[Branch], period: Period, keys: Sequence[str]
+          ) -> tuple[StatsRollup, list[str]] | None:
+    """The kept numbers a page for these branches and this period can be answered from
+    (all branches, or one: then by branch too), with the keys they are grouped by."""
     name = label(period)
     if name is None:
         return None
     ids = sorted(b.id for b in branches)
     if ids == _all_branches():
-        grouping = _key(keys)
+        grouping = list(keys)
     elif len(ids) == 1:
-        grouping = _key(["branch", *keys])
+        grouping = ["branch", *(k for k in keys if k != "branch")]
     else:
         return None
-    if grouping not in {_key(g) for g in DISTINCT_GROUPINGS}:
+    if _key(grouping) not in {_key(g) for g in DISTINCT_GROUPINGS}:
         return None
-    found = db.session.get(StatsRollup, (name, grouping))
-    if found is None:
-        return None
-    rows = json.loads(found.rows)
-    if ids != _all_branches():
-        rows = [row for row in rows if row["branch"] == ids[0]]
+    found = db.session.get(StatsRollup, (name, _key(grouping)))
+    return (found, [k for k in ORDER if k in grouping]) if found is not None else None
+
+
+def _answer(branches: Sequence[Branch], rows: list[dict[str, Any]], grouping: Sequence[str],
+            keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Kept or worked-out rows as `distinct()` answers them: one branch's rows only, grouped
+    by `keys`; a grouping nobody is left in has no row (as when counted)."""
+    if len(branches) == 1 and "branch" in grouping:
+        rows = [row for row in rows if row["branch"] == branches[0].id]
     return [{**{k: row[k] for k in keys}, "distinct_citizens": row["distinct_citizens"]}
-            for row in rows]
+            for row in rows if row["distinct_citizens"] > 0]
+
+
+def _stored_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[str]
+                     ) -> list[dict[str, Any]] | None:
+    """The period's distinct citizens from kept numbers: as kept for a settled period; for
+    an open one, the kept days' numbers plus the people new in the days after them."""
+    kept = _kept(branches, period, keys)
+    if kept is None:
+        return None
+    found, grouping = kept
+    rows = json.loads(found.rows)
+    if found.days_until is not None and found.days_until <= period.last:
+        added = count_unseen(branches, period, [Period(found.days_until, period.last)],
+                             Period(period.first, found.days_until - timedelta(days=1)),
+                             grouping)
+        rows = _add_up([rows, added], grouping, ["distinct_citizens"])
+    return _answer(branches, rows, grouping, keys)
+
+
+def _enclosing(period: Period) -> list[Period]:
+    """The calendar month, quarter and year around the period, shortest first."""
+    around = [period_of(kind, period.first) for kind in ("month", "quarter", "year")]
+    return [p for p in around if p.last >= period.last]
+
+
+def _trimmed_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[str]
+                      ) -> list[dict[str, Any]] | None:
+    """A custom period's distinct citizens from a settled month, quarter or year around it
+    that is kept, when the days it leaves out are fewer than its own: the kept numbers less
+    the people who booked only in the days left out."""
+    for around in _enclosing(period):
+        if around.days - period.days >= period.days:
+            break
+        kept = _kept(branches, around, keys)
+        if kept is None or kept[0].days_until is not None:
+            continue
+        found, grouping = kept
+        left_out = [part for part in (Period(around.first, period.first - timedelta(days=1)),
+                                      Period(period.last + timedelta(days=1), around.last))
+                    if part.first <= part.last]
+        gone = count_unseen(branches, around, left_out, period, grouping)
+        rows = _add_up([json.loads(found.rows),
+                        [{**row, "distinct_citizens": -row["distinct_citizens"]}
+                         for row in gone]], grouping, ["distinct_citizens"])
+        return _answer(branches, rows, grouping, keys)
+    return None
 
 
 def distinct(branches: Sequence[Branch], period: Period, keys: Sequence[str]
              ) -> list[dict[str, Any]]:
     """Distinct citizens of the bookings that start in the period, grouped by `keys`
-    (branch, kind, month, age_band): kept numbers for a closed calendar period of all
-    branches or one; else counted from the bookings."""
+    (branch, kind, month, age_band), for all branches or one: from kept numbers of the
+    period, or of a settled month, quarter or year around it; else (and for several
+    branches of one librarian) counted from the bookings."""
     if not branches:
         return []
-    stored = _stored_distinct(branches, period, keys)
-    if stored is not None:
-        return stored
+    for worked_out in (_stored_distinct, _trimmed_distinct):
+        rows = worked_out(branches, period, keys)
+        if rows is not None:
+            return rows
     return count_distinct(branches, period, keys)
 
 
@@ -372,7 +427,8 @@ def refresh_distinct(now: datetime | None = None, *, limit: int = PERIODS_PER_TI
     today = _today(now)
     if commit:
         read_only_transaction(db.session)
-    done = set(db.session.scalars(select(StatsRollup.period).distinct()))
+    done = set(db.session.scalars(select(StatsRollup.period).distinct()
+                                  .where(StatsRollup.days_until.is_(None))))
     branches = list(db.session.scalars(select(Branch)))
     counted = 0
     for period in _settled_periods(today):
@@ -381,13 +437,61 @@ def refresh_distinct(now: datetime | None = None, *, limit: int = PERIODS_PER_TI
             continue
         rows = [StatsRollup(period=name, grouping=_key(grouping), rows=json.dumps(
             count_distinct(branches, period, grouping))) for grouping in DISTINCT_GROUPINGS]
-        if commit:
-            db.session.rollback()  # end the reading transaction; write in a new one
-        db.session.add_all(rows)
-        db.session.flush()
-        if commit:
-            db.session.commit()
-            read_only_transaction(db.session)
+        _keep(name, rows, commit)
+        counted += 1
+    if commit:
+        db.session.rollback()
+    return counted
+
+
+def _keep(name: str, rows: list[StatsRollup], commit: bool) -> None:
+    """Put a period's counted rows in place of what was kept for it."""
+    if commit:
+        db.session.rollback()  # end the reading transaction; write in a new one
+    db.session.execute(delete(StatsRollup).where(StatsRollup.period == name))
+    db.session.add_all(rows)
+    db.session.flush()
+    if commit:
+        db.session.commit()
+        read_only_transaction(db.session)
+
+
+def _open_periods(today: date) -> list[Period]:
+    """The months, quarters and years that have begun and are not settled: the longest
+    first (a year's page is the one that would read the most)."""
+    settled_before = today - timedelta(days=SETTLED_DAYS)
+    periods = {period_of(kind, day) for kind in ("year", "quarter", "month")
+               for day in (settled_before, today)}
+    return sorted((p for p in periods if p.last >= settled_before),
+                  key=lambda p: (-p.days, p.first))
+
+
+def refresh_open(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
+                 commit: bool = False) -> int:
+    """Count the distinct citizens of the rolled-up days of up to `limit` open months,
+    quarters and years whose kept numbers are behind the daily rollup; returns how many.
+
+    A page for such a period adds the people new in the later days to these numbers
+    (`_stored_distinct`), which reads a few days' bookings instead of the period's."""
+    today = _today(now)
+    if commit:
+        read_only_transaction(db.session)
+    until = db.session.scalar(select(StatsCoverage.days_until).where(StatsCoverage.id == 1))
+    kept = dict(db.session.execute(select(StatsRollup.period, StatsRollup.days_until)
+                                   .distinct()).all())
+    branches = list(db.session.scalars(select(Branch)))
+    counted = 0
+    for period in _open_periods(today) if until is not None else []:
+        name = label(period)
+        upto = min(until, period.last + timedelta(days=1))  # type: ignore[operator]
+        if counted >= limit or upto <= period.first or (name in kept and kept[name] in (
+                None, upto)):
+            continue
+        counted_days = Period(period.first, upto - timedelta(days=1))
+        _keep(name, [StatsRollup(period=name, grouping=_key(grouping), days_until=upto,
+                                 rows=json.dumps(count_distinct(branches, counted_days,
+                                                                grouping)))
+                     for grouping in DISTINCT_GROUPINGS], commit)
         counted += 1
     if commit:
         db.session.rollback()
@@ -399,7 +503,9 @@ def refresh_rollup(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK
     """The tick's share: roll up settled days (about DAYS_PER_TICK × `limit`), then count
     the distinct citizens of up to `limit` settled periods; returns how many periods."""
     refresh_days(now, limit=DAYS_PER_TICK * limit, commit=commit)
-    return refresh_distinct(now, limit=limit, commit=commit)
+    counted = refresh_distinct(now, limit=limit, commit=commit)
+    refresh_open(now, limit=limit, commit=commit)
+    return counted
 
 
 def forget_rollup() -> None:
