@@ -12,9 +12,13 @@ bookings.
   and any ahead), counted from the bookings: `summed()` and `heat()`.
 - **Distinct citizens** cannot be added up: one person books on many days. For a closed
   calendar month, quarter or year, `refresh_distinct()` counts them once per grouping for all
-  branches and keeps the numbers (`stats_rollups`; numbers only, never citizen keys). A page
-  for all branches, or for one branch, and such a period reads them; any other period or set of
-  branches counts distinct keys from the bookings' index (`distinct()`).
+  branches and keeps the numbers (`stats_rollups`; numbers only, never citizen keys); for an
+  open one, `refresh_open()` counts its rolled-up days (`days_until`) each day. A page for all
+  branches, or for one branch, reads them (`distinct()`): a settled period as kept; an open
+  one as kept plus the people who are new in the days after (`count_unseen`); a custom
+  period inside a kept month, quarter or year that leaves out fewer days than it holds, as
+  kept less the people who booked only in the days left out. Anything else (a long custom
+  period, several branches of one librarian) counts distinct keys from the bookings' index.
 """
 
 from __future__ import annotations
