@@ -290,9 +290,17 @@ def count_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[st
     query = (select(*(column for _k, column in grouped),
                     func.count(distinct(Booking.citizen_key)).label("distinct_citizens"))
              .select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
-             .where(in_period(period, zones, Booking.start_at, Equipment.branch_id),
-                    Booking.citizen_key.is_not(None), Booking.status != BookingStatus.HELD))
+             .where(counted_person(zones, [period])))
     return fetch_rows(grouped_by(query, grouped), keys)
+
+
+def counted_person(zones: dict[str, list[int]], periods: Sequence[Period], *,
+                   booking: Any = Booking, equipment: Any = Equipment) -> ColumnElement:
+    """A booking whose booker counts among the distinct citizens of these periods: it
+    starts in one of them, has a citizen key (guests have none) and is not a hold."""
+    return and_(or_(*(in_period(part, zones, booking.start_at, equipment.branch_id)
+                      for part in periods)),
+                booking.citizen_key.is_not(None), booking.status != BookingStatus.HELD)
 
 
 def count_unseen(branches: Sequence[Branch], period: Period, among: Sequence[Period],
@@ -311,18 +319,15 @@ def count_unseen(branches: Sequence[Branch], period: Period, among: Sequence[Per
     found = (select(*(column for _k, column in grouped),
                     Booking.citizen_key.label("citizen_key"))
              .select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
-             .where(or_(*(in_period(part, zones, Booking.start_at, Equipment.branch_id)
-                          for part in among)),
-                    Booking.citizen_key.is_not(None), Booking.status != BookingStatus.HELD)
-             .distinct().subquery("found"))
+             .where(counted_person(zones, among)).distinct().subquery("found"))
     earlier, machine = aliased(Booking), aliased(Equipment)
     same = [column.is_not_distinct_from(found.c[key]) for key, column in booking_keys(
         period, zones, keys, booking=earlier, equipment=machine)]
     seen = (select(literal_column("1")).select_from(earlier)
             .join(machine, machine.id == earlier.equipment_id)
             .where(earlier.citizen_key == found.c.citizen_key,
-                   in_period(seen_in, zones, earlier.start_at, machine.branch_id),
-                   earlier.status != BookingStatus.HELD, *same))
+                   counted_person(zones, [seen_in], booking=earlier, equipment=machine),
+                   *same))
     columns = [found.c[key].label(key) for key in keys]
     query = (select(*columns, func.count().label("distinct_citizens")).select_from(found)
              .where(~seen.exists()))

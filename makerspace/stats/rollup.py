@@ -485,12 +485,13 @@ def refresh_open(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
                                    .distinct()).all())
     branches = list(db.session.scalars(select(Branch)))
     counted = 0
-    for period in _open_periods(today) if until is not None else []:
+    for period in _open_periods(today):
+        if until is None or counted >= limit:
+            break
         name = label(period)
-        upto = min(until, period.last + timedelta(days=1))  # type: ignore[operator]
-        if counted >= limit or upto <= period.first or (name in kept and kept[name] in (
-                None, upto)):
-            continue
+        upto = min(until, period.last + timedelta(days=1))
+        if upto <= period.first or kept.get(name) == upto:
+            continue  # nothing rolled up yet, or counted up to there already
         counted_days = Period(period.first, upto - timedelta(days=1))
         _keep(name, [StatsRollup(period=name, grouping=_key(grouping), days_until=upto,
                                  rows=json.dumps(count_distinct(branches, counted_days,
@@ -505,7 +506,8 @@ def refresh_open(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
 def refresh_rollup(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
                    commit: bool = False) -> int:
     """The tick's share: roll up settled days (about DAYS_PER_TICK × `limit`), then count
-    the distinct citizens of up to `limit` settled periods; returns how many periods."""
+    the distinct citizens of up to `limit` settled periods and of up to `limit` open ones
+    up to the rolled-up days; returns how many settled periods."""
     refresh_days(now, limit=DAYS_PER_TICK * limit, commit=commit)
     counted = refresh_distinct(now, limit=limit, commit=commit)
     refresh_open(now, limit=limit, commit=commit)
