@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -432,20 +433,26 @@ def _distinct_both_ways(branches, period):
             for keys in DISTINCT_KEYS}
 
 
-def test_an_open_period_is_its_kept_days_plus_the_people_new_after_them(app_ctx, make_user):
+def test_an_open_period_is_its_kept_numbers_plus_the_people_of_the_bookings_made_since(
+        app_ctx, make_user):
     rng = random.Random(7)
-    branches, people = random_months(make_user, rng, until=utc(2025, 5, 28))
+    # bookings up to four weeks ahead of the tick on 20 May
+    branches, people = random_months(make_user, rng, until=utc(2025, 6, 17))
     one, two, _three = branches
-    # The tick on 20 May: days up to 18 May rolled up (settled a day); the year, the second
-    # quarter and May are open, and their kept numbers count 1 January/April/May to 18 May.
+    kept_at = datetime.now(UTC)  # bookings are stamped by the wall clock
+    for booking in db.session.scalars(db.select(Booking)):
+        # a third of them made since the count (on any day of the period, ahead too)
+        booking.created_at = kept_at + timedelta(minutes=1) if rng.random() < 0.3 \
+            else kept_at - timedelta(days=rng.randrange(1, 60))
+    db.session.flush()
     now = utc(2025, 5, 20, 12)
     rollup.refresh_days(now, limit=10**6)
     # settled: December, Q4 and 2024; January, February, March, Q1 and April 2025
     assert rollup.refresh_distinct(now, limit=100) == 8
-    assert rollup.refresh_open(now, limit=10) == 3
-    assert rollup.refresh_open(now, limit=10) == 0  # nothing behind the days any more
+    assert rollup.refresh_open(now, limit=10, made_before=kept_at) == 3
+    assert rollup.refresh_open(now, limit=10, made_before=kept_at + timedelta(minutes=59)) == 0
     kept = db.session.get(StatsRollup, ("2025", ""))
-    assert kept.days_until == date(2025, 5, 19) == rollup.covered_until()
+    assert kept.made_before == kept_at
     open_periods = [Period(date(2025, 1, 1), date(2025, 12, 31)),
                     Period(date(2025, 4, 1), date(2025, 6, 30)),
                     Period(date(2025, 5, 1), date(2025, 5, 31))]
@@ -454,26 +461,37 @@ def test_an_open_period_is_its_kept_days_plus_the_people_new_after_them(app_ctx,
             assert rollup._stored_distinct(subset, period, []) is not None
             for keys, (worked_out, counted) in _distinct_both_ways(subset, period).items():
                 assert worked_out == counted, (subset, period, keys)
-    # Someone new books after the kept days: counted at once, no tick needed.
-    (before,) = rollup.distinct(branches, open_periods[0], [])
+    # what is kept is not the answer alone: the bookings made since add people
+    finest = ("branch", "kind", "month")
+    kept_finest = json.loads(db.session.get(StatsRollup, ("2025", ",".join(finest))).rows)
+    assert sorted(kept_finest, key=repr) != _distinct_both_ways(
+        branches, open_periods[0])[finest][1]
+    # A hold made before the count and taken since counts, as made when it was taken.
     newcomer = make_user("new@example.no")
     machine = db.session.scalars(db.select(Equipment).filter_by(branch_id=one.id)).first()
-    book(machine, newcomer, utc(2025, 5, 27, 9), age_band="16-25")
+    held = book(machine, newcomer, utc(2025, 5, 27, 9), status=BookingStatus.HELD,
+                age_band="16-25")
+    held.created_at = kept_at - timedelta(hours=2)
+    db.session.flush()
+    (before,) = rollup.distinct(branches, open_periods[0], [])
+    assert before == rollup.count_distinct(branches, open_periods[0], [])[0]
+    held.status, held.created_at = BookingStatus.CONFIRMED, kept_at + timedelta(minutes=3)
+    db.session.flush()  # what waits.services.take_hold does
     (after,) = rollup.distinct(branches, open_periods[0], [])
     assert after["distinct_citizens"] == before["distinct_citizens"] + 1
-    # A day later the tick counts the open periods again, up to the new day.
-    later = utc(2025, 5, 21, 12)
-    rollup.refresh_days(later, limit=10**6)
-    assert rollup.refresh_open(later, limit=1) == 1  # one a tick: the year first
-    assert db.session.get(StatsRollup, ("2025", "")).days_until == date(2025, 5, 20)
-    assert db.session.get(StatsRollup, ("2025-05", "")).days_until == date(2025, 5, 19)
+    # An hour on, the tick counts the open periods again, one a tick: the year first.
+    later = kept_at + timedelta(hours=1, minutes=5)
+    assert rollup.refresh_open(now, limit=1, made_before=later) == 1
+    assert db.session.get(StatsRollup, ("2025", "")).made_before == later
+    assert db.session.get(StatsRollup, ("2025-05", "")).made_before == kept_at
+    assert json.loads(db.session.get(StatsRollup, ("2025", "")).rows) == [after]
     for keys, (worked_out, counted) in _distinct_both_ways(branches, open_periods[0]).items():
         assert worked_out == counted, keys
     # Once settled, the period is counted whole and its open numbers are replaced.
-    settled = utc(2025, 6, 3, 12)
+    settled = utc(2025, 7, 3, 12)
     rollup.refresh_days(settled, limit=10**6)
     rollup.refresh_distinct(settled, limit=100)
-    assert db.session.get(StatsRollup, ("2025-05", "")).days_until is None
+    assert db.session.get(StatsRollup, ("2025-05", "")).made_before is None
     for keys, (worked_out, counted) in _distinct_both_ways(branches, open_periods[2]).items():
         assert worked_out == counted, keys
 

@@ -122,9 +122,11 @@ def test_nobody_else_can_book_a_held_slot_but_the_holder_takes_it(scene):
     with pytest.raises(booking_errors.BookingConflict):
         create_booking(user=scene["third"], equipment=scene["laser"], start=START, end=END)
     db.session.rollback()
+    taking = datetime.now(UTC)
     booking = take_hold_of_wait(db.session.get(SlotWait, first.id), user=scene["first"])
     db.session.commit()
     assert booking.status == BookingStatus.CONFIRMED and booking.user_id == scene["first"].id
+    assert booking.created_at >= taking  # made when taken (the statistics rely on it)
     assert db.session.scalar(select(func.count(SlotWait.id))) == 0
     assert held_rows(scene["laser"]) == []
     kinds = set(db.session.scalars(select(OutboxMessage.kind).where(

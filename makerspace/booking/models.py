@@ -235,6 +235,9 @@ class Booking(db.Model):
         # (stats/counting.py, count_unseen)
         Index("ix_bookings_people", "citizen_key", "start_at", "equipment_id", "status",
               "age_band"),
+        # the statistics: the bookings made since an open period's numbers were kept
+        # (stats/counting.py, count_made_since)
+        Index("ix_bookings_created_at", "created_at"),
         # the retention sweep: bookings that still name someone, by end
         Index("ix_bookings_named_end", "end_at", postgresql_where=text("user_id IS NOT NULL"),
               sqlite_where=text("user_id IS NOT NULL")),

@@ -278,19 +278,20 @@ def count_bookings(branches: Sequence[Branch], period: Period, keys: Sequence[st
     return fetch_rows(grouped_by(query, grouped), keys)
 
 
-def count_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[str]
-                   ) -> list[dict[str, Any]]:
-    """Distinct citizen keys of the bookings that start in the period, grouped by `keys`,
-    read from the index ix_bookings_stats: distinct people cannot be added up from smaller
-    parts."""
+def count_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[str], *,
+                   made_before: datetime | None = None) -> list[dict[str, Any]]:
+    """Distinct citizen keys of the bookings that start in the period (and, if given, were
+    made before `made_before`), grouped by `keys`, read from the index ix_bookings_stats:
+    distinct people cannot be added up from smaller parts."""
     if not branches:
         return []
     zones = by_zone(branches)
     grouped = booking_keys(period, zones, keys)
+    made = [] if made_before is None else [Booking.created_at < made_before]
     query = (select(*(column for _k, column in grouped),
                     func.count(distinct(Booking.citizen_key)).label("distinct_citizens"))
              .select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
-             .where(counted_person(zones, [period])))
+             .where(counted_person(zones, [period]), *made))
     return fetch_rows(grouped_by(query, grouped), keys)
 
 
@@ -309,26 +310,55 @@ def count_unseen(branches: Sequence[Branch], period: Period, among: Sequence[Per
     in the `among` periods but not in `seen_in` (with the same grouping values).
 
     With the distinct citizens of one part of a period kept, this gives the rest exactly:
-    what the other part adds (or what leaving it out takes away). Each person found in the
-    `among` days is looked up in `seen_in` through ix_bookings_people, and the lookup stops
-    at their first booking there, so the cost follows the `among` days, not the period."""
-    if not branches or not among:
+    what the other part adds (or what leaving it out takes away)."""
+    if not among:
+        return []
+    return _count_unseen(
+        branches, period, keys,
+        found=lambda zones, booking, machine: counted_person(
+            zones, among, booking=booking, equipment=machine),
+        seen=lambda zones, booking, machine: counted_person(
+            zones, [seen_in], booking=booking, equipment=machine))
+
+
+def count_made_since(branches: Sequence[Branch], period: Period, moment: datetime,
+                     keys: Sequence[str]) -> list[dict[str, Any]]:
+    """For each grouping by `keys`, how many citizen keys have bookings in the period made at
+    or after `moment` and none made before it (with the same grouping values): what the
+    bookings made since add to the period's distinct citizens kept at `moment`. The bookings
+    made since are found by ix_bookings_created_at, so the cost follows how many there are."""
+    return _count_unseen(
+        branches, period, keys,
+        found=lambda zones, booking, machine: and_(
+            booking.created_at >= moment,
+            counted_person(zones, [period], booking=booking, equipment=machine)),
+        seen=lambda zones, booking, machine: and_(
+            booking.created_at < moment,
+            counted_person(zones, [period], booking=booking, equipment=machine)))
+
+
+def _count_unseen(branches: Sequence[Branch], period: Period, keys: Sequence[str], *,
+                  found: Any, seen: Any) -> list[dict[str, Any]]:
+    """How many citizen keys of the bookings that meet `found` have no booking that meets
+    `seen` with the same grouping values, per grouping by `keys`. Both are called with
+    (zones, booking, machine). Each person found is looked up through ix_bookings_people,
+    and the lookup stops at their first booking that meets `seen`."""
+    if not branches:
         return []
     zones = by_zone(branches)
     grouped = booking_keys(period, zones, keys)
-    found = (select(*(column for _k, column in grouped),
-                    Booking.citizen_key.label("citizen_key"))
-             .select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
-             .where(counted_person(zones, among)).distinct().subquery("found"))
+    people = (select(*(column for _k, column in grouped),
+                     Booking.citizen_key.label("citizen_key"))
+              .select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
+              .where(found(zones, Booking, Equipment)).distinct().subquery("found"))
     earlier, machine = aliased(Booking), aliased(Equipment)
-    same = [column.is_not_distinct_from(found.c[key]) for key, column in booking_keys(
+    same = [column.is_not_distinct_from(people.c[key]) for key, column in booking_keys(
         period, zones, keys, booking=earlier, equipment=machine)]
-    seen = (select(literal_column("1")).select_from(earlier)
-            .join(machine, machine.id == earlier.equipment_id)
-            .where(earlier.citizen_key == found.c.citizen_key,
-                   counted_person(zones, [seen_in], booking=earlier, equipment=machine),
-                   *same))
-    columns = [found.c[key].label(key) for key in keys]
-    query = (select(*columns, func.count().label("distinct_citizens")).select_from(found)
-             .where(~seen.exists()))
+    seen_before = (select(literal_column("1")).select_from(earlier)
+                   .join(machine, machine.id == earlier.equipment_id)
+                   .where(earlier.citizen_key == people.c.citizen_key,
+                          seen(zones, earlier, machine), *same))
+    columns = [people.c[key].label(key) for key in keys]
+    query = (select(*columns, func.count().label("distinct_citizens")).select_from(people)
+             .where(~seen_before.exists()))
     return fetch_rows(query.group_by(*columns) if columns else query, keys)

@@ -52,9 +52,9 @@ class StatsRollup(db.Model):
     period: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2025-06, 2025-Q2, 2025
     grouping: Mapped[str] = mapped_column(String(60), primary_key=True)  # "branch,kind"
     rows: Mapped[str] = mapped_column(Text)  # JSON
-    # None: the whole period, settled. A date: the period is still open and the numbers
-    # count its bookings before this local day only (rollup.refresh_open).
-    days_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # None: the whole period, settled. A moment: the period is still open and the numbers
+    # count its bookings (all its days) made before then (rollup.refresh_open).
+    made_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

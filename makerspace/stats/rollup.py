@@ -13,12 +13,19 @@ bookings.
 - **Distinct citizens** cannot be added up: one person books on many days. For a closed
   calendar month, quarter or year, `refresh_distinct()` counts them once per grouping for all
   branches and keeps the numbers (`stats_rollups`; numbers only, never citizen keys); for an
-  open one, `refresh_open()` counts its rolled-up days (`days_until`) each day. A page for all
-  branches, or for one branch, reads them (`distinct()`): a settled period as kept; an open
-  one as kept plus the people who are new in the days after (`count_unseen`); a custom
+  open one, `refresh_open()` counts all its days (those ahead too) but only the bookings
+  made before a moment (`made_before`), again every hour. A page for all branches, or for
+  one branch, reads them (`distinct()`): a settled period as kept; an open one as kept plus
+  the people whose bookings made since are their first in it (`count_made_since`); a custom
   period inside a kept month, quarter or year that leaves out fewer days than it holds, as
-  kept less the people who booked only in the days left out. Anything else (a long custom
-  period, several branches of one librarian) counts distinct keys from the bookings' index.
+  kept less the people who booked only in the days left out (`count_unseen`). Anything else
+  (a long custom period, several branches of one librarian) counts distinct keys from the
+  bookings' index.
+
+  This is exact because a booking's grouping (machine, start, age band, citizen key) never
+  changes once it is made, only its status, and the one status that does not count (a
+  slot hold) is either deleted or taken, and a taken hold counts as made when it is taken
+  (waits.services.take_hold).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from makerspace import clock
 from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.models import Branch
-from makerspace.database import read_only_transaction
+from makerspace.database import read_only_transaction, utcnow
 from makerspace.extensions import db
 from makerspace.stats.counting import (
     COUNTY_ZONE,
@@ -44,6 +51,7 @@ from makerspace.stats.counting import (
     Period,
     count_bookings,
     count_distinct,
+    count_made_since,
     count_unseen,
     fetch_rows,
     period_of,
@@ -63,6 +71,13 @@ SETTLED_DAYS = 2
 DAY_SETTLED_DAYS = 1
 PERIODS_PER_TICK = 1
 DAYS_PER_TICK = 62
+# An open period's numbers count the bookings made before a moment this much earlier than
+# the count: a booking is stamped when it is written, moments before its transaction
+# commits, and one still being committed must be among those made since, not lost.
+COMMIT_MARGIN = timedelta(minutes=5)
+# An open period is counted again once its numbers are this old: a page looks up the people
+# of every booking made since.
+OPEN_RECOUNT = timedelta(hours=1)
 # The groupings whose distinct citizens the page (stats/tables.py) and the API (any part of
 # GROUPS) ask for; with "branch" added, the same for a single branch.
 ORDER = (*GROUPS, "age_band")
@@ -244,16 +259,15 @@ def _answer(branches: Sequence[Branch], rows: list[dict[str, Any]], grouping: Se
 def _stored_distinct(branches: Sequence[Branch], period: Period, keys: Sequence[str]
                      ) -> list[dict[str, Any]] | None:
     """The period's distinct citizens from kept numbers: as kept for a settled period; for
-    an open one, the kept days' numbers plus the people new in the days after them."""
+    an open one, the kept numbers plus the people whose bookings made since are their first
+    in the period (with the same grouping values)."""
     kept = _kept(branches, period, keys)
     if kept is None:
         return None
     found, grouping = kept
     rows = json.loads(found.rows)
-    if found.days_until is not None and found.days_until <= period.last:
-        added = count_unseen(branches, period, [Period(found.days_until, period.last)],
-                             Period(period.first, found.days_until - timedelta(days=1)),
-                             grouping)
+    if found.made_before is not None:
+        added = count_made_since(branches, period, found.made_before, grouping)
         rows = _add_up([rows, added], grouping, ["distinct_citizens"])
     return _answer(branches, rows, grouping, keys)
 
@@ -273,7 +287,7 @@ def _trimmed_distinct(branches: Sequence[Branch], period: Period, keys: Sequence
         if around.days - period.days >= period.days:
             break
         kept = _kept(branches, around, keys)
-        if kept is None or kept[0].days_until is not None:
+        if kept is None or kept[0].made_before is not None:
             continue
         found, grouping = kept
         left_out = [part for part in (Period(around.first, period.first - timedelta(days=1)),
@@ -432,7 +446,7 @@ def refresh_distinct(now: datetime | None = None, *, limit: int = PERIODS_PER_TI
     if commit:
         read_only_transaction(db.session)
     done = set(db.session.scalars(select(StatsRollup.period).distinct()
-                                  .where(StatsRollup.days_until.is_(None))))
+                                  .where(StatsRollup.made_before.is_(None))))
     branches = list(db.session.scalars(select(Branch)))
     counted = 0
     for period in _settled_periods(today):
@@ -471,31 +485,30 @@ def _open_periods(today: date) -> list[Period]:
 
 
 def refresh_open(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
-                 commit: bool = False) -> int:
-    """Count the distinct citizens of the rolled-up days of up to `limit` open months,
-    quarters and years whose kept numbers are behind the daily rollup; returns how many.
+                 commit: bool = False, made_before: datetime | None = None) -> int:
+    """Count the distinct citizens of up to `limit` open months, quarters and years whose
+    kept numbers are missing or OPEN_RECOUNT old: all their days, the bookings made before
+    `made_before` (by default COMMIT_MARGIN ago); returns how many periods.
 
-    A page for such a period adds the people new in the later days to these numbers
-    (`_stored_distinct`), which reads a few days' bookings instead of the period's."""
+    A page for such a period adds the people of the bookings made since (`_stored_distinct`),
+    which reads an hour's bookings instead of the period's."""
     today = _today(now)
+    made_before = made_before or utcnow() - COMMIT_MARGIN
     if commit:
         read_only_transaction(db.session)
-    until = db.session.scalar(select(StatsCoverage.days_until).where(StatsCoverage.id == 1))
-    kept = dict(db.session.execute(select(StatsRollup.period, StatsRollup.days_until)
+    kept = dict(db.session.execute(select(StatsRollup.period, StatsRollup.made_before)
                                    .distinct()).all())
     branches = list(db.session.scalars(select(Branch)))
     counted = 0
     for period in _open_periods(today):
-        if until is None or counted >= limit:
+        if counted >= limit:
             break
         name = label(period)
-        upto = min(until, period.last + timedelta(days=1))
-        if upto <= period.first or kept.get(name) == upto:
-            continue  # nothing rolled up yet, or counted up to there already
-        counted_days = Period(period.first, upto - timedelta(days=1))
-        _keep(name, [StatsRollup(period=name, grouping=_key(grouping), days_until=upto,
-                                 rows=json.dumps(count_distinct(branches, counted_days,
-                                                                grouping)))
+        if name in kept and (kept[name] is None or kept[name] > made_before - OPEN_RECOUNT):
+            continue  # settled meanwhile, or counted lately
+        _keep(name, [StatsRollup(period=name, grouping=_key(grouping), made_before=made_before,
+                                 rows=json.dumps(count_distinct(branches, period, grouping,
+                                                                made_before=made_before)))
                      for grouping in DISTINCT_GROUPINGS], commit)
         counted += 1
     if commit:
@@ -506,8 +519,8 @@ def refresh_open(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
 def refresh_rollup(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK,
                    commit: bool = False) -> int:
     """The tick's share: roll up settled days (about DAYS_PER_TICK × `limit`), then count
-    the distinct citizens of up to `limit` settled periods and of up to `limit` open ones
-    up to the rolled-up days; returns how many settled periods."""
+    the distinct citizens of up to `limit` settled periods and of up to `limit` open ones;
+    returns how many settled periods."""
     refresh_days(now, limit=DAYS_PER_TICK * limit, commit=commit)
     counted = refresh_distinct(now, limit=limit, commit=commit)
     refresh_open(now, limit=limit, commit=commit)

@@ -39,6 +39,7 @@ from makerspace.booking.services import (
 )
 from makerspace.checkin.codes import new_checkin_token
 from makerspace.core import signals
+from makerspace.database import utcnow
 from makerspace.extensions import db
 from makerspace.waits import errors
 from makerspace.waits.models import SlotWait
@@ -277,7 +278,9 @@ def take_hold(booking: Booking, *, user: User) -> Booking:
         raise errors.HoldExpired()
     check_person_rules(user=user, equipment=booking.equipment, start=booking.start_at, now=now)
     booking.status = BookingStatus.CONFIRMED
-    booking.created_at = now
+    # made now, as if booked now (the statistics count an open period's bookings by when
+    # they were made: stats/rollup.py); stamped like the column's default
+    booking.created_at = utcnow()
     booking.checkin_token = new_checkin_token()  # nothing seen while held opens it
     db.session.delete(wait)
     db.session.flush()
