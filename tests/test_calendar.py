@@ -130,6 +130,28 @@ def test_same_bytes_etag_304_head_and_changes(client, scene, app):
     assert moved.sequence.value == "1" and moved.summary.value == "Laserkurs – flyttet"
 
 
+def test_a_built_feed_is_kept_once_per_address_and_language(client, scene, app, monkeypatch):
+    from makerspace.calendar import routes
+
+    path = "/calendar/branches/hoved/events.ics"
+    first = client.get(path)
+    client.get(path + "?lang=en")
+    kept = app.extensions["built_feeds"]
+    assert set(kept) == {(path, "nb"), (path, "en")}
+    assert kept[(path, "nb")] == (first.headers["ETag"], first.data)
+    with app.app_context():
+        update_event(db.session.get(Event, scene["winter"]), title="Laserkurs – flyttet")
+        db.session.commit()
+    changed = client.get(path)
+    assert "Laserkurs – flyttet" in changed.get_data(as_text=True)
+    assert len(kept) == 2 and kept[(path, "nb")] == (changed.headers["ETag"], changed.data)
+    # bounded by size: a feed that does not fit beside the others pushes the oldest out
+    monkeypatch.setattr(routes, "BUILT_FEEDS_BYTES", len(changed.data) + 10)
+    county = client.get("/calendar/events.ics")
+    assert county.status_code == 200 and set(kept) == {("/calendar/events.ics", "nb")}
+    assert client.get(path).data == changed.data  # built again, the same bytes
+
+
 def test_cancelled_items_stay_30_days_then_go(client, scene, app, frozen_clock):
     with app.app_context():
         cancel_event(db.session.get(Event, scene["summer"]), reason="Sykdom")

@@ -1,5 +1,8 @@
 """A web worker loads only what serving needs: no Alembic, Mako or Pygments (11 MB), which
-only the `flask db` commands use; /readyz finds the head revision without them."""
+only the `flask db` commands use (/readyz finds the head revision without them), and none of
+what only some requests or other processes need: Authlib and its JOSE library (an OpenID
+log-in), requests (the machine poller), cryptography (a machine's key), qrcode and Pillow
+(a QR code drawn): 30 MB in all (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ def test_the_head_revision_is_alembics_head():
 def test_a_web_worker_does_not_load_alembic(tmp_path: Path):
     script = ("import sys, wsgi; "
               "print(sorted({m.split('.')[0] for m in sys.modules} & "
-              "{'alembic', 'mako', 'pygments', 'flask_migrate'}))")
+              "{'alembic', 'mako', 'pygments', 'flask_migrate', 'authlib', 'joserfc', "
+              "'requests', 'urllib3', 'cryptography', 'qrcode', 'PIL'}))")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
            "SECRET_KEY": "k" * 64, "ENVIRONMENT": "development"}
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,  # noqa: S603

@@ -32,20 +32,26 @@ from makerspace.i18n import select_locale
 bp = Blueprint("calendar", __name__)
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
-# Built feeds by ETag: clients that never send If-None-Match (Google Calendar) still get the
-# same bytes without a rebuild while nothing changed. Small, per app and process.
+# Built feeds, the latest of each (its address and language) with its ETag: clients that
+# never send If-None-Match (Google Calendar) still get the same bytes without a rebuild while
+# nothing changed. A feed that changes replaces its old bytes. Per app and process, and
+# bounded by size too: a county's feed of 5,000 events is 2-3 MB.
 BUILT_FEEDS_KEPT = 64
+BUILT_FEEDS_BYTES = 16 * 1024 * 1024
 
 
-def _built(etag: str, build) -> bytes:  # type: ignore[no-untyped-def]
-    cache: OrderedDict[str, bytes] = current_app.extensions.setdefault("built_feeds",
-                                                                       OrderedDict())
-    if etag in cache:
-        cache.move_to_end(etag)
-        return cache[etag]
+def _built(feed: tuple[str, str], etag: str, build) -> bytes:  # type: ignore[no-untyped-def]
+    cache: OrderedDict[tuple[str, str], tuple[str, bytes]] = current_app.extensions.setdefault(
+        "built_feeds", OrderedDict())
+    kept = cache.get(feed)
+    if kept is not None and kept[0] == etag:
+        cache.move_to_end(feed)
+        return kept[1]
     body = build()
-    cache[etag] = body
-    while len(cache) > BUILT_FEEDS_KEPT:
+    cache[feed] = (etag, body)
+    cache.move_to_end(feed)
+    while len(cache) > 1 and (len(cache) > BUILT_FEEDS_KEPT or sum(
+            len(bytes_) for _etag, bytes_ in cache.values()) > BUILT_FEEDS_BYTES):
         cache.popitem(last=False)
     return body
 
@@ -74,7 +80,8 @@ def _serve(make_feed, filename: str):  # type: ignore[no-untyped-def]
                 and modified.replace(microsecond=0) <= request.if_modified_since):
             response.status_code = 304
             return response
-        response.set_data(_built(etag, lambda: build_calendar(feed.meta, feed.items())))
+        response.set_data(_built((request.path, locale), etag,
+                                 lambda: build_calendar(feed.meta, feed.items())))
     response.content_type = CALENDAR_TYPE
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response

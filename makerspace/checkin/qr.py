@@ -11,12 +11,8 @@ screen at arm's length. A path in the base URL keeps its case (paths are case-se
 from __future__ import annotations
 
 import io
+from typing import Any
 from urllib.parse import urlsplit
-
-import qrcode
-import qrcode.constants
-from qrcode.image.pil import PilImage
-from qrcode.image.svg import SvgPathImage
 
 BORDER = 4  # the quiet zone the QR specification asks for, in modules
 PNG_BOX_SIZE = 8  # pixels per module: 37 × 8 = 296 px for a version-3 code
@@ -36,7 +32,11 @@ def qr_payload(base_url: str, token: str) -> str:
     return f"{parts.scheme.upper()}://{parts.netloc.upper()}{parts.path}/C/{token.upper()}"
 
 
-def _code(data: str, box_size: int) -> qrcode.QRCode:
+def _code(data: str, box_size: int) -> Any:
+    # qrcode and the Pillow it loads (3 MB) come when a code is first drawn
+    import qrcode
+    import qrcode.constants
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=BORDER,
                          box_size=box_size)
     code.add_data(data)  # optimised: alphanumeric where it can, bytes for the rest
@@ -46,6 +46,8 @@ def _code(data: str, box_size: int) -> qrcode.QRCode:
 
 def qr_png(data: str, box_size: int = PNG_BOX_SIZE) -> bytes:
     """A black-on-white PNG of the QR code for `data`."""
+    from qrcode.image.pil import PilImage
+
     code = _code(data, box_size)
     buffer = io.BytesIO()
     code.make_image(image_factory=PilImage).save(buffer, format="PNG", optimize=True)
@@ -54,6 +56,8 @@ def qr_png(data: str, box_size: int = PNG_BOX_SIZE) -> bytes:
 
 def qr_svg(data: str) -> bytes:
     """An SVG of the QR code for `data` (one path; scales to any print size)."""
+    from qrcode.image.svg import SvgPathImage
+
     buffer = io.BytesIO()
     _code(data, SVG_BOX_SIZE).make_image(image_factory=SvgPathImage).save(buffer)
     return buffer.getvalue()

@@ -9,10 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from authlib.integrations.flask_client import OAuth
-from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from flask import current_app
-from joserfc.jwk import JWKRegistry
 
 PROVIDERS = ("idporten", "feide")
 
@@ -37,8 +34,24 @@ def provider(key: str) -> Provider | None:
     return next((p for p in configured_providers() if p.key == key), None)
 
 
+def refusals() -> tuple[type[Exception], ...]:
+    """What talking to a provider raises when it fails or its answer is refused (a bad
+    signature or claim, a broken discovery document, a network error)."""
+    from authlib.common.errors import AuthlibBaseError
+    from joserfc.errors import JoseError
+    from requests import RequestException
+
+    return (AuthlibBaseError, JoseError, RequestException, ValueError, KeyError)
+
+
 def client(key: str) -> Any:
     """The Authlib client of a provider, made once per app from its settings."""
+    # Authlib and its JOSE and HTTP libraries (16 MB) are loaded when a provider is first
+    # used, not by every web worker (docs/performance.md).
+    from authlib.integrations.flask_client import OAuth
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+    from joserfc.jwk import JWKRegistry
+
     registry = current_app.extensions.get("identity_oauth")
     if registry is None:
         registry = current_app.extensions["identity_oauth"] = OAuth(current_app)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from authlib.common.errors import AuthlibBaseError
 from flask import (
     Blueprint,
     abort,
@@ -20,8 +19,6 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
-from joserfc.errors import JoseError
-from requests import RequestException
 
 from makerspace.accounts import services as accounts
 from makerspace.accounts.models import User
@@ -154,7 +151,7 @@ def openid_start(provider_key: str):  # type: ignore[no-untyped-def]
                      "link": bool(current_user.is_authenticated)}
     try:
         return openid.client(provider_key).authorize_redirect(_callback_url(provider_key))
-    except (AuthlibBaseError, RequestException, ValueError) as error:
+    except openid.refusals() as error:
         log.warning("OpenID provider %s: %s", provider_key, error)
         return _openid_failed(provider_key, unavailable=True)
 
@@ -178,7 +175,7 @@ def openid_callback(provider_key: str):  # type: ignore[no-untyped-def]
     try:
         token = openid.client(provider_key).authorize_access_token(
             leeway=int(current_app.config["OIDC_LEEWAY_SECONDS"]))
-    except (AuthlibBaseError, JoseError, RequestException, ValueError, KeyError) as error:
+    except openid.refusals() as error:
         log.warning("OpenID log-in with %s refused: %s", provider_key, error)
         return _openid_failed(provider_key)
     claims = token.get("userinfo")
@@ -214,7 +211,7 @@ def _userinfo(provider_key: str, token: dict, subject: str) -> dict:
     wanted = ("email", "email_verified", "name", "given_name", "family_name")
     try:
         info = openid.client(provider_key).userinfo(token=token)
-    except (AuthlibBaseError, RequestException, ValueError, KeyError) as error:
+    except openid.refusals() as error:
         log.info("OpenID provider %s: no userinfo (%s)", provider_key, error)
         return {}
     if str(info.get("sub")) != subject:

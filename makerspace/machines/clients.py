@@ -21,9 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from requests.auth import HTTPDigestAuth
-
 from makerspace.machines.models import ConnectionKind
 
 # Grams per millimetre of 1.75 mm PLA (1.24 g/cm³): where a machine reports only length.
@@ -80,6 +77,9 @@ class Client:
     """One machine's HTTP session."""
 
     def __init__(self, url: str, api_key: str | None, *, timeout: float) -> None:
+        # requests (5 MB) is loaded by the poller, not by every web worker
+        import requests
+
         self.base = url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
@@ -95,6 +95,8 @@ class Client:
     def get(self, path: str, *, allow: tuple[int, ...] = ()) -> tuple[int, Any]:
         # The timeout bounds each wait for bytes; the deadline bounds the whole answer (a
         # server that trickles a byte a second would otherwise hold the poll for ever).
+        import requests
+
         deadline = time.monotonic() + 2 * self.timeout
         body = bytearray()
         try:
@@ -201,6 +203,8 @@ class PrusaLink(Client):
     def authenticate(self, api_key: str) -> None:
         user, colon, password = api_key.partition(":")
         if colon:  # PrusaLink's own log-in (user "maker" and the password from the printer)
+            from requests.auth import HTTPDigestAuth
+
             self.session.auth = HTTPDigestAuth(user, password)
         else:
             super().authenticate(api_key)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 
 
@@ -25,7 +25,10 @@ def _fernet_key(secret: str) -> bytes:
     return base64.urlsafe_b64encode(hashlib.sha256(b"folkeverksted-machines:" + raw).digest())
 
 
-def _box() -> MultiFernet:
+def _box() -> Any:
+    # cryptography (6 MB) is loaded when a machine's key is first read or written
+    from cryptography.fernet import Fernet, MultiFernet
+
     configured = current_app.config.get("MACHINE_CREDENTIALS_KEY") or ""
     secrets = [part for part in str(configured).split(",") if part.strip()]
     if not secrets:
@@ -41,6 +44,8 @@ def decrypt(stored: str | None) -> str | None:
     """The key, or None when there is none or it cannot be read (the key changed)."""
     if not stored:
         return None
+    from cryptography.fernet import InvalidToken
+
     try:
         return _box().decrypt(stored.encode()).decode()
     except InvalidToken:
