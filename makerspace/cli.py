@@ -156,8 +156,8 @@ def send_mail_command(limit: int) -> None:
               "them all again (after changing past bookings by hand).")
 def stats_rollup_command(again: bool) -> None:
     """Roll up every settled day and count every settled month, quarter and year, and the
-    open ones up to the rolled-up days, for the statistics now (tick does two months of
-    days and one period of each a minute)."""
+    open ones (the bookings made so far), for the statistics now (tick does two months of
+    days and one period of each a minute; an open one when its numbers are an hour old)."""
     if again:
         forget_rollup()
         db.session.commit()

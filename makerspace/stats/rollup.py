@@ -35,12 +35,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import g, has_app_context
+from flask import g, has_app_context, has_request_context
 from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from makerspace import clock
-from makerspace.booking.models import Booking, Equipment
+from makerspace.booking.models import Booking, Equipment, EquipmentKind
 from makerspace.branches.models import Branch
 from makerspace.database import read_only_transaction, utcnow
 from makerspace.extensions import db
@@ -196,8 +196,27 @@ def summed(branches: Sequence[Branch], period: Period, keys: Sequence[str]
     if rolled is not None:
         parts.extend(_rolled_parts(branches, rolled, keys))
     if rest is not None:
-        parts.append(count_bookings(branches, rest, keys))
+        parts.append(_later_days(branches, rest, keys))
     return _add_up(parts, keys, MEASURES)
+
+
+def _later_days(branches: Sequence[Branch], rest: Period, keys: Sequence[str]
+                ) -> list[dict[str, Any]]:
+    """The MEASURES of the days not rolled up yet, grouped by `keys` (any of SUMMED_KEYS):
+    counted from the bookings once per request (a page asks for five groupings), by machine
+    and month, and added up from those rows for every grouping."""
+    ids = tuple(sorted(b.id for b in branches))
+    memo = g.setdefault("stats_later_days", {}) if has_request_context() else {}
+    if (ids, rest) not in memo:
+        machines = {machine_id: (branch_id, EquipmentKind(kind).value) for
+                    machine_id, branch_id, kind in db.session.execute(
+                        select(Equipment.id, Equipment.branch_id, Equipment.kind)
+                        .where(Equipment.branch_id.in_(ids)))}
+        memo[(ids, rest)] = [
+            {**row, "branch": machines[row["equipment"]][0],
+             "kind": machines[row["equipment"]][1]}
+            for row in count_bookings(branches, rest, ["equipment", "month"])]
+    return _add_up([memo[(ids, rest)]], keys, MEASURES)
 
 
 def heat(branches: Sequence[Branch], period: Period) -> list[list[int]]:
