@@ -40,7 +40,7 @@ from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from makerspace import clock
-from makerspace.booking.models import Booking, Equipment, EquipmentKind
+from makerspace.booking.models import Booking, Equipment
 from makerspace.branches.models import Branch
 from makerspace.database import read_only_transaction, utcnow
 from makerspace.extensions import db
@@ -208,14 +208,8 @@ def _later_days(branches: Sequence[Branch], rest: Period, keys: Sequence[str]
     ids = tuple(sorted(b.id for b in branches))
     memo = g.setdefault("stats_later_days", {}) if has_request_context() else {}
     if (ids, rest) not in memo:
-        machines = {machine_id: (branch_id, EquipmentKind(kind).value) for
-                    machine_id, branch_id, kind in db.session.execute(
-                        select(Equipment.id, Equipment.branch_id, Equipment.kind)
-                        .where(Equipment.branch_id.in_(ids)))}
-        memo[(ids, rest)] = [
-            {**row, "branch": machines[row["equipment"]][0],
-             "kind": machines[row["equipment"]][1]}
-            for row in count_bookings(branches, rest, ["equipment", "month"])]
+        # by machine (its library and kind come with it) and month: the finest grouping
+        memo[(ids, rest)] = count_bookings(branches, rest, sorted(SUMMED_KEYS))
     return _add_up([memo[(ids, rest)]], keys, MEASURES)
 
 
