@@ -5,7 +5,8 @@ For SQLite (a temporary file) and, when TEST_DATABASE_URL or BENCH_DATABASE_URL 
 PostgreSQL (a database of its own, dropped at the end), this migrates an empty database, adds
 20 branches open 08:00-20:00 with 15 machines each, BENCH_BOOKINGS bookings (default
 1,000,000) in 2025 (hourly slots, every status, anonymised like year-old bookings are, keyed
-to 30,000 citizens) and 20,000 sign-ups on 1,000 courses, then times through the Flask test
+to 30,000 citizens), a job with material for each completed booking on a machine that uses
+material (about 410,000), and 20,000 sign-ups on 1,000 courses, then times through the Flask test
 client, logged in as a county admin:
 
   (a) GET /staff/statistics/?period=year&day=2025-06-01 — the whole page,
@@ -55,13 +56,15 @@ from zoneinfo import ZoneInfo
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import case, insert, literal, select, text  # noqa: E402
 
 from makerspace import clock  # noqa: E402
 from makerspace.accounts.models import Role  # noqa: E402
 from makerspace.accounts.services import create_user, issue_api_token  # noqa: E402
 from makerspace.booking.models import (  # noqa: E402
+    MATERIAL_UNITS,
     Booking,
+    BookingJob,
     BookingStatus,
     Equipment,
     EquipmentKind,
@@ -186,6 +189,7 @@ def populate() -> int:
         day += timedelta(days=1)
     if rows:
         db.session.execute(insert(Booking.__table__), rows)
+    add_jobs()
     events, signups = [], []
     for n in range(1000):
         start = datetime(2025, 1, 6, 16, tzinfo=UTC) + timedelta(hours=n * 8)
@@ -207,6 +211,23 @@ def populate() -> int:
     db.session.execute(insert(Signup.__table__), signups)
     db.session.commit()
     return written
+
+
+def add_jobs() -> None:
+    """A job for every completed booking on a machine that uses material (3D printers, laser,
+    vinyl cutters and sewing machines: half the machines), ended with an outcome (one in ten
+    failed) and the material recorded, as the desk and the printers record them."""
+    units = {kind.value: unit.value for kind, unit in MATERIAL_UNITS.items()}
+    unit = case(units, value=Equipment.kind)
+    db.session.execute(insert(BookingJob.__table__).from_select(
+        ["booking_id", "started_at", "started_via", "ended_at", "ended_via", "outcome",
+         "material_amount", "material_unit", "material_recorded_at"],
+        select(Booking.id, Booking.start_at, literal("machine"), Booking.end_at,
+               literal("machine"),
+               case((Booking.id % 10 == 0, "failed"), else_="finished"),
+               (Booking.id % 40 + 5) * 1.5, unit, Booking.end_at)
+        .join(Equipment, Equipment.id == Booking.equipment_id)
+        .where(Booking.status == "completed", Equipment.kind.in_(list(units)))))
 
 
 def add_made_since(count: int) -> int:

@@ -71,6 +71,7 @@ from makerspace.metrics import install_metrics
 from makerspace.privacy.routes import bp as privacy_bp
 from makerspace.staff.routes import bp as staff_bp
 from makerspace.stats.keys import connect as stats_keys_stamp_bookings
+from makerspace.stats.rollup import connect as stats_rollup_follows_jobs
 from makerspace.stats.routes import bp as stats_bp
 from makerspace.waits import labels as waits_labels
 from makerspace.waits.routes import bp as waits_bp
@@ -151,6 +152,7 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.globals["page_url"] = page_url
     mail_listens_to_the_domain()
     stats_keys_stamp_bookings()
+    stats_rollup_follows_jobs()
     waits_listen_for_freed_slots()
 
     login_manager.init_app(app)

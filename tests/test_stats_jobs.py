@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from makerspace.accounts.models import Role, User
 from makerspace.booking.models import (
@@ -18,10 +21,12 @@ from makerspace.booking.models import (
     JobOutcome,
     MaterialUnit,
 )
+from makerspace.booking import jobs
 from makerspace.branches.models import Branch
 from makerspace.extensions import db
 from makerspace.privacy.services import anonymise_bookings
-from makerspace.stats import services
+from makerspace.stats import rollup, services
+from makerspace.stats.models import StatsDay, StatsMonth
 from makerspace.stats.services import Period
 
 NOW = datetime(2025, 8, 15, 8, 0, tzinfo=UTC)
@@ -34,7 +39,7 @@ def utc(*parts: int) -> datetime:
 
 
 def _job(machine_id: int, person_id: int, start: datetime, outcome: JobOutcome | None,
-         amount: float | None, unit: MaterialUnit | None) -> None:
+         amount: float | None, unit: MaterialUnit | None) -> Booking:
     ended = outcome is not None
     booking = Booking(equipment_id=machine_id, user_id=person_id, start_at=start,
                       end_at=start + timedelta(hours=1),
@@ -45,6 +50,7 @@ def _job(machine_id: int, person_id: int, start: datetime, outcome: JobOutcome |
                              ended_at=start + timedelta(minutes=50) if ended else None,
                              outcome=outcome, material_amount=amount, material_unit=unit)
     db.session.add(booking)
+    return booking
 
 
 @pytest.fixture
@@ -77,7 +83,8 @@ def world(app, frozen_clock, open_branch, make_equipment, make_user):
         # outside the period: August
         _job(p, person.id, utc(2025, 8, 1, 8), JobOutcome.FAILED, 999, g)
         db.session.commit()
-    return {"hoved": hoved, "steinkjer": steinkjer, "librarian": librarian, "admin": admin}
+    return {"hoved": hoved, "steinkjer": steinkjer, "librarian": librarian, "admin": admin,
+            "printer": printer, "vinyl": vinyl, "person": person}
 
 
 EXPECTED = [
@@ -177,3 +184,114 @@ def test_english_headers(client, world, login, app):
     login(admin)
     header = read_csv(client.get(f"/staff/statistics/table.csv?table=jobs&{QUERY}"))[0]
     assert header[-1] == "Failed-job rate (%)"
+
+
+# -- the rollup keeps the jobs ------------------------------------------------------------------
+
+def _branches(world) -> list[Branch]:
+    return [db.session.get(Branch, world[s].id) for s in ("hoved", "steinkjer")]
+
+
+def _counted_afresh(world) -> list[dict]:
+    """The figures with the rollup forgotten: counted from the bookings and their jobs."""
+    rollup.forget_rollup()
+    db.session.commit()
+    return services.job_figures(_branches(world), SUMMER)
+
+
+def _booking_at(start: datetime) -> Booking:
+    return db.session.scalar(select(Booking).where(Booking.start_at == start))
+
+
+def test_the_rollup_keeps_the_jobs_of_its_days_and_months(app, world):
+    with app.app_context():
+        assert rollup.refresh_days(NOW, limit=10**6) > 60
+        db.session.commit()
+        assert rollup.covered_until() > SUMMER.last  # June and July come from the rollup
+        june = db.session.execute(select(
+            func.sum(StatsMonth.grams_milli), func.sum(StatsMonth.metres_milli),
+            func.sum(StatsMonth.jobs_ended), func.sum(StatsMonth.jobs_failed))
+            .where(StatsMonth.month == "2025-06")).one()
+        assert tuple(june) == (150_500, 1_500, 5, 2)  # both libraries
+        first = db.session.get(StatsDay, (datetime(2025, 6, 2).date(), world["printer"].id))
+        assert (first.grams_milli, first.jobs_ended, first.jobs_failed) == (100_500, 1, 0)
+        assert services.job_figures(_branches(world), SUMMER) == EXPECTED
+        custom = Period(datetime(2025, 6, 3).date(), SUMMER.last)  # days and a month
+        assert services.job_figures(_branches(world), custom)[0]["grams"] == 20
+
+
+def test_a_job_changed_after_its_day_was_rolled_up_counts_as_changed(app, world):
+    admin = world["admin"]
+    with app.app_context():
+        rollup.refresh_days(NOW, limit=10**6)
+        db.session.commit()
+        by = db.session.get(User, admin.id)
+        # corrected 100.5 -> 90 g; 5 g recorded on the job stopped early; the vinyl job of
+        # 10 July ended as failed (a job ended: it counts, its 2 m stay)
+        jobs.record_material(_booking_at(utc(2025, 6, 2, 8)), amount="90", by=by)
+        jobs.record_material(_booking_at(utc(2025, 6, 4, 8)), amount="5,0004", by=by)
+        jobs.end_job(_booking_at(utc(2025, 7, 10, 8)), JobOutcome.FAILED, at=NOW, by=by)
+        db.session.commit()
+        rolled = services.job_figures(_branches(world), SUMMER)
+        assert rolled[0] == {**EXPECTED[0], "grams": 115.0}
+        assert rolled[1] == {**EXPECTED[1], "ended": 2, "failed": 1, "failed_rate": 0.5}
+        assert rolled[2:] == EXPECTED[2:]
+        assert _counted_afresh(world) == rolled
+
+
+@pytest.mark.commits
+def test_two_jobs_of_one_day_changed_at_once_both_count(app, world):
+    """Each on its own connection, at the same moment: the day's row is added to, so
+    neither change is lost."""
+    printer, person, admin = world["printer"], world["person"], world["admin"]
+    starts = [utc(2025, 6, 2, 10), utc(2025, 6, 2, 12)]
+    with app.app_context():
+        for start in starts:
+            _job(printer.id, person.id, start, JobOutcome.FINISHED, None, None)
+        db.session.commit()
+        rollup.refresh_days(NOW, limit=10**6)
+        db.session.commit()
+    barrier = threading.Barrier(2, timeout=30)
+
+    def record(start: datetime, grams: str) -> None:
+        with app.app_context():
+            barrier.wait()  # before the first query: on SQLite that takes the write lock
+            jobs.record_material(_booking_at(start), amount=grams,
+                                 by=db.session.get(User, admin.id))
+            db.session.commit()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(record, start, grams)
+                     for start, grams in zip(starts, ("7", "11"), strict=True)]:
+            done.result()
+    with app.app_context():
+        rolled = services.job_figures(_branches(world), SUMMER)
+        assert rolled[0]["grams"] == 120.5 + 7 + 11 and rolled[0]["ended"] == 6
+        assert _counted_afresh(world) == rolled
+
+
+@pytest.mark.commits
+def test_a_job_changed_while_its_days_are_rolled_up_is_counted(app, world, monkeypatch):
+    """The rollup counts the bookings in a reading transaction and writes in another; a job
+    changed (and committed, on another connection) after everything was read and before the
+    rows are written is in the rows written."""
+    admin, changed_day = world["admin"], datetime(2025, 6, 2).date()
+    advance = rollup._advance
+
+    def a_job_changes_first(old, new):
+        if old is not None and old <= changed_day < new:
+            def change() -> None:
+                with app.app_context():
+                    jobs.record_material(_booking_at(utc(2025, 6, 2, 8)), amount="60",
+                                         by=db.session.get(User, admin.id))
+                    db.session.commit()
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(change).result()
+        return advance(old, new)
+
+    monkeypatch.setattr(rollup, "_advance", a_job_changes_first)
+    with app.app_context():
+        rollup.refresh_days(NOW, limit=10**6, commit=True)
+        rolled = services.job_figures(_branches(world), SUMMER)
+        assert rolled[0]["grams"] == 80.0
+        assert _counted_afresh(world) == rolled

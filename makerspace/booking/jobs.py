@@ -146,7 +146,8 @@ def _amount(value: object) -> Decimal:
         raise errors.InvalidMaterial(field="amount") from error
     if not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT:
         raise errors.InvalidMaterial(field="amount")
-    return amount
+    # to a thousandth of the unit (a milligram, a millimetre): what the statistics add up
+    return amount.quantize(Decimal("0.001"))
 
 
 def record_material(booking: Booking, *, amount: object, material: str | None = None,

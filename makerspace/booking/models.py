@@ -370,15 +370,18 @@ class BookingJob(db.Model):
                                                                  ondelete="SET NULL"))
     # "desk" (staff), "web" (the person), "api", "machine" (the printer reported it)
     started_via: Mapped[str | None] = mapped_column(String(20))
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # active_history on what the statistics count: a change knows the old value
+    # (stats.rollup.add_job_change), even of a column not loaded before
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, active_history=True)
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     ended_via: Mapped[str | None] = mapped_column(String(20))
-    outcome: Mapped[JobOutcome | None] = mapped_column(_enum(JobOutcome, "job_outcome"))
+    outcome: Mapped[JobOutcome | None] = mapped_column(_enum(JobOutcome, "job_outcome"),
+                                                       active_history=True)
     # The material used, in the machine's unit when recorded, and its price then (øre per
     # unit) and cost (øre): a later price change leaves receipts alone.
-    material_amount: Mapped[float | None] = mapped_column(Float)
+    material_amount: Mapped[float | None] = mapped_column(Float, active_history=True)
     material_unit: Mapped[MaterialUnit | None] = mapped_column(
-        _enum(MaterialUnit, "material_unit"))
+        _enum(MaterialUnit, "material_unit"), active_history=True)
     material_name: Mapped[str] = mapped_column(String(60), default="", server_default="")
     material_colour: Mapped[str] = mapped_column(String(60), default="", server_default="")
     material_price_ore: Mapped[int | None] = mapped_column(Integer)

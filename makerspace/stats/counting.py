@@ -22,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     case,
+    cast,
     distinct,
     func,
     literal_column,
@@ -33,7 +34,16 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.sqltypes import NullType
 
-from makerspace.booking.models import Booking, BookingStatus, Cancellation, Equipment, EquipmentKind
+from makerspace.booking.models import (
+    Booking,
+    BookingJob,
+    BookingStatus,
+    Cancellation,
+    Equipment,
+    EquipmentKind,
+    JobOutcome,
+    MaterialUnit,
+)
 from makerspace.branches.hours import local_moment
 from makerspace.branches.models import Branch
 from makerspace.extensions import db
@@ -45,6 +55,11 @@ COUNTY_ZONE = ZoneInfo("Europe/Oslo")
 MEASURES = ("bookings", "booked_seconds", "checked_in", "no_shows", "cancellations",
             "cancelled_by_citizen", "cancelled_by_staff", "cancelled_out_of_service",
             "first_time", "without_account")
+# What the jobs of those bookings add (booking_jobs): the material recorded, in thousandths
+# of the machine's unit so that sums stay exact integers, and the jobs ended and failed.
+MATERIAL_MEASURES = {MaterialUnit.GRAMS: "grams_milli", MaterialUnit.METRES: "metres_milli",
+                     MaterialUnit.SHEETS: "sheets_milli"}
+JOB_MEASURES = (*MATERIAL_MEASURES.values(), "jobs_ended", "jobs_failed")
 
 # -- seconds since 1970 in SQL, the same on both databases ------------------------------------
 
@@ -295,6 +310,39 @@ def count_bookings(branches: Sequence[Branch], period: Period, keys: Sequence[st
     ).select_from(Booking).join(Equipment, Equipment.id == Booking.equipment_id)
         .where(in_period(period, zones, Booking.start_at, Equipment.branch_id),
                Booking.status != BookingStatus.HELD))  # a hold is not a booking yet
+    return fetch_rows(grouped_by(query, grouped), keys)
+
+
+def job_measures(unit: MaterialUnit | str | None, amount: float | None, ended: bool,
+                 outcome: JobOutcome | str | None) -> dict[str, int]:
+    """What one job adds to JOB_MEASURES (the rule count_jobs counts in SQL)."""
+    counted = dict.fromkeys(JOB_MEASURES, 0)
+    if unit is not None and amount is not None:
+        counted[MATERIAL_MEASURES[MaterialUnit(unit)]] = round(amount * 1000)
+    counted["jobs_ended"] = int(ended)
+    counted["jobs_failed"] = int(ended and outcome == JobOutcome.FAILED)
+    return counted
+
+
+def count_jobs(branches: Sequence[Branch], period: Period, keys: Sequence[str]
+               ) -> list[dict[str, Any]]:
+    """The JOB_MEASURES of the bookings that start in the period, grouped by `keys` (as
+    count_bookings); a combination without jobs has no row."""
+    if not branches:
+        return []
+    zones = by_zone(branches)
+    grouped = booking_keys(period, zones, keys)
+    milli = cast(func.round(BookingJob.material_amount * 1000), BigInteger)
+    ended = BookingJob.ended_at.is_not(None)
+    query = (select(
+        *(column for _k, column in grouped),
+        *(func.coalesce(func.sum(case((BookingJob.material_unit == unit, milli), else_=0)),
+                        0).label(name) for unit, name in MATERIAL_MEASURES.items()),
+        count_if(ended).label("jobs_ended"),
+        count_if(and_(ended, BookingJob.outcome == JobOutcome.FAILED)).label("jobs_failed"),
+    ).select_from(BookingJob).join(Booking, Booking.id == BookingJob.booking_id)
+        .join(Equipment, Equipment.id == Booking.equipment_id)
+        .where(in_period(period, zones, Booking.start_at, Equipment.branch_id)))
     return fetch_rows(grouped_by(query, grouped), keys)
 
 

@@ -79,6 +79,13 @@ class StatsDay(db.Model):
     cancelled_out_of_service: Mapped[int] = mapped_column(Integer)
     first_time: Mapped[int] = mapped_column(Integer)
     without_account: Mapped[int] = mapped_column(Integer)
+    # the jobs of those bookings (counting.JOB_MEASURES); a job changed after its day was
+    # rolled up is added to its day and month as it changes (rollup.add_job_change)
+    grams_milli: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    metres_milli: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    sheets_milli: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    jobs_ended: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    jobs_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StatsMonth(db.Model):
@@ -100,6 +107,13 @@ class StatsMonth(db.Model):
     cancelled_out_of_service: Mapped[int] = mapped_column(Integer)
     first_time: Mapped[int] = mapped_column(Integer)
     without_account: Mapped[int] = mapped_column(Integer)
+    # the jobs of those bookings (counting.JOB_MEASURES); a job changed after its day was
+    # rolled up is added to its day and month as it changes (rollup.add_job_change)
+    grams_milli: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    metres_milli: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    sheets_milli: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    jobs_ended: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    jobs_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StatsHour(db.Model):

@@ -34,26 +34,30 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import g, has_app_context, has_request_context
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import delete, event, func, insert, inspect, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from makerspace import clock
-from makerspace.booking.models import Booking, Equipment
+from makerspace.booking.models import Booking, BookingJob, Equipment
 from makerspace.branches.models import Branch
 from makerspace.database import read_only_transaction, utcnow
 from makerspace.extensions import db
 from makerspace.stats.counting import (
     COUNTY_ZONE,
     GROUPS,
+    JOB_MEASURES,
     MEASURES,
     Period,
     count_bookings,
     count_distinct,
+    count_jobs,
     count_made_since,
     count_unseen,
     fetch_rows,
+    job_measures,
     period_of,
 )
 from makerspace.stats.models import (
@@ -84,6 +88,8 @@ ORDER = (*GROUPS, "age_band")
 _API = [[g for i, g in enumerate(GROUPS) if mask & (1 << i)] for mask in range(8)]
 DISTINCT_GROUPINGS = [*_API, ["age_band"], ["branch", "age_band"]]
 SUMMED_KEYS = {"branch", "kind", "month", "equipment"}
+# What the day and month rows keep: the bookings' counts and their jobs'.
+ROLLED = (*MEASURES, *JOB_MEASURES)
 
 
 def label(period: Period) -> str | None:
@@ -144,7 +150,7 @@ def _add_up(parts: Iterable[list[dict[str, Any]]], keys: Sequence[str],
             found = totals.setdefault(key, {**{k: row[k] for k in keys},
                                             **{m: 0 for m in measures}})
             for name in measures:
-                found[name] += int(row[name] or 0)
+                found[name] += int(row.get(name) or 0)
     return list(totals.values())
 
 
@@ -153,7 +159,7 @@ def _from_rows(model: Any, branches: Sequence[Branch], where: Any, keys: Sequenc
     columns = {"branch": Equipment.branch_id, "kind": Equipment.kind,
                "month": model.month, "equipment": model.equipment_id}
     grouped = [columns[k].label(k) for k in keys]
-    query = (select(*grouped, *(func.sum(getattr(model, m)).label(m) for m in MEASURES))
+    query = (select(*grouped, *(func.sum(getattr(model, m)).label(m) for m in ROLLED))
              .select_from(model).join(Equipment, Equipment.id == model.equipment_id)
              .where(Equipment.branch_id.in_([b.id for b in branches]), where))
     return fetch_rows(query.group_by(*grouped) if grouped else query, keys)
@@ -184,9 +190,10 @@ def _rolled_parts(branches: Sequence[Branch], rolled: Period, keys: Sequence[str
 
 def summed(branches: Sequence[Branch], period: Period, keys: Sequence[str]
            ) -> list[dict[str, Any]]:
-    """The MEASURES of the bookings that start in the period, grouped by `keys` (branch,
-    kind, month, equipment): the rolled-up days' rows added up, plus the later days counted
-    from the bookings. One row per combination that had bookings."""
+    """The MEASURES and JOB_MEASURES of the bookings that start in the period, grouped by
+    `keys` (branch, kind, month, equipment): the rolled-up days' rows added up, plus the
+    later days counted from the bookings and their jobs. One row per combination that had
+    bookings."""
     if not branches:
         return []
     if not set(keys) <= SUMMED_KEYS:
@@ -197,20 +204,23 @@ def summed(branches: Sequence[Branch], period: Period, keys: Sequence[str]
         parts.extend(_rolled_parts(branches, rolled, keys))
     if rest is not None:
         parts.append(_later_days(branches, rest, keys))
-    return _add_up(parts, keys, MEASURES)
+    return _add_up(parts, keys, ROLLED)
 
 
 def _later_days(branches: Sequence[Branch], rest: Period, keys: Sequence[str]
                 ) -> list[dict[str, Any]]:
-    """The MEASURES of the days not rolled up yet, grouped by `keys` (any of SUMMED_KEYS):
-    counted from the bookings once per request (a page asks for five groupings), by machine
-    and month, and added up from those rows for every grouping."""
+    """The MEASURES and JOB_MEASURES of the days not rolled up yet, grouped by `keys` (any
+    of SUMMED_KEYS): counted from the bookings and their jobs once per request (a page asks
+    for six groupings), by machine and month, and added up from those rows for every
+    grouping."""
     ids = tuple(sorted(b.id for b in branches))
     memo = g.setdefault("stats_later_days", {}) if has_request_context() else {}
     if (ids, rest) not in memo:
         # by machine (its library and kind come with it) and month: the finest grouping
-        memo[(ids, rest)] = count_bookings(branches, rest, sorted(SUMMED_KEYS))
-    return _add_up([memo[(ids, rest)]], keys, MEASURES)
+        finest = sorted(SUMMED_KEYS)
+        memo[(ids, rest)] = _add_up([count_bookings(branches, rest, finest),
+                                     count_jobs(branches, rest, finest)], finest, ROLLED)
+    return _add_up([memo[(ids, rest)]], keys, ROLLED)
 
 
 def heat(branches: Sequence[Branch], period: Period) -> list[list[int]]:
@@ -349,7 +359,8 @@ def _next_chunk(start: date, settled_before: date) -> Period:
 
 def _day_rows(branches: Sequence[Branch], days: Period) -> tuple[list[dict], list[dict]]:
     per_machine = [{"day": row["day"], "equipment_id": row["equipment"],
-                    "month": f"{row['day']:%Y-%m}", **{m: row[m] for m in MEASURES}}
+                    "month": f"{row['day']:%Y-%m}", **{m: row[m] for m in MEASURES},
+                    **dict.fromkeys(JOB_MEASURES, 0)}
                    for row in count_bookings(branches, days, ["equipment", "day"])]
     per_hour = [{"day": row["day"], "branch_id": row["branch"], "hour": int(row["hour"]),
                  "weekday": row["day"].weekday(),
@@ -373,12 +384,23 @@ def _advance(old: date | None, new: date) -> bool:
     return result.rowcount == 1
 
 
+def _with_jobs(per_machine: list[dict], branches: Sequence[Branch], days: Period) -> None:
+    """Put the jobs of the days' bookings in their rows. Counted in the transaction that
+    moves the coverage, after it has: a job changed meanwhile is either seen here or waits
+    for the coverage and is added to its day (add_job_change), never neither."""
+    rows = {(row["equipment_id"], row["day"]): row for row in per_machine}
+    for counted in count_jobs(branches, days, ["equipment", "day"]):
+        row = rows.get((counted["equipment"], counted["day"]))
+        if row is not None:  # a job's booking is among the day's bookings
+            row.update({m: counted[m] for m in JOB_MEASURES})
+
+
 def _add_month(day: date) -> None:
     """The month of `day`, all of whose days are rolled up: its rows per machine."""
     month = period_of("month", day)
-    sums = [func.sum(getattr(StatsDay, m)) for m in MEASURES]
+    sums = [func.sum(getattr(StatsDay, m)) for m in ROLLED]
     db.session.execute(insert(StatsMonth).from_select(
-        ["month", "equipment_id", *MEASURES],
+        ["month", "equipment_id", *ROLLED],
         select(StatsDay.month, StatsDay.equipment_id, *sums)
         .where(StatsDay.day.between(month.first, month.last))
         .group_by(StatsDay.month, StatsDay.equipment_id)))
@@ -406,14 +428,26 @@ def refresh_days(now: datetime | None = None, *, limit: int = DAYS_PER_TICK,
         start = old or _first_booking_day()
         if start is None or start >= settled_before:
             break
+        if old is None:
+            # First a coverage row that covers nothing: a job changed while the first days
+            # are rolled up must find a row to wait on (add_job_change).
+            if commit:
+                db.session.rollback()
+            _advance(None, start)
+            db.session.flush()
+            if commit:
+                db.session.commit()
+            continue
         days = _next_chunk(start, settled_before)
-        per_machine, per_hour = _day_rows(list(db.session.scalars(select(Branch))), days)
+        branches = list(db.session.scalars(select(Branch)))
+        per_machine, per_hour = _day_rows(branches, days)
         if commit:
             db.session.rollback()  # end the reading transaction; write in a new one
         if not _advance(old, days.last + timedelta(days=1)):
             if commit:
                 db.session.rollback()  # another tick got there first
             break
+        _with_jobs(per_machine, branches, days)
         for model, rows in ((StatsDay, per_machine), (StatsHour, per_hour)):
             if rows:
                 db.session.execute(insert(model), rows)
@@ -538,6 +572,62 @@ def refresh_rollup(now: datetime | None = None, *, limit: int = PERIODS_PER_TICK
     counted = refresh_distinct(now, limit=limit, commit=commit)
     refresh_open(now, limit=limit, commit=commit)
     return counted
+
+
+_COUNTED_FIELDS = ("material_unit", "material_amount", "ended_at", "outcome")
+
+
+def _counted(job: BookingJob, *, before: bool) -> dict[str, int]:
+    """What the job adds to JOB_MEASURES now, or (`before`) as it was loaded (a new job:
+    nothing)."""
+    values = []
+    for name in _COUNTED_FIELDS:
+        history = inspect(job).attrs[name].history
+        if before and history.has_changes():  # the columns keep their old values (models)
+            values.append(history.deleted[0] if history.deleted else None)
+        else:
+            values.append(getattr(job, name))
+    unit, amount, ended_at, outcome = values
+    return job_measures(unit, amount, ended_at is not None, outcome)
+
+
+def add_job_change(_mapper: Any, connection: Any, job: BookingJob) -> None:
+    """A job written after its booking's day was rolled up changes that day's and month's
+    rows by what it changed (material recorded or corrected, the job ended). Sent in the
+    job's own flush, so it is committed with the change or not at all; the rows are changed
+    by adding, so two changes at once both count."""
+    before, after = _counted(job, before=True), _counted(job, before=False)
+    change = {name: after[name] - before[name] for name in JOB_MEASURES
+              if after[name] != before[name]}
+    if not change:
+        return
+    coverage = StatsCoverage.__table__
+    # shared lock: the rollup moves the coverage and counts the jobs in one transaction
+    covered = connection.execute(select(coverage.c.days_until).where(coverage.c.id == 1)
+                                 .with_for_update(read=True)).scalar()
+    if covered is None:
+        return
+    booked = connection.execute(
+        select(Booking.__table__.c.equipment_id, Booking.__table__.c.start_at,
+               Branch.__table__.c.timezone)
+        .join(Equipment.__table__, Equipment.__table__.c.id == Booking.__table__.c.equipment_id)
+        .join(Branch.__table__, Branch.__table__.c.id == Equipment.__table__.c.branch_id)
+        .where(Booking.__table__.c.id == job.booking_id)).one()
+    day = booked.start_at.astimezone(ZoneInfo(booked.timezone)).date()
+    if day >= covered:
+        return  # counted with its day
+    for table, where in ((StatsDay.__table__, StatsDay.__table__.c.day == day),
+                         (StatsMonth.__table__, StatsMonth.__table__.c.month == f"{day:%Y-%m}")):
+        connection.execute(update(table).where(where, table.c.equipment_id == booked.equipment_id)
+                           .values({name: table.c[name] + amount
+                                    for name, amount in change.items()}))
+
+
+def connect() -> None:
+    """Follow every job written (called once by create_app; idempotent)."""
+    for name in ("after_insert", "after_update"):
+        if not event.contains(BookingJob, name, add_job_change):
+            event.listen(BookingJob, name, add_job_change)
 
 
 def forget_rollup() -> None:

@@ -19,18 +19,14 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, literal_column, select
+from sqlalchemy import and_, case, func, select
 
 from makerspace import clock
 from makerspace.accounts.models import AGE_BANDS, User
 from makerspace.booking.models import (
-    Booking,
-    BookingJob,
     Equipment,
     EquipmentKind,
     EquipmentOutage,
-    JobOutcome,
-    MaterialUnit,
 )
 from makerspace.branches.hours import local_moment, opening_intervals
 from makerspace.branches.models import Branch
@@ -41,12 +37,12 @@ from makerspace.stats import rollup
 from makerspace.stats.counting import COUNTY_ZONE as COUNTY_ZONE  # the pages' and API's names
 from makerspace.stats.counting import GROUPS as GROUPS
 from makerspace.stats.counting import (
+    JOB_MEASURES,
+    MATERIAL_MEASURES,
     MEASURES,
     Period,
-    booking_keys,
     by_zone,
     count_if,
-    grouped_by,
     in_period,
     next_month,
 )
@@ -397,37 +393,24 @@ def course_figures(branches: Sequence[Branch], period: Period, *,
 # -- jobs and material --------------------------------------------------------------------------
 
 # The material columns: one per unit a kind of machine counts material in.
-MATERIAL_COLUMNS = {MaterialUnit.GRAMS: "grams", MaterialUnit.METRES: "metres",
-                    MaterialUnit.SHEETS: "sheets"}
-
-
 def job_figures(branches: Sequence[Branch], period: Period) -> list[dict[str, Any]]:
     """Per branch and month (of the bookings' start, local time): the material recorded per
     unit, the jobs ended, the failed jobs and the failed-job rate (failed ÷ ended; None
-    without ended jobs). One GROUP BY over the jobs, on columns the retention sweep keeps
-    (no person); a branch and month without jobs has no row."""
-    if not branches:
-        return []
-    zones = by_zone(branches)
-    grouped = booking_keys(period, zones, ["branch", "month"])
-    query = (select(
-        *(column for _k, column in grouped),
-        *(func.coalesce(func.sum(case((BookingJob.material_unit == unit,
-                                       BookingJob.material_amount), else_=0)), 0).label(name)
-          for unit, name in MATERIAL_COLUMNS.items()),
-        count_if(BookingJob.ended_at.is_not(None)).label("ended"),
-        count_if(and_(BookingJob.ended_at.is_not(None),
-                      BookingJob.outcome == JobOutcome.FAILED)).label("failed"))
-        .select_from(BookingJob).join(Booking, Booking.id == BookingJob.booking_id)
-        .join(Equipment, Equipment.id == Booking.equipment_id)
-        .where(in_period(period, zones, Booking.start_at, Equipment.branch_id))
-        .order_by(literal_column("branch"), literal_column("month")))
+    without ended jobs). Added up from the rollup like the bookings' figures, on columns the
+    retention sweep keeps (no person); a branch and month without jobs has no row."""
     slugs = {b.id: b.slug for b in branches}
-    return [{"branch": slugs[row.branch], "month": row.month,
-             **{name: round(float(row._mapping[name]), 3) for name in MATERIAL_COLUMNS.values()},
-             "ended": int(row.ended), "failed": int(row.failed),
-             "failed_rate": round(int(row.failed) / int(row.ended), 4) if row.ended else None}
-            for row in db.session.execute(grouped_by(query, grouped))]
+    rows = []
+    for row in sorted(rollup.summed(branches, period, ["branch", "month"]),
+                      key=lambda r: (r["branch"], r["month"])):
+        if not any(row[name] for name in JOB_MEASURES) or row["branch"] not in slugs:
+            continue
+        ended, failed = row["jobs_ended"], row["jobs_failed"]
+        rows.append({"branch": slugs[row["branch"]], "month": row["month"],
+                     **{name.removesuffix("_milli"): round(row[name] / 1000, 3)
+                        for name in MATERIAL_MEASURES.values()},
+                     "ended": ended, "failed": failed,
+                     "failed_rate": round(failed / ended, 4) if ended else None})
+    return rows
 
 
 # -- periods the page offers -------------------------------------------------------------------
