@@ -91,9 +91,27 @@ def _sqlite_on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN DEFERRED")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.info[SNAPSHOT_TAKEN] = False  # the BEGIN itself reads nothing
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_snapshot(connection: Any, *_args: Any) -> None:
+    connection.info[SNAPSHOT_TAKEN] = True
 
 
 READ_ONLY_OPTION = "makerspace_read_only"
+SNAPSHOT_TAKEN = "makerspace_snapshot_taken"
+
+
+def snapshot_taken(session: Any) -> bool:
+    """Whether the session's transaction has read from SQLite already: from its first read on,
+    it sees the database as it was then (WAL), not as it is now. On PostgreSQL (READ
+    COMMITTED) every statement sees what is committed when it runs: always False."""
+    session = session() if callable(session) else session  # a scoped_session
+    if not session.in_transaction():
+        return False
+    connection = session.connection()
+    return connection.dialect.name == "sqlite" and connection.info.get(SNAPSHOT_TAKEN, True)
 
 
 def read_only_transaction(session: Any) -> None:

@@ -16,14 +16,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from makerspace import clock, create_app
 from makerspace.accounts.models import Role, User
 from makerspace.accounts.services import create_user, issue_api_token
 from makerspace.booking import versions
 from makerspace.branches.models import Branch
+from makerspace.database import SNAPSHOT_TAKEN
 from makerspace.extensions import db, limiter
 from tests.api_check import ApiCheckingClient
 from tests.databases import migrated_app, test_config, throwaway_database
@@ -112,9 +114,17 @@ def _rolled_back(app: Flask) -> Iterator[None]:
         outer = connection.begin()
     engines = db._app_engines[app]  # noqa: SLF001  (Flask-SQLAlchemy keeps no public hook)
     engines[None] = connection  # type: ignore[assignment]
+
+    def a_new_view(_session: Any, _transaction: Any, joined: Any) -> None:
+        # Every write of the test is on this one connection, so a session joining it sees
+        # all of them, as a new transaction does (database.snapshot_taken).
+        joined.info[SNAPSHOT_TAKEN] = False
+
+    event.listen(Session, "after_begin", a_new_view)
     try:
         yield
     finally:
+        event.remove(Session, "after_begin", a_new_view)
         engines[None] = engine
         outer.rollback()
         connection.close()

@@ -1,13 +1,14 @@
 """What is kept between requests for speed (opening hours per branch version, the
-availability ETag) never hides a change: hours, a closure, an outage, a booking or a
-cancellation shows in the very next answer."""
+availability ETag, the machine page's schedule, the branch page) never hides a change:
+hours, a closure, an outage, a booking, a cancellation or a machine's details show in the
+very next answer."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from makerspace.accounts.models import Role, User
 from makerspace.booking.models import Booking, BookingStatus, Equipment
@@ -24,6 +25,9 @@ from makerspace.branches.hours import (
     set_weekly_hours,
 )
 from makerspace.branches.models import Branch
+from makerspace.certifications.models import Certification
+from makerspace.certifications.services import create_certification
+from makerspace.database import read_only_transaction, snapshot_taken
 from makerspace.extensions import db
 from tests.conftest import ALL_WEEK
 
@@ -407,3 +411,90 @@ def test_a_kept_answer_is_the_answer_and_a_change_replaces_it(
     make_booking(machine, make_user(), datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     booked = availability(client, machine)
     assert booked.get_json()["busy"] and booked.headers["ETag"] != kept.headers["ETag"]
+
+
+# -- the branch page, kept by the tokens of the branch and each of its machines ------------
+
+def _branch_page(client, branch_slug: str, **headers: str) -> str:  # type: ignore[no-untyped-def]
+    response = client.get(f"/branches/{branch_slug}", headers=headers)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _slug_of(app, machine) -> str:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return db.session.get(Equipment, machine.id).branch.slug
+
+
+def test_the_kept_branch_page_shows_every_change_in_the_next_page(
+        app, client, machine, make_user, make_booking, make_equipment, statements):
+    slug = _slug_of(app, machine)
+    _branch_page(client, slug)  # learns the branch's machines
+    first = _branch_page(client, slug)
+    statements.clear()
+    assert _branch_page(client, slug) == first
+    assert not [s for s in statements if "FROM bookings" in s]  # the page's parts were kept
+    assert "ledig fra 08:00" in first
+
+    make_booking(machine, make_user(), datetime(2026, 12, 1, 7, 0, tzinfo=UTC))  # 08:00
+    booked = _branch_page(client, slug)
+    assert "ledig fra 08:00" not in booked and "ledig fra 09:00" in booked
+
+    with app.app_context():
+        branch = db.session.get(Equipment, machine.id).branch
+        update_equipment(db.session.get(Equipment, machine.id), description="Ny dyse i år")
+        db.session.commit()
+    assert "Ny dyse i år" in _branch_page(client, slug)
+
+    with app.app_context():
+        branch = db.session.get(Equipment, machine.id).branch
+    laser = make_equipment(branch, name="Glowforge", kind="laser-cutter")
+    added = _branch_page(client, slug)
+    assert "Glowforge" in added and f'id="machine-{laser.id}"' in added
+
+    with app.app_context():
+        set_date_exception(db.session.get(Branch, branch.id), date(2026, 12, 3), None,
+                           reason="Stengt for kurs")
+        db.session.commit()
+    assert "Stengt for kurs" in _branch_page(client, slug)
+
+
+def test_a_renamed_certification_shows_on_the_kept_branch_page(
+        app, client, frozen_clock, make_equipment):
+    frozen_clock.set(NOW)
+    with app.app_context():
+        laser_course = create_certification(slug="laser", name="Laserkurs")
+        machine = make_equipment(name="Glowforge", kind="laser-cutter",
+                                 requires_certification=laser_course)
+        db.session.commit()
+        course_id, slug = laser_course.id, machine.branch.slug
+    _branch_page(client, slug)
+    assert "Laserkurs" in _branch_page(client, slug)
+    with app.app_context():
+        db.session.get(Certification, course_id).name = "Laserkurs for nybegynnere"
+        db.session.commit()
+    assert "Laserkurs for nybegynnere" in _branch_page(client, slug)
+
+
+def test_the_kept_branch_page_follows_the_clock_the_language_and_the_visitor(
+        app, client, machine, frozen_clock, make_user, login):
+    slug = _slug_of(app, machine)
+    _branch_page(client, slug)
+    morning = _branch_page(client, slug)
+    frozen_clock.set(datetime(2026, 12, 1, 9, 0, 30, tzinfo=UTC))  # 10:00:30 in Oslo
+    later = _branch_page(client, slug)
+    assert "ledig fra 08:00" in morning and "ledig fra 10:30" in later
+    english = _branch_page(client, slug, **{"Accept-Language": "en"})
+    assert "Free today" in english and "Ledig i dag" not in english
+    assert "Edit the library" not in english
+    login(make_user(role=Role.ADMIN, locale="en"))
+    assert "Edit the library's details" in _branch_page(client, slug)
+
+
+def test_a_request_that_has_read_from_sqlite_keeps_nothing(app_ctx, backend):
+    """A logged-in person is loaded before the page: on SQLite the request then sees the
+    database as it was at that read, which may be older than the tokens read after it."""
+    read_only_transaction(db.session)
+    assert not snapshot_taken(db.session)
+    db.session.execute(select(Branch.id)).all()
+    assert snapshot_taken(db.session) == (backend == "sqlite")

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from makerspace.accounts.models import Role, User
+from makerspace.booking import jobs
 from makerspace.booking.models import (
     Booking,
     BookingJob,
@@ -21,7 +22,6 @@ from makerspace.booking.models import (
     JobOutcome,
     MaterialUnit,
 )
-from makerspace.booking import jobs
 from makerspace.branches.models import Branch
 from makerspace.extensions import db
 from makerspace.privacy.services import anonymise_bookings

@@ -58,11 +58,7 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("loans.kit", equipment_id=machine.id))
     if not versions.confirm_branch(machine.id, machine.branch_id):
         tag = None
-    schedule = versions.kept_pages().get(tag) if tag else None
-    if schedule is None:
-        schedule = _schedule(machine, now)
-        if tag:
-            versions.kept_pages().put(tag, schedule)
+    schedule = versions.kept_or_made(tag, lambda: _schedule(machine, now))
     in_use, until = machines.in_use_until(machine, now)
     return render_template(
         "booking/equipment.html", equipment=machine, branch=machine.branch,

@@ -26,7 +26,7 @@ import logging
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -38,12 +38,16 @@ from makerspace import clock
 from makerspace.booking.availability import next_whole_minute
 from makerspace.booking.models import Booking, Equipment, EquipmentOutage
 from makerspace.branches.models import Branch, DateException, StaffedHours, WeeklyHours
+from makerspace.certifications.models import Certification
+from makerspace.database import snapshot_taken
+from makerspace.extensions import db
 
 LOG = logging.getLogger(__name__)
 COUNTY = "county"
 _MARKS = "availability_changed"  # in Session.info: the token keys to replace at commit
+# A certification's name is on the machines' pages: a change to one (rare) is the county's.
 _WATCHED = (Booking, EquipmentOutage, Equipment, Branch, WeeklyHours, DateException,
-            StaffedHours)
+            StaffedHours, Certification)
 
 
 class TokenStore(Protocol):
@@ -161,6 +165,8 @@ def _keys_of(obj: Any) -> Iterable[str]:
     elif isinstance(obj, Branch):
         if obj.id is not None:
             yield branch_key(obj.id)
+    elif isinstance(obj, Certification):
+        yield COUNTY
     else:  # hours and date exceptions
         history = inspect(obj).attrs.branch_id.history
         for branch_id in (obj.branch_id, *history.deleted):
@@ -206,6 +212,7 @@ def install(app: Flask) -> None:
     if tokens is not None:
         app.extensions["availability_tokens"] = tokens
     app.extensions["availability_branches"] = {}
+    app.extensions["availability_branch_pages"] = {}
     app.extensions["availability_pages"] = KeptPages()
     if not _listening:
         event.listen(Session, "after_flush", _after_flush)
@@ -254,10 +261,12 @@ def known_tag(equipment_id: int, minute: datetime, query: str,
 def tag_before_reading(equipment_id: int, minute: datetime, query: str) -> str | None:
     """The ETag of an answer about to be made: the tokens are read before the database, so a
     change committed in between can only make the tag older than the answer, never newer.
-    None when the machine's branch is not known yet (the caller then hashes the answer)."""
+    None when the machine's branch is not known yet (the caller then hashes the answer), or
+    when this request has read from SQLite already (a logged-in person): its reads see the
+    database as it was then, which may be older than the tokens."""
     tokens = store()
     branch_id = _branch_of().get(equipment_id)
-    if tokens is None or branch_id is None:
+    if tokens is None or branch_id is None or snapshot_taken(db.session):
         return None
     return fingerprint(tokens.get_or_make(token_keys(equipment_id, branch_id)), minute, query)
 
@@ -267,6 +276,30 @@ def confirm_branch(equipment_id: int, branch_id: int) -> bool:
     branches = _branch_of()
     known = branches.get(equipment_id) == branch_id
     branches[equipment_id] = branch_id
+    return known
+
+
+def branch_page_tag(slug: str, minute: datetime, asked: str) -> str | None:
+    """The fingerprint of a branch page's part about to be made, read before the database
+    like tag_before_reading: the tokens of the county, the branch and each of its machines
+    in use, as learned from the page's last full answer in this process (a machine added,
+    retired or moved changes the list, and confirm_branch_page then refuses the tag)."""
+    tokens = store()
+    learned = current_app.extensions["availability_branch_pages"].get(slug)
+    if tokens is None or learned is None or snapshot_taken(db.session):
+        return None
+    branch_id, machine_ids = learned
+    keys = [COUNTY, branch_key(branch_id), *(machine_key(i) for i in machine_ids)]
+    return fingerprint(tokens.get_or_make(keys), minute, f"branch|{slug}|{asked}")
+
+
+def confirm_branch_page(slug: str, branch_id: int, machine_ids: Iterable[int]) -> bool:
+    """Whether the tag read before the database named this branch and these machines;
+    learns them."""
+    pages = current_app.extensions["availability_branch_pages"]
+    found = (branch_id, tuple(sorted(machine_ids)))
+    known = pages.get(slug) == found
+    pages[slug] = found
     return known
 
 
@@ -291,6 +324,16 @@ class KeptPages:
             self._kept.move_to_end(tag)
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
+
+
+def kept_or_made(tag: str | None, make: Callable[[], Any]) -> Any:
+    """The page part kept for this fingerprint, or one made now (and kept, with a tag)."""
+    part = kept_pages().get(tag) if tag else None
+    if part is None:
+        part = make()
+        if tag:
+            kept_pages().put(tag, part)
+    return part
 
 
 def answer_key(tag: str) -> str:
