@@ -240,3 +240,18 @@ def test_calendars_page_in_three_languages(client, scene, login, lang):
     assert "Google Calendar" in page and "Outlook" in page
     client.post("/calendars/me/rotate")
     assert client.get("/calendars").status_code == 200
+
+
+def test_kept_event_items_follow_the_language_and_the_event(client, scene, app):
+    """Each event's item is kept by its row and the feed's words: the same event in another
+    language, or changed, is another item."""
+    path = "/calendar/events.ics"
+    norwegian = client.get(f"{path}?lang=nb").data
+    english = client.get(f"{path}?lang=en").data
+    assert b"Instrukt\xc3\xb8r: Per" in norwegian and b"Instructor: Per" in english
+    assert b"Instructor: Per" not in client.get(f"{path}?lang=nb").data
+    with app.app_context():
+        update_event(db.session.get(Event, scene["winter"]), instructor="Kari")
+        db.session.commit()
+    changed = client.get(f"{path}?lang=en").data
+    assert b"Instructor: Kari" in changed and b"Instructor: Per" not in changed

@@ -10,16 +10,23 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from makerspace.accounts.models import User
 from makerspace.booking.models import Booking, BookingStatus, Equipment
 from makerspace.branches.models import Branch, new_feed_token
-from makerspace.calendar.ical import CalendarItem, CalendarMeta, build_event_file, item_uid
+from makerspace.calendar.ical import (
+    EVENTS_KEPT,
+    CalendarItem,
+    CalendarMeta,
+    build_event_file,
+    item_uid,
+)
 from makerspace.core.urls import absolute_url, absolute_url_for_ids
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.extensions import db
@@ -71,11 +78,19 @@ def _events_query(now: datetime, branch: Branch | None):  # type: ignore[no-unty
 
 
 class _EventWords:
-    """What every event item says the same way, asked once per feed, not once per event."""
+    """What every event item says the same way, asked once per feed, not once per event.
+    Two are equal when they word every event alike (the language and the site's address)."""
 
     def __init__(self) -> None:
         self.instructor = _("Instructor: %(name)s")  # formatted per event below
         self.url = absolute_url_for_ids("events.show", "event_id")
+        self._same = (self.instructor, self.url(0))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _EventWords) and self._same == other._same
+
+    def __hash__(self) -> int:
+        return hash(self._same)
 
 
 def _event_item(event: Any, branch_name: str, words: _EventWords | None = None
@@ -105,7 +120,14 @@ def _event_items(query: Select) -> list[CalendarItem]:
                               .join(Branch, Event.branch_id == Branch.id)
                               .order_by(Event.start_at))
     words = _EventWords()
-    return [_event_item(row, row.branch_name, words) for row in rows]
+    return [_kept_event_item(row, words) for row in rows]
+
+
+@lru_cache(maxsize=EVENTS_KEPT)
+def _kept_event_item(row: Row, words: _EventWords) -> CalendarItem:
+    """The item of an event row, kept by the row's values (every column it is made from)
+    and the words: a feed rebuilt after one change makes one item again, not thousands."""
+    return _event_item(row, row.branch_name, words)
 
 
 def public_events_feed(now: datetime, branch: Branch | None = None) -> Feed:
