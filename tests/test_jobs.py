@@ -91,3 +91,5 @@ def test_material_is_recorded_priced_and_summed(scene):
         record_material(booking, amount="-1", by=staff)
     with pytest.raises(errors.InvalidMaterial):
         record_material(booking, amount="lots", by=staff)
+    # to a milligram: what the statistics add up exactly
+    assert record_material(booking, amount="12,34567", by=staff).material_amount == 12.346
