@@ -5,16 +5,25 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from makerspace.accounts.models import Role, User
 from makerspace.booking import errors
 from makerspace.booking.availability import free_and_busy, nearest_free_starts, week_slots
-from makerspace.booking.models import Booking, BookingBlock, BookingStatus, Equipment
+from makerspace.booking.models import (
+    Booking,
+    BookingBlock,
+    BookingStatus,
+    Equipment,
+    EquipmentOutage,
+)
 from makerspace.booking.services import (
     cancel_booking,
     create_booking,
     create_equipment,
+    current_outage,
+    outage_covering,
     return_to_service,
     take_out_of_service,
     update_equipment,
@@ -111,6 +120,29 @@ def test_out_of_service_cancels_bookings_and_refuses_new_ones(scene, make_user):
     return_to_service(equipment, by=staff)
     db.session.commit()
     assert book(citizen, printer, oslo(10, 10)).id
+
+
+def test_the_outage_in_force_is_found_without_reading_the_machines_history(scene, make_user):
+    _branch, printer, citizen = scene
+    staff = make_user(role=Role.ADMIN)
+    equipment = db.session.get(Equipment, printer.id)
+    for day in range(1, 30):  # a month of past outages, one a day
+        db.session.add(EquipmentOutage(equipment_id=equipment.id, reason=f"Rens {day}",
+                                       start_at=oslo(day, 8, month=10),
+                                       end_at=oslo(day, 9, month=10)))
+    take_out_of_service(equipment, start=oslo(3, 8), end=oslo(3, 12), reason="Ny dyse",
+                        by=staff)
+    db.session.commit()
+    db.session.expire_all()
+    equipment = db.session.get(Equipment, printer.id)
+    assert current_outage(equipment, NOW) is None
+    assert current_outage(equipment, oslo(3, 11, 59)).reason == "Ny dyse"
+    assert current_outage(equipment, oslo(3, 12)) is None  # the end is not in it
+    assert outage_covering(equipment, oslo(2, 10), oslo(3, 9)).reason == "Ny dyse"
+    assert current_outage(equipment, oslo(15, 8, 30, month=10)).reason == "Rens 15"
+    with pytest.raises(errors.OutOfService, match="Ny dyse"):
+        book(citizen, printer, oslo(3, 10))
+    assert "outages" not in sa_inspect(equipment).dict  # the collection was never loaded
 
 
 def test_age_limit_counts_from_the_year_one_turns_it(scene, make_user):

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Enum,
     Float,
     ForeignKey,
@@ -16,9 +17,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     false,
+    or_,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from makerspace.accounts.models import User
@@ -159,8 +163,14 @@ class EquipmentOutage(db.Model):
 
     equipment: Mapped[Equipment] = relationship(back_populates="outages")
 
+    @hybrid_method
     def covers(self, start: datetime, end: datetime) -> bool:
+        """Whether the outage takes any of [start, end); in a query as well."""
         return self.start_at < end and (self.end_at is None or start < self.end_at)
+
+    @covers.expression
+    def covers(cls, start: datetime, end: datetime) -> ColumnElement[bool]:  # noqa: N805
+        return and_(cls.start_at < end, or_(cls.end_at.is_(None), cls.end_at > start))
 
 
 class BookingStatus(enum.StrEnum):
