@@ -601,25 +601,23 @@ def add_job_change(_mapper: Any, connection: Any, job: BookingJob) -> None:
               if after[name] != before[name]}
     if not change:
         return
-    coverage = StatsCoverage.__table__
     # shared lock: the rollup moves the coverage and counts the jobs in one transaction
-    covered = connection.execute(select(coverage.c.days_until).where(coverage.c.id == 1)
+    covered = connection.execute(select(StatsCoverage.days_until).where(StatsCoverage.id == 1)
                                  .with_for_update(read=True)).scalar()
     if covered is None:
         return
     booked = connection.execute(
-        select(Booking.__table__.c.equipment_id, Booking.__table__.c.start_at,
-               Branch.__table__.c.timezone)
-        .join(Equipment.__table__, Equipment.__table__.c.id == Booking.__table__.c.equipment_id)
-        .join(Branch.__table__, Branch.__table__.c.id == Equipment.__table__.c.branch_id)
-        .where(Booking.__table__.c.id == job.booking_id)).one()
+        select(Booking.equipment_id, Booking.start_at, Branch.timezone)
+        .join(Equipment, Equipment.id == Booking.equipment_id)
+        .join(Branch, Branch.id == Equipment.branch_id)
+        .where(Booking.id == job.booking_id)).one()
     day = booked.start_at.astimezone(ZoneInfo(booked.timezone)).date()
     if day >= covered:
         return  # counted with its day
-    for table, where in ((StatsDay.__table__, StatsDay.__table__.c.day == day),
-                         (StatsMonth.__table__, StatsMonth.__table__.c.month == f"{day:%Y-%m}")):
-        connection.execute(update(table).where(where, table.c.equipment_id == booked.equipment_id)
-                           .values({name: table.c[name] + amount
+    for model, where in ((StatsDay, StatsDay.day == day),
+                         (StatsMonth, StatsMonth.month == f"{day:%Y-%m}")):
+        connection.execute(update(model).where(where, model.equipment_id == booked.equipment_id)
+                           .values({name: getattr(model, name) + amount
                                     for name, amount in change.items()}))
 
 
