@@ -54,22 +54,19 @@ class NotModifiedInFront:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse
                  ) -> Iterable[bytes]:
         started = time.perf_counter()
-        offered = environ.get("HTTP_IF_NONE_MATCH")
-        if (offered and environ.get("REQUEST_METHOD") == "GET"
-                and "HTTP_ORIGIN" not in environ):
+        if environ.get("REQUEST_METHOD") == "GET" and "HTTP_ORIGIN" not in environ:
             matched = _AVAILABILITY.match(environ.get("PATH_INFO", ""))
             if matched and int(matched.group(1)) <= 2**31 - 1:
                 tag = self._current_tag(int(matched.group(1)), environ)
-                if tag is not None and _offers(offered, tag):
-                    return self._answer(304, tag, None, environ, start_response, started)
-        elif environ.get("REQUEST_METHOD") == "GET" and "HTTP_ORIGIN" not in environ:
-            matched = _AVAILABILITY.match(environ.get("PATH_INFO", ""))
-            if matched and int(matched.group(1)) <= 2**31 - 1:
-                tag = self._current_tag(int(matched.group(1)), environ)
-                body = versions.kept_pages(self.app.extensions).get(
-                    versions.answer_key(tag)) if tag is not None else None
-                if body is not None:
-                    return self._answer(200, tag, body, environ, start_response, started)
+                if tag is not None:
+                    offered = environ.get("HTTP_IF_NONE_MATCH")
+                    if offered and _offers(offered, tag):
+                        return self._answer(304, tag, None, environ, start_response, started)
+                    # No tag, or an old one (every client's, once a minute): the kept answer.
+                    body = versions.kept_pages(self.app.extensions).get(
+                        versions.answer_key(tag))
+                    if body is not None:
+                        return self._answer(200, tag, body, environ, start_response, started)
         return self.wsgi_app(environ, start_response)
 
     def _current_tag(self, equipment_id: int, environ: dict[str, Any]) -> str | None:

@@ -212,6 +212,22 @@ def test_a_repeated_request_is_answered_304_without_the_database(client, machine
     assert week.status_code == 200
 
 
+def test_an_old_etag_gets_the_kept_answer_without_the_database(client, machine, statements,
+                                                               frozen_clock):
+    """Once a minute every client's ETag gets old at once: the answer they get then is the
+    one kept for the new tag, not a query each."""
+    _warm_etag(client, machine)
+    frozen_clock.set(datetime(2026, 12, 1, 6, 1, 30, tzinfo=UTC))
+    fresh = availability(client, machine, **{"If-None-Match": '"an-old-tag"'})
+    assert fresh.status_code == 200
+    statements.clear()
+    for _ in range(2):
+        again = availability(client, machine, **{"If-None-Match": '"an-old-tag"'})
+        assert again.status_code == 200 and again.get_data() == fresh.get_data()
+        assert again.headers["ETag"] == fresh.headers["ETag"]
+    assert statements == []
+
+
 def _still_304(client, machine, etag: str) -> bool:  # type: ignore[no-untyped-def]
     return availability(client, machine, **{"If-None-Match": etag}).status_code == 304
 
@@ -325,6 +341,94 @@ def test_redis_tokens_are_replaced_and_never_reused():
         assert after[:2] == made[:2] and after[2] not in (None, made[2])
     finally:
         tokens._redis.delete(*(tokens.PREFIX + k for k in keys))
+
+
+def _redis_tokens(prefix: str | None = None):  # type: ignore[no-untyped-def]
+    import uuid
+
+    from makerspace.booking.versions import RedisTokens
+
+    tokens = RedisTokens("redis://127.0.0.1:6379/15")
+    try:
+        tokens._redis.ping()
+    except Exception:  # noqa: BLE001
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    tokens.PREFIX = prefix or f"test-{uuid.uuid4().hex}:"
+    return tokens
+
+
+def test_a_workers_copy_of_the_tokens_hears_of_every_replacement():
+    """Two workers: the reader answers from its copy until the writer replaces a token, and
+    the very next read after replace() returns has the new one."""
+    writer = _redis_tokens()
+    reader = _redis_tokens(writer.PREFIX)
+    keys = ["county", "b1", "m1"]
+    try:
+        made = writer.get_or_make(keys)
+        assert reader.get(keys) == made
+        # Changed behind the store's back (no message): the reader's copy still answers.
+        writer._redis.set(writer.PREFIX + "b1", "behind-its-back")
+        assert reader.get(keys) == made
+        for round_ in range(3):
+            writer.replace(["m1"])
+            now = writer._redis.mget([writer.PREFIX + k for k in keys])
+            assert reader.get(keys) == now and now[2] != made[2], round_
+            assert writer.get(keys) == now  # the writer's own copy too
+        # A copy is used for KEPT_SECONDS at most, so a lost message costs that much.
+        reader.KEPT_SECONDS = 0
+        writer._redis.set(writer.PREFIX + "county", "also-behind-its-back")
+        assert reader.get(keys)[0] == "also-behind-its-back"
+    finally:
+        writer._redis.delete(*(writer.PREFIX + k for k in keys))
+
+
+@pytest.mark.commits
+def test_a_booking_made_in_another_worker_ends_the_304(app, database_url, machine, make_user):
+    """Two workers, each with its copy of the tokens in Redis: a booking committed in one
+    is seen by the other's very next answer."""
+    from makerspace import create_app
+    from tests.databases import test_config
+
+    reader = app.extensions["availability_tokens"] = _redis_tokens()
+    other = create_app(test_config(database_url))
+    other.extensions["availability_tokens"] = _redis_tokens(reader.PREFIX)
+    citizen = make_user()
+    try:
+        etag = _warm_etag(app.test_client(), machine)
+        assert _still_304(app.test_client(), machine, etag)
+        with other.app_context():
+            db.session.add(Booking(equipment_id=machine.id, user_id=citizen.id,
+                                   start_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+                                   end_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+                                   occupied_until=datetime(2026, 12, 1, 10, 0, tzinfo=UTC)))
+            db.session.commit()
+        booked = availability(app.test_client(), machine, **{"If-None-Match": etag})
+        assert booked.status_code == 200
+        assert {"start": "2026-12-01T09:00:00+00:00",
+                "end": "2026-12-01T10:00:00+00:00"} in booked.get_json()["busy"]
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+        reader._redis.delete(*reader._redis.keys(reader.PREFIX + "*"))
+
+
+def test_a_broken_subscription_sends_every_read_to_redis():
+    writer = _redis_tokens()
+    reader = _redis_tokens(writer.PREFIX)
+    keys = ["county", "b1", "m1"]
+    try:
+        made = writer.get_or_make(keys)
+        assert reader.get(keys) == made
+        # The reader's subscription drops; what is published meanwhile never reaches it.
+        reader._subscription.connection.disconnect()
+        writer.replace(["b1"])
+        assert reader.get(keys)[1] not in (None, made[1])
+        # It subscribes again and keeps hearing of replacements.
+        writer.replace(["m1"])
+        assert reader.get(keys) == writer._redis.mget([writer.PREFIX + k for k in keys])
+        assert reader._subscription is not None
+    finally:
+        writer._redis.delete(*(writer.PREFIX + k for k in keys))
 
 
 def test_the_304_in_front_of_flask_has_the_headers_of_any_answer(client, machine, statements):

@@ -23,8 +23,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -80,21 +82,116 @@ class MemoryTokens:
 
 class RedisTokens:
     """Tokens in Redis, shared by every worker on every host. When Redis cannot be reached,
-    reading gives no tokens (answers are then made, and hashed, from the database)."""
+    reading gives no tokens (answers are then made, and hashed, from the database).
+
+    Each process keeps a copy of the tokens it has read, so that a repeated request costs no
+    round trip to Redis (an `MGET` was half of a 304). A replacement is published on a
+    channel in the same pipeline as the new tokens, and every reader takes the messages
+    waiting on its subscription (a non-blocking read) before it answers from its copy. Redis
+    writes the message to the subscribers' sockets before it answers the writer, so on one
+    host a change is in every reader's socket before the changing request has answered; from
+    another host it arrives with the network's delay. A copy is used for KEPT_SECONDS at
+    most, so a message that was lost (a writer that could not reach Redis) delays a change by
+    that much, and while the subscription is broken every read goes to Redis."""
 
     PREFIX = "folkeverksted:availability:"
+    KEPT_SECONDS = 5.0
+    RETRY_SECONDS = 5.0  # between attempts to subscribe again after the subscription broke
 
     def __init__(self, url: str) -> None:
         import redis  # only where a Redis store is configured
 
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, decode_responses=True)
         self._errors = redis.RedisError
+        self._lock = threading.Lock()
+        self._copy: dict[str, tuple[str, float]] = {}  # key -> (token, read at)
+        self._subscription: Any = None
+        self._subscribed_in = 0  # the process id: a subscription is not shared with a fork
+        self._next_attempt = 0.0
+        self._reconnected = False
+
+    @property
+    def channel(self) -> str:
+        return self.PREFIX + "replaced"
 
     def get(self, keys: list[str]) -> list[str | None]:
+        with self._lock:
+            if not self._listening():
+                return self._read(keys)
+            now = time.monotonic()
+            found = [self._copy.get(k) for k in keys]
+            if all(f is not None and now - f[1] < self.KEPT_SECONDS for f in found):
+                return [f[0] for f in found]  # type: ignore[index]
+            read = self._read(keys)
+            for key, token in zip(keys, read, strict=True):
+                if token is not None:
+                    self._copy[key] = (token, now)
+            return read
+
+    def _read(self, keys: list[str]) -> list[str | None]:
         try:
             return self._redis.mget([self.PREFIX + k for k in keys])
         except self._errors:
             return [None] * len(keys)
+
+    def _listening(self) -> bool:
+        """Whether the copy is current: subscribed, with every waiting message taken."""
+        if self._subscription is not None and self._subscribed_in != os.getpid():
+            self._subscription = None  # inherited from the parent process: not ours
+            self._copy.clear()
+        if self._subscription is None and not self._subscribe():
+            return False
+        try:
+            while (message := self._subscription.get_message(timeout=0)) is not None:
+                if message["type"] == "message":
+                    for key in message["data"].split():
+                        self._copy.pop(key, None)
+        except self._errors:
+            self._drop_subscription()
+            return False
+        if self._reconnected:  # messages may have been missed while it was away
+            self._drop_subscription()
+            return False
+        return True
+
+    def _subscribe(self) -> bool:
+        now = time.monotonic()
+        if now < self._next_attempt:
+            return False
+        self._next_attempt = now + self.RETRY_SECONDS
+        subscription = self._redis.pubsub()
+        try:
+            subscription.subscribe(self.channel)
+            # Only once the server has confirmed does every later replacement reach us.
+            deadline = now + 0.5
+            while time.monotonic() < deadline:
+                confirmed = subscription.get_message(timeout=0.1)
+                if confirmed is not None and confirmed["type"] == "subscribe":
+                    break
+            else:
+                subscription.close()
+                return False
+        except self._errors:
+            with contextlib.suppress(self._errors):
+                subscription.close()
+            return False
+        # redis-py connects again by itself after an error; what was published meanwhile
+        # never arrives, so a new connection means a new subscription (and an empty copy).
+        subscription.connection.register_connect_callback(self._on_reconnect)
+        self._subscription, self._subscribed_in = subscription, os.getpid()
+        self._reconnected = False
+        self._copy.clear()
+        return True
+
+    def _on_reconnect(self, _connection: Any) -> None:
+        self._reconnected = True
+
+    def _drop_subscription(self) -> None:
+        with contextlib.suppress(self._errors):
+            self._subscription.close()
+        self._subscription = None
+        self._next_attempt = 0.0  # subscribe again with the next read
+        self._copy.clear()
 
     def get_or_make(self, keys: list[str]) -> list[str]:
         found = self.get(keys)
@@ -111,11 +208,14 @@ class RedisTokens:
         return [v or "" for v in found]
 
     def replace(self, keys: Iterable[str]) -> None:
+        keys = list(keys)
         names = [self.PREFIX + k for k in keys]
         try:
             with self._redis.pipeline(transaction=False) as pipe:
                 for name in names:
                     pipe.set(name, secrets.token_hex(8))
+                # After the new tokens, so a reader that hears of it reads the new ones.
+                pipe.publish(self.channel, " ".join(keys))
                 pipe.execute()
         except self._errors:
             # The change is committed; a token that could not be replaced may let an old
@@ -123,6 +223,9 @@ class RedisTokens:
             LOG.error("availability tokens not replaced", extra={"keys": names})
             with contextlib.suppress(self._errors):
                 self._redis.delete(*names)
+        with self._lock:  # this process's own copy at once, whatever Redis said
+            for key in keys:
+                self._copy.pop(key, None)
 
 
 def make_store(config: dict[str, Any]) -> TokenStore | None:
