@@ -908,6 +908,7 @@ class Bench:
         self.loads: dict[str, Load] = {}
         self.headers: dict[str, dict[str, str]] = {}
         self.today = datetime.now(ZONE).date()
+        self.rss_before: dict[str, list[float]] = {}  # the workers' VmRSS before each row
 
     # requests
     def availability(self) -> Request:
@@ -1177,7 +1178,10 @@ class Bench:
             ratio=", ".join(f"{s:.0f} MB" for s in sizes), target="≤ 120 MB each",
             met="yes" if sizes and max(sizes) <= 120 else "no",
             notes=[f"workers {self.project.worker_pids()}; the ceiling's workers: "
-                   + ", ".join(f"{s:.0f} MB" for s in ceiling)]))
+                   + ", ".join(f"{s:.0f} MB" for s in ceiling),
+                   "before each row: " + "; ".join(
+                       f"{key} " + "/".join(f"{s:.0f}" for s in sizes)
+                       for key, sizes in self.rss_before.items())]))
 
 
 ORDER = ["availability", "etag", "week_page", "branch_page", "feed", "checkin_repeat",
@@ -1246,6 +1250,7 @@ def run_database(backend: str, logs: Path) -> tuple[list[Row], list[str], dict[s
                                       rate="skipped", notes=["BENCH_LARGE=0"]))
                 continue
             say(f"{backend}: row {ROWS[key][0]} ({key})")
+            bench.rss_before[key] = bench.project.worker_rss_mb()
             first = len(bench.rows)
             watch.start()
             try:

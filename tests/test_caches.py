@@ -483,6 +483,14 @@ def test_the_kept_schedule_shows_every_change_in_the_next_page(
     closed = _page(client, machine, "?day=2026-12-01")
     assert "Stengt for kurs" in closed
 
+    # The top of the page and the rules are kept with the schedule, and follow the machine.
+    with app.app_context():
+        update_equipment(db.session.get(Equipment, machine.id), description="Ny dyse i år",
+                         max_minutes=90)
+        db.session.commit()
+    changed = _page(client, machine, "?day=2026-12-01")
+    assert "Ny dyse i år" in changed and "1 t 30 min" in changed
+
 
 def test_the_kept_schedule_follows_the_clock_and_the_language(client, machine, frozen_clock):
     _page(client, machine)
@@ -537,7 +545,8 @@ def test_the_kept_branch_page_shows_every_change_in_the_next_page(
     first = _branch_page(client, slug)
     statements.clear()
     assert _branch_page(client, slug) == first
-    assert not [s for s in statements if "FROM bookings" in s]  # the page's parts were kept
+    # the page was kept, and what it lists is in its tokens (the test's savepoints aside)
+    assert [s for s in statements if "SAVEPOINT" not in s] == []
     assert "ledig fra 08:00" in first
 
     make_booking(machine, make_user(), datetime(2026, 12, 1, 7, 0, tzinfo=UTC))  # 08:00
@@ -555,6 +564,12 @@ def test_the_kept_branch_page_shows_every_change_in_the_next_page(
     laser = make_equipment(branch, name="Glowforge", kind="laser-cutter")
     added = _branch_page(client, slug)
     assert "Glowforge" in added and f'id="machine-{laser.id}"' in added
+
+    with app.app_context():  # retired: no longer on the page
+        retired = db.session.get(Equipment, laser.id)
+        retired.retired_at = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+        db.session.commit()
+    assert "Glowforge" not in _branch_page(client, slug)
 
     with app.app_context():
         set_date_exception(db.session.get(Branch, branch.id), date(2026, 12, 3), None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,13 +59,23 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("loans.kit", equipment_id=machine.id))
     if not versions.confirm_branch(machine.id, machine.branch_id):
         tag = None
-    schedule = versions.kept_or_made(tag, lambda: _schedule(machine, now))
+    page = versions.kept_or_made(tag, lambda: _kept_parts(machine, now))
     in_use, until = machines.in_use_until(machine, now)
     return render_template(
         "booking/equipment.html", equipment=machine, branch=machine.branch,
-        schedule=schedule, outage=services.current_outage(machine, now),
+        page=page, outage=services.current_outage(machine, now),
         certified=_certified(machine, now), granting=_granting(machine, now),
         in_use=in_use, in_use_until=until)
+
+
+def _kept_parts(machine: Equipment, now: datetime) -> SimpleNamespace:
+    """The parts of a machine's page that are the same for every visitor, rendered: the top,
+    the schedule and the rules. Jinja's output, escaped as it was rendered."""
+    shown = {"equipment": machine, "branch": machine.branch}
+    return SimpleNamespace(
+        head=Markup(render_template("booking/_equipment_head.html", **shown)),  # noqa: S704
+        schedule=_schedule(machine, now),
+        rules=Markup(render_template("booking/_equipment_rules.html", **shown)))  # noqa: S704
 
 
 def _schedule(machine: Equipment, now: datetime) -> Markup:

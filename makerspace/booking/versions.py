@@ -265,6 +265,12 @@ def _keys_of(obj: Any) -> Iterable[str]:
     elif isinstance(obj, Equipment):
         if obj.id is not None:
             yield machine_key(obj.id)
+        # Its branch's too (and the one it left): which machines a branch has is on the
+        # branch's page, which is kept by the branch's token without asking the database.
+        history = inspect(obj).attrs.branch_id.history
+        for branch_id in (obj.branch_id, *history.deleted):
+            if branch_id is not None:
+                yield branch_key(branch_id)
     elif isinstance(obj, Branch):
         if obj.id is not None:
             yield branch_key(obj.id)
@@ -394,6 +400,13 @@ def branch_page_tag(slug: str, minute: datetime, asked: str) -> str | None:
     branch_id, machine_ids = learned
     keys = [COUNTY, branch_key(branch_id), *(machine_key(i) for i in machine_ids)]
     return fingerprint(tokens.get_or_make(keys), minute, f"branch|{slug}|{asked}")
+
+
+def kept_branch_page(tag: str | None) -> Any:
+    """The branch page's kept parts for this fingerprint, or None. Its tokens cover all the
+    page says, the machines it lists included (a machine's change replaces its branch's
+    token), so a kept page needs no query at all."""
+    return kept_pages().get(tag) if tag is not None else None
 
 
 def confirm_branch_page(slug: str, branch_id: int, machine_ids: Iterable[int]) -> bool:

@@ -45,12 +45,14 @@ def show(slug: str):  # type: ignore[no-untyped-def]
     # The page's fingerprint is read before the database (see booking/versions.py).
     minute, within = versions.moment_key(now)
     tag = versions.branch_page_tag(slug, minute, f"{get_locale()}|{within}")
-    branch = branch_by_slug(slug)
-    machines = equipment_at(branch)
-    if not versions.confirm_branch_page(slug, branch.id, [m.id for m in machines]):
-        tag = None
-    page = versions.kept_or_made(tag, lambda: _page(branch, machines, now))
-    return render_template("branches/show.html", branch=branch, page=page)
+    page = versions.kept_branch_page(tag)
+    if page is None:
+        branch = branch_by_slug(slug)
+        machines = equipment_at(branch)
+        if not versions.confirm_branch_page(slug, branch.id, [m.id for m in machines]):
+            tag = None
+        page = versions.kept_or_made(tag, lambda: _page(branch, machines, now))
+    return render_template("branches/show.html", page=page)
 
 
 def _page(branch: Branch, machines: list[Equipment], now: datetime) -> SimpleNamespace:
@@ -66,5 +68,6 @@ def _page(branch: Branch, machines: list[Equipment], now: datetime) -> SimpleNam
         "staffed_days": staffed_for_days(branch, today, 7) if staffed is not None else None,
         "free_today": free_today([branch], now, machines)}
     # Jinja output, escaped as it was rendered
-    return SimpleNamespace(head=Markup(render_template("branches/_page_head.html", **shown)),  # noqa: S704
+    return SimpleNamespace(name=branch.name, slug=branch.slug,
+                           head=Markup(render_template("branches/_page_head.html", **shown)),  # noqa: S704
                            body=Markup(render_template("branches/_page_body.html", **shown)))  # noqa: S704
