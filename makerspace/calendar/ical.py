@@ -79,13 +79,28 @@ def _vevent_bytes(item: CalendarItem) -> bytes:
     return _vevent(item).to_ical()
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenEvent:
+    """An item as icalendar wrote it, with what places it in a feed: for a caller that keeps
+    events' bytes by something smaller than the item (the course feeds keep them by row)."""
+
+    start: datetime
+    uid: str
+    ical: bytes
+
+
+def written(item: CalendarItem) -> WrittenEvent:
+    return WrittenEvent(item.start, item.uid, _vevent(item).to_ical())
+
+
 _END = b"END:VCALENDAR\r\n"
 
 
-def _with_events(calendar: Calendar | bytes, items: Iterable[CalendarItem]) -> bytes:
+def _with_events(calendar: Calendar | bytes,
+                 items: Iterable[CalendarItem | WrittenEvent]) -> bytes:
     """The calendar's bytes with the events inside, in order, as icalendar writes them."""
     head = calendar if isinstance(calendar, bytes) else calendar.to_ical()
-    events = b"".join(_vevent_bytes(item)
+    events = b"".join(item.ical if isinstance(item, WrittenEvent) else _vevent_bytes(item)
                       for item in sorted(items, key=lambda i: (i.start, i.uid)))
     return head[:-len(_END)] + events + _END
 
@@ -98,7 +113,7 @@ def _calendar() -> Calendar:
     return calendar
 
 
-def build_calendar(meta: CalendarMeta, items: Iterable[CalendarItem]) -> bytes:
+def build_calendar(meta: CalendarMeta, items: Iterable[CalendarItem | WrittenEvent]) -> bytes:
     """A whole VCALENDAR to subscribe to: a name and a refresh interval; no METHOD (Outlook
     would treat it as an invitation)."""
     calendar = _calendar()

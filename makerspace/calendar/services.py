@@ -7,10 +7,11 @@ STATUS:CANCELLED, so subscribed clients remove them instead of keeping a stale c
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext as _
@@ -24,8 +25,10 @@ from makerspace.calendar.ical import (
     EVENTS_KEPT,
     CalendarItem,
     CalendarMeta,
+    WrittenEvent,
     build_event_file,
     item_uid,
+    written,
 )
 from makerspace.core.urls import absolute_url, absolute_url_for_ids
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
@@ -43,7 +46,7 @@ class Feed:
 
     meta: CalendarMeta
     fingerprint_queries: list[Select]
-    items: Callable[[], list[CalendarItem]]
+    items: Callable[[], Sequence[CalendarItem | WrittenEvent]]
     private: bool = False
     variant: str = ""  # a setting that changes the items' text (staff feed: names or not)
 
@@ -113,21 +116,48 @@ _EVENT_COLUMNS = (Event.id, Event.title, Event.description, Event.instructor, Ev
                   Branch.name.label("branch_name"))
 
 
-def _event_items(query: Select) -> list[CalendarItem]:
+def _event_items(query: Select) -> list[WrittenEvent]:
     """The events of a feed from plain rows: a feed may hold thousands, and making ORM
     objects of them cost more than all the rest of a rebuild."""
     rows = db.session.execute(query.with_only_columns(*_EVENT_COLUMNS)
                               .join(Branch, Event.branch_id == Branch.id)
                               .order_by(Event.start_at))
     words = _EventWords()
-    return [_kept_event_item(row, words) for row in rows]
+    return [_kept_event(row, words) for row in rows]
 
 
-@lru_cache(maxsize=EVENTS_KEPT)
-def _kept_event_item(row: Row, words: _EventWords) -> CalendarItem:
-    """The item of an event row, kept by the row's values (every column it is made from)
-    and the words: a feed rebuilt after one change makes one item again, not thousands."""
-    return _event_item(row, row.branch_name, words)
+class _WrittenEvents:
+    """Events as icalendar wrote them, kept by a digest of the row's values (every column
+    an event's item is made from) and the words: a feed rebuilt after one change writes one
+    event again, not thousands. Neither the row nor the item is kept, only the digest and
+    the bytes: a county's feed is 5,000 events in each language."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[bytes, _EventWords], WrittenEvent] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, row: Row, words: _EventWords) -> WrittenEvent:
+        key = (hashlib.blake2b(repr(tuple(row)).encode(), digest_size=16).digest(), words)
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        made = written(_event_item(row, row.branch_name, words))
+        with self._lock:
+            self._kept[key] = made
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return made
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+_written_events = _WrittenEvents(EVENTS_KEPT)
+_kept_event = _written_events.get
 
 
 def public_events_feed(now: datetime, branch: Branch | None = None) -> Feed:
@@ -207,10 +237,11 @@ def staff_feed(now: datetime, branch: Branch) -> Feed:
     bookings = _bookings_query(now).join(Equipment).where(Equipment.branch_id == branch.id)
     events = _events_query(now, branch)
 
-    def items() -> list[CalendarItem]:
-        found = [_booking_item(b, f"{b.equipment.name}: {_who(b, branch)}")
-                 for b in db.session.scalars(bookings.options(
-                     contains_eager(Booking.equipment), joinedload(Booking.user)))]
+    def items() -> list[CalendarItem | WrittenEvent]:
+        found: list[CalendarItem | WrittenEvent] = [
+            _booking_item(b, f"{b.equipment.name}: {_who(b, branch)}")
+            for b in db.session.scalars(bookings.options(
+                contains_eager(Booking.equipment), joinedload(Booking.user)))]
         return found + _event_items(events)
 
     return Feed(meta=CalendarMeta(uid=f"staff-{branch.slug}@folkeverksted",
