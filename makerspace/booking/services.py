@@ -100,13 +100,20 @@ def update_equipment(equipment: Equipment, **fields: Any) -> Equipment:
     return equipment
 
 
+# Built once, with bind parameters: every machine page asks it, and building it cost as
+# much as running it.
+_OUTAGE_COVERING = select(EquipmentOutage).where(
+    EquipmentOutage.equipment_id == bindparam("equipment_id"),
+    EquipmentOutage.covers(bindparam("start"), bindparam("end")),
+).order_by(EquipmentOutage.start_at, EquipmentOutage.id).limit(1)
+
+
 def outage_covering(equipment: Equipment, start: datetime, end: datetime
                     ) -> EquipmentOutage | None:
     """The machine's first outage that takes any of [start, end), if any: one indexed query,
     whatever the machine's history of outages."""
-    return db.session.scalar(select(EquipmentOutage).where(
-        EquipmentOutage.equipment_id == equipment.id, EquipmentOutage.covers(start, end))
-        .order_by(EquipmentOutage.start_at, EquipmentOutage.id).limit(1))
+    return db.session.scalar(_OUTAGE_COVERING, {"equipment_id": equipment.id, "start": start,
+                                                "end": end})
 
 
 def current_outage(equipment: Equipment, at: datetime) -> EquipmentOutage | None:
@@ -180,8 +187,14 @@ def booking_visible_to(booking_id: int, user: User) -> Booking:
 _WITH_BRANCH = [joinedload(Equipment.branch, innerjoin=True)]
 
 
+# Built once: Session.get() builds its statement again on every call, which cost as much
+# as running it (every machine page, every availability answer made).
+_EQUIPMENT = select(Equipment).options(*_WITH_BRANCH).where(
+    Equipment.id == bindparam("equipment_id"))
+
+
 def equipment_by_id(equipment_id: int) -> Equipment:
-    equipment = db.session.get(Equipment, equipment_id, options=_WITH_BRANCH)
+    equipment = db.session.scalar(_EQUIPMENT, {"equipment_id": equipment_id})
     if equipment is None:
         raise errors.EquipmentNotFound()
     return equipment

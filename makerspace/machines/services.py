@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from makerspace import clock
 from makerspace.booking.models import Booking, BookingStatus, Equipment
@@ -133,9 +133,12 @@ def has_key(connection: MachineConnection) -> bool:
 
 # -- what pages show ----------------------------------------------------------------------
 
+_OPEN_JOB = select(MachineJob).where(  # built once: every machine page asks it
+    MachineJob.equipment_id == bindparam("equipment_id"), MachineJob.ended_at.is_(None))
+
+
 def open_job(equipment_id: int) -> MachineJob | None:
-    return db.session.scalar(select(MachineJob).where(
-        MachineJob.equipment_id == equipment_id, MachineJob.ended_at.is_(None)))
+    return db.session.scalar(_OPEN_JOB, {"equipment_id": equipment_id})
 
 
 def open_jobs(equipment_ids: list[int]) -> dict[int, MachineJob]:
