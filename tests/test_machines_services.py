@@ -11,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, text
 
-from makerspace.accounts.models import Role
+from makerspace.accounts.models import Role, User
+from makerspace.booking.errors import EquipmentNotFound
 from makerspace.booking.models import Booking, BookingStatus, Equipment, JobOutcome
 from makerspace.booking.services import create_booking
 from makerspace.core.audit import AuditAction, AuditEntry
@@ -210,8 +211,32 @@ def test_a_new_job_without_seeing_the_old_end_leaves_the_booking_alone(world):
 
 def test_the_public_sees_only_about_when(world):
     apply(world, printing(left=37 * 60 + 5), START)
-    in_use, until = services.in_use_until(world.printer, START)
+    in_use, until = services.in_use_until(services.open_job(world.printer.id), START)
     assert in_use and until == START + timedelta(minutes=40)  # 10:37 → about 10:40
+    assert services.in_use_until(None, START) == (False, None)
+
+
+def test_a_machine_now_is_its_outage_in_force_and_its_open_job(world):
+    """The machine page's one statement finds what the separate questions find."""
+    from makerspace.booking.services import current_outage, take_out_of_service
+
+    def now_of(at):  # type: ignore[no-untyped-def]
+        return services.machine_now(world.printer.id, at)
+
+    assert now_of(START).outage is None and now_of(START).job is None
+    apply(world, printing(left=37 * 60 + 5), START)
+    outage, _cancelled = take_out_of_service(
+        world.printer, reason="Dysen er tett", by=db.session.get(User, world.librarian.id),
+        start=START + timedelta(hours=1), end=START + timedelta(hours=2))
+    for at in (START, START + timedelta(hours=1), START + timedelta(minutes=119),
+               START + timedelta(hours=2)):
+        found = now_of(at)
+        assert found.equipment.id == world.printer.id
+        assert found.outage == current_outage(world.printer, at)
+        assert found.job == services.open_job(world.printer.id)
+    assert now_of(START + timedelta(hours=1)).outage == outage
+    with pytest.raises(EquipmentNotFound):
+        services.machine_now(world.printer.id + 10_000, START)
 
 
 def test_at_most_one_open_job_per_machine(world):

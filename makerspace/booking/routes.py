@@ -54,16 +54,17 @@ def equipment(equipment_id: int):  # type: ignore[no-untyped-def]
     minute, within = versions.moment_key(now)
     asked = f"page|{get_locale()}|{within}|{request.args.get('day')}|{request.args.get('week')}"
     tag = versions.tag_before_reading(equipment_id, minute, asked)
-    machine = services.equipment_by_id(equipment_id)
+    found = machines.machine_now(equipment_id, now)
+    machine = found.equipment
     if machine.is_kit:  # lent for days: its page is the kit's (makerspace/loans)
         return redirect(url_for("loans.kit", equipment_id=machine.id))
     if not versions.confirm_branch(machine.id, machine.branch_id):
         tag = None
     page = versions.kept_or_made(tag, lambda: _kept_parts(machine, now))
-    in_use, until = machines.in_use_until(machine, now)
+    in_use, until = machines.in_use_until(found.job, now)
     return render_template(
         "booking/equipment.html", equipment=machine, branch=machine.branch,
-        page=page, outage=services.current_outage(machine, now),
+        page=page, outage=found.outage,
         certified=_certified(machine, now), granting=_granting(machine, now),
         in_use=in_use, in_use_until=until)
 
