@@ -45,6 +45,7 @@ from makerspace.config import (
     ensure_secret_key,
     environment_overrides,
 )
+from makerspace.core import frame
 from makerspace.core.errors import register_error_handlers
 from makerspace.core.logs import install_log_redaction
 from makerspace.core.pagination import page_url
@@ -144,6 +145,7 @@ def _init_extensions(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     babel.init_app(app, locale_selector=select_locale)
     register_template_helpers(app)
+    frame.install(app)
     for template_globals in (booking_labels.TEMPLATE_GLOBALS, branches_labels.TEMPLATE_GLOBALS,
                              events_labels.TEMPLATE_GLOBALS,
                              identity_templating.TEMPLATE_GLOBALS,

@@ -5,6 +5,7 @@ very next answer."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -617,3 +618,29 @@ def test_a_request_that_has_read_from_sqlite_keeps_nothing(app_ctx, backend):
     assert not snapshot_taken(db.session)
     db.session.execute(select(Branch.id)).all()
     assert snapshot_taken(db.session) == (backend == "sqlite")
+
+
+# -- the page frame's parts, kept by template, language and page --------------------------
+
+def _current_links(html: str) -> list[str]:
+    return re.findall(r'<a href="([^"]+)" aria-current="page"', html)
+
+
+def test_the_kept_frame_follows_the_page_the_language_and_the_visitor(
+        client, make_user, login):
+    libraries = client.get("/branches/").get_data(as_text=True)
+    find = client.get("/find").get_data(as_text=True)
+    assert _current_links(libraries) == ["/branches/"]
+    assert _current_links(find) == ["/find"]
+    assert "Bibliotek" in libraries and ">Logg inn<" in find
+
+    english = client.get("/find", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert ">Log in<" in english and ">Logg inn<" not in english
+    assert 'value="en" lang="en"\n                    aria-current="true"' in english
+    assert _current_links(english) == ["/find"]
+
+    login(make_user(name="Kari Nordmann", locale="nn"))
+    mine = client.get("/find").get_data(as_text=True)
+    assert "Logg inn" not in mine and "Mine bookingar" in mine
+    assert 'value="nn" lang="nn"\n                    aria-current="true"' in mine
+    assert 'name="csrf_token" value="' in mine  # the visitor's own token, around the parts
