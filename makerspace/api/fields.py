@@ -45,7 +45,17 @@ def _nul_free(value: Any, path: str = "") -> str | None:
     return None
 
 
-class Input(ma.Schema):
+class _SharedSchema(ma.Schema):
+    """A schema instance is never changed once made: every request reads it, and so may every
+    part of the API document. flask-smorest deep-copies what each decorator stores (the doc of
+    an endpoint, schemas and all, once per decorator), which copied every field of every
+    schema a dozen times over: 10 MB of each worker (docs/performance.md)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedSchema:
+        return self
+
+
+class Input(_SharedSchema):
     """A request body or query: unknown fields are ignored; text with NUL in a known field is
     refused (an unknown field is dropped before it could reach the database)."""
 
@@ -62,7 +72,7 @@ class Input(ma.Schema):
         return data
 
 
-class Output(ma.Schema):
+class Output(_SharedSchema):
     """A response: exactly these fields (additionalProperties: false in the document)."""
 
     class Meta:

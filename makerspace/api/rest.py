@@ -31,6 +31,9 @@ STATUS_MEANING = {
     422: "Invalid input (`invalid_input`, with `field` and `errors`)",
     503: "The database is not reachable (`unavailable`); try again after Retry-After",
 }
+# One instance for every error answer of every endpoint (a class would be made into a new
+# instance, every field copied, at each of them).
+PROBLEM = ProblemSchema()
 
 
 class RestApi(flask_smorest.Api):
@@ -64,7 +67,7 @@ class ApiBlueprint(flask_smorest.Blueprint):
         def decorate(view: Any) -> Any:
             for status in statuses:
                 meaning = codes.get(f"s{status}") or STATUS_MEANING.get(status, "")
-                view = self.alt_response(status, schema=ProblemSchema, description=meaning,
+                view = self.alt_response(status, schema=PROBLEM, description=meaning,
                                          content_type=PROBLEM_JSON)(view)
             return view
 
