@@ -17,6 +17,7 @@ from makerspace.accounts.models import Role, User
 from makerspace.booking.models import Booking
 from makerspace.booking.services import cancel_booking
 from makerspace.branches.models import Branch
+from makerspace.branches.services import update_branch
 from makerspace.events.models import Event
 from makerspace.events.services import cancel_event, create_event, sign_up, update_event
 from makerspace.extensions import db
@@ -255,3 +256,16 @@ def test_kept_event_items_follow_the_language_and_the_event(client, scene, app):
         db.session.commit()
     changed = client.get(f"{path}?lang=en").data
     assert b"Instructor: Kari" in changed and b"Instructor: Per" not in changed
+
+    with app.app_context():  # the branch's name is each event's place
+        branch = db.session.get(Branch, scene["branch"].id)
+        update_branch(branch, slug=branch.slug, name="Det nye hovedbiblioteket",
+                      municipality=branch.municipality, timezone=branch.timezone)
+        db.session.commit()
+    assert b"LOCATION:Det nye hovedbiblioteket" in client.get(f"{path}?lang=en").data
+    with app.app_context():
+        cancel_event(db.session.get(Event, scene["winter"]), reason="Sykdom")
+        db.session.commit()
+    cancelled = client.get(f"{path}?lang=en").data
+    assert cancelled.count(b"STATUS:CANCELLED") == 1
+    assert cancelled.count(b"LOCATION:Det nye hovedbiblioteket") == 2
