@@ -114,6 +114,13 @@ def snapshot_taken(session: Any) -> bool:
     return connection.dialect.name == "sqlite" and connection.info.get(SNAPSHOT_TAKEN, True)
 
 
+def locks_rows(session: Any) -> bool:
+    """Whether `SELECT … FOR UPDATE` locks a row here. On SQLite every writing transaction
+    holds the database's write lock from its start (BEGIN IMMEDIATE): nothing to lock."""
+    session = session() if callable(session) else session  # a scoped_session
+    return session.get_bind().dialect.name != "sqlite"
+
+
 def read_only_transaction(session: Any) -> None:
     """Begin the session's transaction as a reader (SQLite: no write lock taken up front)."""
     session = session() if callable(session) else session  # a scoped_session

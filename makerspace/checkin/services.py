@@ -41,6 +41,7 @@ from makerspace.checkin.codes import token_from_scan
 from makerspace.checkin.qr import checkin_url, qr_payload
 from makerspace.core import audit, signals
 from makerspace.core.audit import AuditAction
+from makerspace.database import locks_rows
 from makerspace.errors import DomainError, Forbidden, NotFound
 from makerspace.events.models import Event, EventStatus, Signup, SignupStatus
 from makerspace.events.services import mark_attendance
@@ -191,32 +192,45 @@ class Subject:
                 or self.item.event.status == EventStatus.CANCELLED)
 
     @property
+    def settled(self) -> bool:
+        """Whether a scan can only say what it is (checked in or cancelled: no change)."""
+        return self.is_checked_in or self.is_cancelled
+
+    @property
     def token(self) -> str:
         return self.item.checkin_token
 
 
-def find_by_token(token: str, *, lock: bool = False) -> Subject | None:
+def find_by_token(token: str) -> Subject | None:
     """The booking or sign-up with this token (one unique-index lookup each), or None.
 
     Loaded with the place, the person and the time the answer names, in the same query: a
-    scan station asks this once per scan. Only the booking or sign-up row is locked."""
+    scan station asks this once per scan."""
     found = {"token": token}
-    booking = db.session.scalar(_LOCKED_BOOKING if lock else _BOOKING, found)
+    booking = db.session.scalar(_BOOKING, found)
     if booking is not None:
         return Subject(booking)
-    signup = db.session.scalar(_LOCKED_SIGNUP if lock else _SIGNUP, found)
+    signup = db.session.scalar(_SIGNUP, found)
     return Subject(signup) if signup is not None else None
+
+
+def _locked(subject: Subject) -> Subject:
+    """The same booking or sign-up read again, as it is now, and its row locked until the
+    commit (only that row)."""
+    query = _LOCKED_BOOKING if subject.booking is not None else _LOCKED_SIGNUP
+    return Subject(db.session.scalar(query, {"token": subject.token}))
 
 
 # Built once (building them cost a fifth of a scan).
 _BOOKING = select(Booking).where(Booking.checkin_token == bindparam("token")).options(
     joinedload(Booking.equipment, innerjoin=True).joinedload(Equipment.branch, innerjoin=True),
     joinedload(Booking.user))
-_LOCKED_BOOKING = _BOOKING.with_for_update(of=Booking)
+# Locked: read afresh (populate_existing), since the unlocked read may have loaded it.
+_LOCKED_BOOKING = _BOOKING.with_for_update(of=Booking).execution_options(populate_existing=True)
 _SIGNUP = select(Signup).where(Signup.checkin_token == bindparam("token")).options(
     joinedload(Signup.event, innerjoin=True).joinedload(Event.branch, innerjoin=True),
     joinedload(Signup.user))
-_LOCKED_SIGNUP = _SIGNUP.with_for_update(of=Signup)
+_LOCKED_SIGNUP = _SIGNUP.with_for_update(of=Signup).execution_options(populate_existing=True)
 
 
 def find_scanned(scanned: str) -> Subject | None:
@@ -360,8 +374,12 @@ def check_in(scanned: str, *, by: User, branch: Branch | None = None,
     if token is None:
         raise InvalidCode()
     # Bookings first (most scans), then sign-ups, then kit loans: a booking's scan sends
-    # one lookup. Tokens are random, so no two kinds share one.
-    subject = find_by_token(token, lock=True)
+    # one lookup. Tokens are random, so no two kinds share one. A repeated scan changes
+    # nothing and is answered from this read, without locking the row: a scan station
+    # sends the same code again and again, and each would wait for the last one's commit.
+    subject = find_by_token(token)
+    if subject is not None and not subject.settled and locks_rows(db.session):
+        subject = _locked(subject)
     if subject is None:
         loan = loans.loan_by_token(token, lock=True)
         if loan is None:
