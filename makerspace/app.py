@@ -52,7 +52,7 @@ from makerspace.core.pagination import page_url
 from makerspace.core.request_log import configure_logging, install_request_log
 from makerspace.core.routes import bp as core_bp
 from makerspace.core.sessions import CookielessWhereAsked
-from makerspace.core.transaction import install_unit_of_work
+from makerspace.core.transaction import READS_FIRST, install_unit_of_work
 from makerspace.database import read_only_transaction
 from makerspace.embed.routes import bp as embed_bp
 from makerspace.events import labels as events_labels
@@ -266,10 +266,13 @@ def _register_request_hooks(app: Flask) -> None:
         if request.form and any("\x00" in value for value in request.form.values()):
             abort(400)
 
-    @app.before_request
     def readers_do_not_lock() -> None:
-        if request.method in SAFE_METHODS and request.endpoint not in SESSIONLESS:
+        if (request.method in SAFE_METHODS and request.endpoint not in SESSIONLESS) or (
+                getattr(app.view_functions.get(request.endpoint), READS_FIRST, False)):
             read_only_transaction(db.session)
+
+    # First of all: the API token's lookup (an earlier hook) would begin the transaction.
+    app.before_request_funcs.setdefault(None, []).insert(0, readers_do_not_lock)
 
     defaults = security_header_defaults(app)
     # The availability 304 answered in front of Flask carries the same headers.

@@ -114,6 +114,15 @@ def snapshot_taken(session: Any) -> bool:
     return connection.dialect.name == "sqlite" and connection.info.get(SNAPSHOT_TAKEN, True)
 
 
+def write_refused_to_reader(error: Exception) -> bool:
+    """Whether SQLite refused a reader's first write: another connection holds the write
+    lock or has committed since the reader's snapshot (SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT;
+    no busy timeout is waited for these)."""
+    orig = getattr(error, "orig", None)
+    return isinstance(orig, sqlite3.OperationalError) and getattr(
+        orig, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY_SNAPSHOT)
+
+
 def locks_rows(session: Any) -> bool:
     """Whether `SELECT … FOR UPDATE` locks a row here. On SQLite every writing transaction
     holds the database's write lock from its start (BEGIN IMMEDIATE): nothing to lock."""

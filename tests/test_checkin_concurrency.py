@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from makerspace.accounts.models import Role, User
 from makerspace.booking.models import Booking, BookingStatus
@@ -78,4 +78,40 @@ def test_one_code_sent_at_once_by_16_scan_stations_checks_in_once(app, scene, ma
     with ThreadPoolExecutor(max_workers=SCANS) as pool:
         results = list(pool.map(scan, range(SCANS)))
     assert sorted(results) == ["already_checked_in"] * (SCANS - 1) + ["checked_in"]
+    _checked_in_once(app, booking.id)
+
+
+@pytest.mark.commits
+def test_a_scan_whose_reads_went_stale_before_its_write_runs_again(
+        app, scene, make_token, backend):
+    """SQLite: the scan's transaction began as a reader; a commit by someone else between its
+    reads and its write makes SQLite refuse the write, and the request runs again as a
+    writer. PostgreSQL: the scan's locked read sees the commit; nothing runs twice."""
+    booking, librarian, token = scene
+    key = make_token(librarian)
+    writes: list[str] = []
+
+    def someone_else_commits_first(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if not statement.startswith("UPDATE bookings"):
+            return
+        writes.append(statement)
+        if len(writes) == 1:
+            with db.engine.connect() as other:
+                other.execute(update(User).where(User.id == booking.user_id)
+                              .values(name="Kari Nordmann-Hansen"))
+                other.commit()
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", someone_else_commits_first)
+        try:
+            answer = app.test_client().post("/api/v1/checkins", json={"code": token},
+                                            headers=bearer(key))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", someone_else_commits_first)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["result"] == "checked_in"
+    if backend == "sqlite":  # everything read again, after that commit
+        assert len(writes) == 2 and answer.get_json()["name"] == "Kari Nordmann-Hansen"
+    else:  # read, locked, before it
+        assert len(writes) == 1 and answer.get_json()["name"] == "Kari Nordmann"
     _checked_in_once(app, booking.id)

@@ -11,12 +11,14 @@ from makerspace.booking.services import booking_visible_to
 from makerspace.checkin.qr_images import qr_image
 from makerspace.checkin.schemas import CheckinResultSchema, ScanSchema
 from makerspace.checkin.services import check_in
+from makerspace.core.transaction import reads_first
 from makerspace.events.services import signup_visible_to
 
 bp = ApiBlueprint("checkin_api", __name__, "Check-in by QR code")
 
 
 @bp.route("/checkins", methods=["POST"])
+@reads_first  # most scans at a desk are repeats, which change nothing
 @bp.secured
 @bp.arguments(ScanSchema)
 @bp.response(200, CheckinResultSchema)

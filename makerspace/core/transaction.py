@@ -14,7 +14,9 @@ from functools import wraps
 from typing import Any, Generic, TypeVar
 
 from flask import Flask, Response, make_response, render_template
+from sqlalchemy.exc import OperationalError
 
+from makerspace.database import write_refused_to_reader
 from makerspace.errors import DomainError
 from makerspace.extensions import db
 
@@ -24,20 +26,46 @@ T = TypeVar("T")
 def _committing(view: Callable[..., Any]) -> Callable[..., Response]:
     @wraps(view)
     def run(*args: Any, **kwargs: Any) -> Response:
+        if not getattr(view, READS_FIRST, False):
+            return _once(view, args, kwargs)
         try:
-            response = make_response(view(*args, **kwargs))
-        except BaseException:
-            _rollback_quietly()
-            raise
-        if not _in_transaction():
-            return response
-        if response.status_code < 400:
-            db.session.commit()
-        else:
-            _rollback_quietly()
-        return response
+            return _once(view, args, kwargs)
+        except OperationalError as error:
+            if not write_refused_to_reader(error):
+                raise
+        # SQLite: another request wrote between this one's first read and its first write,
+        # so what it read may be old. Once more, from the start, holding the write lock.
+        return _once(view, args, kwargs)
 
     return run
+
+
+def _once(view: Callable[..., Any], args: Any, kwargs: Any) -> Response:
+    try:
+        response = make_response(view(*args, **kwargs))
+    except BaseException:
+        _rollback_quietly()
+        raise
+    if not _in_transaction():
+        return response
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        _rollback_quietly()
+    return response
+
+
+READS_FIRST = "makerspace_reads_first"
+
+
+def reads_first(view: Callable[..., T]) -> Callable[..., T]:
+    """A write that most often only reads (a repeated scan): on SQLite its transaction
+    begins as a reader, side by side with other requests, and takes the write lock only
+    when it writes. SQLite refuses that write if another was committed since this request's
+    first read (its snapshot would be old): the request then runs again as a writer from
+    the start, as every other write does. On PostgreSQL nothing changes."""
+    setattr(view, READS_FIRST, True)
+    return view
 
 
 def _in_transaction() -> bool:
