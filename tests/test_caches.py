@@ -358,29 +358,34 @@ def _redis_tokens(prefix: str | None = None):  # type: ignore[no-untyped-def]
     return tokens
 
 
-def test_a_workers_copy_of_the_tokens_hears_of_every_replacement():
-    """Two workers: the reader answers from its copy until the writer replaces a token, and
-    the very next read after replace() returns has the new one."""
+@pytest.fixture
+def two_workers():  # type: ignore[no-untyped-def]
+    """Two workers' tokens in one Redis: (writer, reader, keys), removed afterwards."""
     writer = _redis_tokens()
     reader = _redis_tokens(writer.PREFIX)
     keys = ["county", "b1", "m1"]
-    try:
-        made = writer.get_or_make(keys)
-        assert reader.get(keys) == made
-        # Changed behind the store's back (no message): the reader's copy still answers.
-        writer._redis.set(writer.PREFIX + "b1", "behind-its-back")
-        assert reader.get(keys) == made
-        for round_ in range(3):
-            writer.replace(["m1"])
-            now = writer._redis.mget([writer.PREFIX + k for k in keys])
-            assert reader.get(keys) == now and now[2] != made[2], round_
-            assert writer.get(keys) == now  # the writer's own copy too
-        # A copy is used for KEPT_SECONDS at most, so a lost message costs that much.
-        reader.KEPT_SECONDS = 0
-        writer._redis.set(writer.PREFIX + "county", "also-behind-its-back")
-        assert reader.get(keys)[0] == "also-behind-its-back"
-    finally:
-        writer._redis.delete(*(writer.PREFIX + k for k in keys))
+    yield writer, reader, keys
+    writer._redis.delete(*(writer.PREFIX + k for k in keys))
+
+
+def test_a_workers_copy_of_the_tokens_hears_of_every_replacement(two_workers):
+    """Two workers: the reader answers from its copy until the writer replaces a token, and
+    the very next read after replace() returns has the new one."""
+    writer, reader, keys = two_workers
+    made = writer.get_or_make(keys)
+    assert reader.get(keys) == made
+    # Changed behind the store's back (no message): the reader's copy still answers.
+    writer._redis.set(writer.PREFIX + "b1", "behind-its-back")
+    assert reader.get(keys) == made
+    for round_ in range(3):
+        writer.replace(["m1"])
+        now = writer._redis.mget([writer.PREFIX + k for k in keys])
+        assert reader.get(keys) == now and now[2] != made[2], round_
+        assert writer.get(keys) == now  # the writer's own copy too
+    # A copy is used for KEPT_SECONDS at most, so a lost message costs that much.
+    reader.KEPT_SECONDS = 0
+    writer._redis.set(writer.PREFIX + "county", "also-behind-its-back")
+    assert reader.get(keys)[0] == "also-behind-its-back"
 
 
 @pytest.mark.commits
@@ -413,23 +418,18 @@ def test_a_booking_made_in_another_worker_ends_the_304(app, database_url, machin
         reader._redis.delete(*reader._redis.keys(reader.PREFIX + "*"))
 
 
-def test_a_broken_subscription_sends_every_read_to_redis():
-    writer = _redis_tokens()
-    reader = _redis_tokens(writer.PREFIX)
-    keys = ["county", "b1", "m1"]
-    try:
-        made = writer.get_or_make(keys)
-        assert reader.get(keys) == made
-        # The reader's subscription drops; what is published meanwhile never reaches it.
-        reader._subscription.connection.disconnect()
-        writer.replace(["b1"])
-        assert reader.get(keys)[1] not in (None, made[1])
-        # It subscribes again and keeps hearing of replacements.
-        writer.replace(["m1"])
-        assert reader.get(keys) == writer._redis.mget([writer.PREFIX + k for k in keys])
-        assert reader._subscription is not None
-    finally:
-        writer._redis.delete(*(writer.PREFIX + k for k in keys))
+def test_a_broken_subscription_sends_every_read_to_redis(two_workers):
+    writer, reader, keys = two_workers
+    made = writer.get_or_make(keys)
+    assert reader.get(keys) == made
+    # The reader's subscription drops; what is published meanwhile never reaches it.
+    reader._subscription.connection.disconnect()
+    writer.replace(["b1"])
+    assert reader.get(keys)[1] not in (None, made[1])
+    # It subscribes again and keeps hearing of replacements.
+    writer.replace(["m1"])
+    assert reader.get(keys) == writer._redis.mget([writer.PREFIX + k for k in keys])
+    assert reader._subscription is not None
 
 
 def test_the_304_in_front_of_flask_has_the_headers_of_any_answer(client, machine, statements):

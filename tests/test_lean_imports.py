@@ -25,26 +25,27 @@ def test_the_head_revision_is_alembics_head():
     assert code_revision() == ScriptDirectory.from_config(config).get_current_head()
 
 
+def _fresh_process(tmp_path: Path, *command: str) -> str:
+    """What a new process prints, run as a worker would be (its own database file)."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "SECRET_KEY": "k" * 64, "ENVIRONMENT": "development"}
+    return subprocess.run(list(command), cwd=REPO, env=env,  # noqa: S603
+                          capture_output=True, text=True, timeout=120, check=True).stdout
+
+
 def test_a_web_worker_does_not_load_alembic(tmp_path: Path):
     script = ("import sys, wsgi; "
               "print(sorted({m.split('.')[0] for m in sys.modules} & "
               "{'alembic', 'mako', 'pygments', 'flask_migrate', 'authlib', 'joserfc', "
               "'requests', 'urllib3', 'cryptography', 'qrcode', 'PIL'}))")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-           "SECRET_KEY": "k" * 64, "ENVIRONMENT": "development"}
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,  # noqa: S603
-                          capture_output=True, text=True, timeout=120, check=True)
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    printed = _fresh_process(tmp_path, sys.executable, "-c", script)
+    assert printed.strip().splitlines()[-1] == "[]"
 
 
 def test_the_flask_command_still_has_its_db_commands(tmp_path: Path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-           "SECRET_KEY": "k" * 64, "ENVIRONMENT": "development"}
     flask = Path(sys.executable).with_name("flask")
-    done = subprocess.run([str(flask), "--app", "makerspace", "db", "heads"],  # noqa: S603
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
-                          check=True)
-    assert code_revision() in done.stdout
+    printed = _fresh_process(tmp_path, str(flask), "--app", "makerspace", "db", "heads")
+    assert code_revision() in printed
 
 
 def test_the_api_document_shares_its_schemas_instead_of_copying_them(tmp_path: Path):
@@ -55,10 +56,7 @@ def test_the_api_document_shares_its_schemas_instead_of_copying_them(tmp_path: P
               "alive = [o for o in gc.get_objects() if isinstance(o, ma.Schema)]; "
               "print(sum(isinstance(o, ProblemSchema) for o in alive), "
               "len(alive), len({type(o) for o in alive}))")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-           "SECRET_KEY": "k" * 64, "ENVIRONMENT": "development"}
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,  # noqa: S603
-                          capture_output=True, text=True, timeout=120, check=True)
-    problems, alive, kinds = map(int, done.stdout.split()[-3:])
+    printed = _fresh_process(tmp_path, sys.executable, "-c", script)
+    problems, alive, kinds = map(int, printed.split()[-3:])
     assert problems == 1
     assert alive < 3 * kinds  # 58 of 32 kinds: a schema named with other options is another
