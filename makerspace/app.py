@@ -24,7 +24,7 @@ from makerspace.accounts.routes import bp as accounts_bp
 from makerspace.accounts.services import user_for_session
 from makerspace.accounts.staff_routes import bp as accounts_staff_bp
 from makerspace.api.fields import IdConverter
-from makerspace.api.registry import install_api
+from makerspace.api.registry import install_api, read_api_token
 from makerspace.booking import labels as booking_labels
 from makerspace.booking import versions as availability_versions
 from makerspace.booking.guardian_routes import bp as guardians_bp
@@ -266,13 +266,14 @@ def _register_request_hooks(app: Flask) -> None:
         if request.form and any("\x00" in value for value in request.form.values()):
             abort(400)
 
+    @app.before_request
     def readers_do_not_lock() -> None:
         if (request.method in SAFE_METHODS and request.endpoint not in SESSIONLESS) or (
                 getattr(app.view_functions.get(request.endpoint), READS_FIRST, False)):
             read_only_transaction(db.session)
 
-    # First of all: the API token's lookup (an earlier hook) would begin the transaction.
-    app.before_request_funcs.setdefault(None, []).insert(0, readers_do_not_lock)
+    # After the transaction's mode is chosen: reading the token begins the transaction.
+    app.before_request(read_api_token)
 
     defaults = security_header_defaults(app)
     # The availability 304 answered in front of Flask carries the same headers.

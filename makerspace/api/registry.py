@@ -56,7 +56,8 @@ def openapi_document(app: Flask) -> dict[str, Any]:
     return document(app.extensions["rest_api"], INFO)
 
 
-def _read_token() -> None:
+def read_api_token() -> None:
+    """Before every API view (registered by the app after the transaction's mode is set)."""
     if request.blueprint in API_NAMES:
         load_api_user()
 
@@ -96,7 +97,6 @@ def install_api(app: Flask) -> RestApi:
     for area in AREAS:
         rest.register_blueprint(area)
         csrf.exempt(area)  # bearer tokens, never cookies: no CSRF
-    app.before_request(_read_token)
     app.after_request(_cors)
     app.extensions["rest_api"] = rest
     return rest
