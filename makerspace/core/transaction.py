@@ -26,12 +26,10 @@ T = TypeVar("T")
 def _committing(view: Callable[..., Any]) -> Callable[..., Response]:
     @wraps(view)
     def run(*args: Any, **kwargs: Any) -> Response:
-        if not getattr(view, READS_FIRST, False):
-            return _once(view, args, kwargs)
         try:
             return _once(view, args, kwargs)
         except OperationalError as error:
-            if not write_refused_to_reader(error):
+            if not (getattr(view, READS_FIRST, False) and write_refused_to_reader(error)):
                 raise
         # SQLite: another request wrote between this one's first read and its first write,
         # so what it read may be old. Once more, from the start, holding the write lock.
