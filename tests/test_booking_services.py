@@ -32,6 +32,7 @@ from makerspace.branches.hours import (
     InvalidHours,
     hours_for_days,
     opening_intervals,
+    public_holiday,
     set_date_exception,
     set_weekly_hours,
     weekly_hours,
@@ -313,6 +314,21 @@ def test_public_holidays_closed_unless_switched_off_or_overridden(app_ctx, make_
     assert hours_for_days(branch, christmas, 1)[0].minutes == ((600, 960),)
     set_date_exception(branch, christmas, None, reason="Stengt")
     assert hours_for_days(branch, christmas, 1)[0].closed
+
+
+def test_public_holidays_are_the_librarys_norway_in_both_languages():
+    """hours.py loads Norway's module on its own (to leave the other countries unloaded);
+    what it answers is what the library's own entry point answers."""
+    import holidays
+
+    for year in range(2000, 2061):
+        for language, locale in (("no", "nb"), ("en_US", "en")):
+            expected = holidays.country_holidays("NO", years=year, language=language)
+            found = {day: public_holiday(day, locale) for day in expected}
+            assert found == dict(expected)
+    assert public_holiday(date(2026, 5, 17)) == "Grunnlovsdag"
+    assert public_holiday(date(2026, 5, 17), "en") == "Constitution Day"
+    assert public_holiday(date(2026, 5, 18)) is None
 
 
 def test_hours_follow_daylight_saving_time(app_ctx, make_branch):

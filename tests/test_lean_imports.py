@@ -42,6 +42,15 @@ def test_a_web_worker_does_not_load_alembic(tmp_path: Path):
     assert printed.strip().splitlines()[-1] == "[]"
 
 
+def test_norways_holidays_leave_the_other_countries_unloaded(tmp_path: Path):
+    script = ("import sys, datetime, wsgi; "
+              "from makerspace.branches.hours import public_holiday; "
+              "print(public_holiday(datetime.date(2026, 12, 25)), "
+              "sum(m.startswith('holidays.countries') for m in sys.modules))")
+    printed = _fresh_process(tmp_path, sys.executable, "-c", script)
+    assert printed.strip().splitlines()[-1] == "Første juledag 0"
+
+
 def test_the_flask_command_still_has_its_db_commands(tmp_path: Path):
     flask = Path(sys.executable).with_name("flask")
     printed = _fresh_process(tmp_path, str(flask), "--app", "makerspace", "db", "heads")

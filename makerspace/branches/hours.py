@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -133,9 +135,24 @@ def remove_date_exception(branch: Branch, day: date) -> None:
                                                    DateException.day == day))
 
 
+@cache
+def _norway() -> type[holidays.HolidayBase]:
+    """The library's Norway, loaded from its own module file. `holidays.country_holidays("NO")`
+    imports the package `holidays.countries`, whose `__init__` imports all 250 countries: 8 MB
+    in every web worker for the one country asked. Norway's module imports only the
+    library's base classes (tests/test_hours.py compares the two for 2000–2060)."""
+    path = Path(holidays.__file__).parent / "countries" / "norway.py"
+    spec = importlib.util.spec_from_file_location("holidays.countries.norway", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no module at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Norway
+
+
 @lru_cache(maxsize=32)
 def _norwegian_holidays(year: int, language: str) -> Mapping[date, str]:
-    return dict(holidays.country_holidays("NO", years=year, language=language))
+    return dict(_norway()(years=year, language=language))
 
 
 def public_holiday(day: date, locale: str = "nb") -> str | None:
