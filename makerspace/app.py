@@ -48,6 +48,7 @@ from makerspace.config import (
 from makerspace.core import frame
 from makerspace.core.errors import register_error_handlers
 from makerspace.core.logs import install_log_redaction
+from makerspace.core.memory import give_large_blocks_back
 from makerspace.core.pagination import page_url
 from makerspace.core.request_log import configure_logging, install_request_log
 from makerspace.core.routes import bp as core_bp
@@ -107,6 +108,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(REPO_ROOT / "translations"))
     app.session_interface = CookielessWhereAsked()
 
+    give_large_blocks_back()
     install_log_redaction()
     configure_logging(app)
     _init_extensions(app)

@@ -21,9 +21,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -38,6 +37,9 @@ from makerspace.machines.poller import MachinePoller
 from makerspace.mail.messages import queue_reminders
 from makerspace.mail.sender import SendReport, send_due
 from makerspace.mail.services import OUTBOX_CHANNEL
+
+if TYPE_CHECKING:
+    import psycopg
 from makerspace.mail.statistics import queue_monthly_summaries
 from makerspace.privacy.services import RetentionReport, sweep_retention
 from makerspace.stats.keys import forget_old_salts
@@ -131,6 +133,10 @@ class _Listen:
     is the listener's own (not the pool's) and is made again when it breaks."""
 
     def __init__(self, url: str, stopping: threading.Event, connect_timeout: int) -> None:
+        # Imported here, not at the top: a web worker on SQLite has no other use for it (6 MB).
+        import psycopg
+
+        self.driver = psycopg
         self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(
             hide_password=False)
         self.stopping = stopping
@@ -141,11 +147,11 @@ class _Listen:
         if self.connection is not None and not self.connection.closed:
             return self.connection
         self.close()
-        connection = psycopg.connect(self.conninfo, autocommit=True,
-                                     connect_timeout=self.connect_timeout)
+        connection = self.driver.connect(self.conninfo, autocommit=True,
+                                         connect_timeout=self.connect_timeout)
         try:
             connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
-        except psycopg.Error:
+        except self.driver.Error:
             connection.close()
             raise
         self.connection = connection
@@ -158,7 +164,7 @@ class _Listen:
             try:
                 for _ in self._listening().notifies(timeout=min(left, 0.5), stop_after=1):
                     return
-            except psycopg.Error:
+            except self.driver.Error:
                 self.close()
                 self.stopping.wait(min(left, 1.0))
 
@@ -166,7 +172,7 @@ class _Listen:
         if self.connection is not None:
             try:
                 self.connection.close()
-            except psycopg.Error:
+            except self.driver.Error:
                 pass
             self.connection = None
 

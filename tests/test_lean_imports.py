@@ -2,7 +2,8 @@
 only the `flask db` commands use (/readyz finds the head revision without them), and none of
 what only some requests or other processes need: Authlib and its JOSE library (an OpenID
 log-in), requests (the machine poller), cryptography (a machine's key), qrcode and Pillow
-(a QR code drawn): 30 MB in all (docs/performance.md)."""
+(a QR code drawn), and on SQLite psycopg (the mail worker's PostgreSQL listener): 36 MB
+in all (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_a_web_worker_does_not_load_alembic(tmp_path: Path):
     script = ("import sys, wsgi; "
               "print(sorted({m.split('.')[0] for m in sys.modules} & "
               "{'alembic', 'mako', 'pygments', 'flask_migrate', 'authlib', 'joserfc', "
-              "'requests', 'urllib3', 'cryptography', 'qrcode', 'PIL'}))")
+              "'requests', 'urllib3', 'cryptography', 'qrcode', 'PIL', 'psycopg'}))")
     printed = _fresh_process(tmp_path, sys.executable, "-c", script)
     assert printed.strip().splitlines()[-1] == "[]"
 
@@ -60,7 +61,7 @@ def test_the_flask_command_still_has_its_db_commands(tmp_path: Path):
 def test_the_api_document_shares_its_schemas_instead_of_copying_them(tmp_path: Path):
     """flask-smorest deep-copies each endpoint's doc at every decorator: with schemas copied
     too, a worker held 1,316 schema instances (1,089 of them the problem schema), 10 MB."""
-    script = ("import gc, wsgi, marshmallow as ma; "
+    script = ("import gc, wsgi, marshmallow as ma; gc.collect(); "
               "from makerspace.api.problems import ProblemSchema; "
               "alive = [o for o in gc.get_objects() if isinstance(o, ma.Schema)]; "
               "print(sum(isinstance(o, ProblemSchema) for o in alive), "
@@ -69,3 +70,11 @@ def test_the_api_document_shares_its_schemas_instead_of_copying_them(tmp_path: P
     problems, alive, kinds = map(int, printed.split()[-3:])
     assert problems == 1
     assert alive < 3 * kinds  # 58 of 32 kinds: a schema named with other options is another
+
+
+def test_large_blocks_are_given_back_where_the_c_library_is_glibc():
+    import platform
+
+    from makerspace.core.memory import give_large_blocks_back
+
+    assert give_large_blocks_back() is (platform.libc_ver()[0] == "glibc")
