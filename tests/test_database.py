@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from makerspace.branches.models import Branch
 from makerspace.extensions import db
@@ -86,3 +87,40 @@ def test_upgrading_keeps_existing_data(app_ctx):
         assert connection.execute(text("SELECT count(*) FROM branch_staff")).scalar() == 1
         tokens = connection.execute(text("SELECT checkin_token FROM bookings")).scalars().all()
     assert len(tokens) == 1 and len(tokens[0]) == 32
+
+
+@pytest.mark.commits
+def test_going_below_0027_waits_for_the_confirmations_not_yet_written(app_ctx, make_user,
+                                                                       make_equipment):
+    """0026 keeps no message without its text: a downgrade refuses while one is waiting,
+    instead of dropping it or sending it empty."""
+    from makerspace.accounts.models import User
+    from makerspace.booking.models import Equipment
+    from makerspace.booking.services import create_booking
+    from makerspace.branches.hours import local_moment
+    from makerspace.mail.messages import write
+    from makerspace.mail.models import OutboxMessage
+
+    person, machine = make_user(), make_equipment()
+    start = local_moment(date.today() + timedelta(days=3), 10 * 60, ZoneInfo("Europe/Oslo"))
+    create_booking(user=db.session.get(User, person.id),
+                   equipment=db.session.get(Equipment, machine.id), start=start,
+                   end=start + timedelta(hours=1))
+    db.session.commit()
+    db.session.remove()
+    with pytest.raises(SystemExit):  # Flask-Migrate logs the error and exits
+        downgrade(revision="0026")
+    with db.engine.connect() as connection:  # refused: still at 0027, the message waiting
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() \
+            == "0027"
+        assert connection.execute(text("SELECT count(*) FROM outbox_messages "
+                                       "WHERE text_body IS NULL")).scalar() == 1
+    message = db.session.scalars(select(OutboxMessage)).one()
+    write(message)
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="0026")
+    with db.engine.connect() as connection:
+        kept = connection.execute(text("SELECT text_body FROM outbox_messages")).scalar()
+    assert "Prusa MK4" in kept  # the written text, kept as it was
+    upgrade()

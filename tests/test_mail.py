@@ -15,7 +15,7 @@ import pytest
 import vobject
 import zxingcpp
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from makerspace import clock
 from makerspace.accounts.models import Role, User
@@ -160,11 +160,56 @@ def test_booking_confirmation_arrives_in_the_persons_language_with_qr_and_ics(
     assert stored.sent_at is not None and stored.claimed_by is None
 
 
+def test_a_confirmation_says_what_the_booking_is_when_it_is_sent(
+        app_ctx, now, smtp_up, make_user, make_equipment):
+    person = make_user("kari@example.no", locale="en")
+    machine = make_equipment(name="Prusa MK4")
+    booking = book(person.id, machine.id)
+    db.session.get(Equipment, machine.id).name = "Prusa Core One"  # renamed before it goes
+    db.session.commit()
+
+    assert send_due().sent == 1
+    [sent] = smtp_up.messages()
+    assert "Prusa Core One" in sent["Subject"] and "Prusa Core One" in plain(sent)
+    assert "Prusa MK4" not in plain(sent) + html(sent)
+    [stored] = outbox()  # written once, kept as it was sent
+    assert stored.subject == sent["Subject"] and "Prusa Core One" in stored.text_body
+    assert stored.booking_id == booking.id and len(stored.attachments) == 2
+
+
+def test_a_confirmation_whose_booking_is_gone_fails_for_the_admins_to_see(
+        app_ctx, now, smtp_up, make_user, make_equipment):
+    booking = book(make_user().id, make_equipment().id)
+    db.session.execute(delete(Booking).where(Booking.id == booking.id))
+    db.session.commit()
+
+    report = send_due()
+    assert (report.sent, report.failed) == (0, 1) and smtp_up.envelopes == []
+    [message] = outbox()
+    assert message.status == OutboxStatus.FAILED and message.booking_id is None
+    assert "booking is gone" in message.last_error
+
+
+def test_the_persons_own_export_has_a_confirmation_not_yet_written(
+        app_ctx, now, make_user, make_equipment):
+    from makerspace.privacy.services import export_personal_data
+
+    person = make_user(locale="nb")
+    book(person.id, make_equipment(name="Prusa MK4").id)
+    [exported] = export_personal_data(db.session.get(User, person.id))["outbox_messages"]
+    assert "Prusa MK4" in exported["text"] and exported["status"] == "pending"
+    assert exported["attachments"] == ["checkin-qr.png", exported["attachments"][1]]
+    assert exported["attachments"][1].endswith(".ics")
+    assert outbox()[0].text_body is None  # the export wrote nothing
+
+
 def test_a_person_without_a_language_gets_bokmal(app_ctx, now, make_user, make_equipment):
     person = make_user()
     book(person.id, make_equipment().id)
     [message] = outbox()
-    assert message.locale == "nb" and '<html lang="nb">' in message.html_body
+    assert message.locale == "nb" and message.html_body is None  # written when sent
+    messages.write(message)
+    assert '<html lang="nb">' in message.html_body
 
 
 # -- outages and retries ------------------------------------------------------------------
@@ -308,9 +353,13 @@ def test_booking_over_http_only_writes_to_the_outbox(app, client, login, now, sm
         [message] = outbox()
         assert (message.kind, message.status, message.attempts) == (
             "booking_confirmed", OutboxStatus.PENDING, 0)
-        assert message.user_id == person.id
+        assert message.user_id == person.id and message.booking_id is not None
+        # written when it is sent: the request wrote neither its text nor its files
+        assert message.text_body is message.html_body is None and message.attachments == []
+        messages.write(message)
+        assert "Bookingen din er bekreftet." in message.text_body  # in its language, nb
         assert [a.content_type for a in message.attachments] == ["image/png", "text/calendar"]
-        # the QR code is kept as what it encodes and drawn when sent, not in the request
+        # the QR code is kept as what it encodes and drawn when sent
         qr = message.attachments[0]
         assert qr.content == b"" and qr.qr_payload.endswith("/C/" + person_booking_token(person))
         assert qr.data.startswith(b"\x89PNG")
@@ -348,6 +397,15 @@ class TestWithoutServer:
         assert "Hello Kari &lt;script&gt;," in detail  # the text body, escaped
         assert "<script>" not in detail
         assert "&lt;html lang=&#34;en&#34;&gt;" in detail or "&lt;html lang=\"en\"&gt;" in detail
+        # not written yet: what it would say now, its files by name
+        assert 'id="written-when-sent"' in detail and "checkin-qr.png" in detail
+        assert not re.findall(rf"/admin/outbox/{message_id}/files/\d+", detail)
+        with app.app_context():
+            assert db.session.get(OutboxMessage, message_id).text_body is None  # still
+            messages.write(db.session.get(OutboxMessage, message_id))
+            db.session.commit()
+        detail = client.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
+        assert 'id="written-when-sent"' not in detail and "Hello Kari &lt;script&gt;," in detail
         files = re.findall(rf"/admin/outbox/{message_id}/files/\d+", detail)
         assert len(files) == 2
         png = client.get(files[0])

@@ -34,8 +34,11 @@ from makerspace.mail.services import (
     LINK_PLACEHOLDER,
     Attachment,
     queue_message,
+    queue_to_write_when_sent,
     recipient_context,
     recipient_locale,
+    subject_line,
+    write_bodies,
 )
 from makerspace.waits.models import SlotWait
 
@@ -87,18 +90,60 @@ def _signup_context(signup: Signup) -> dict:
 
 # -- bookings -----------------------------------------------------------------------------
 
-def booking_confirmed(booking: Booking) -> OutboxMessage:
-    """The booking is made: times, a link, the QR code to show at the desk, the .ics file."""
-    db.session.flush()  # ids and timestamps for the link and the calendar file
+def booking_confirmed(booking: Booking) -> OutboxMessage | None:
+    """The booking is made: times, a link, the QR code to show at the desk, the .ics file.
+    Queued now and written when it is sent (`write`), from the booking as it is then."""
+    db.session.flush()  # the booking's id
     _confirmation_reminds(booking, booking.start_at)
-    with _for(booking.user):
-        ics = booking_file(booking)
-        attachments, extra = _checkin_parts(booking.checkin_token, ics,
-                                            f"booking-{booking.id}.ics")
-        return queue_message(
-            kind="booking_confirmed", user=booking.user, attachments=attachments,
-            subject=_l("Booking confirmed: %(name)s", name=booking.equipment.name),
-            context={**_booking_context(booking), **extra})
+    return queue_to_write_when_sent(kind="booking_confirmed", user=booking.user,
+                                    booking_id=booking.id, subject=_confirmed(booking))
+
+
+def _confirmed(booking: Booking) -> object:
+    return _l("Booking confirmed: %(name)s", name=booking.equipment.name)
+
+
+def _write_booking_confirmed(message: OutboxMessage, booking: Booking) -> None:
+    message.subject = subject_line(_confirmed(booking))  # the machine's name as it is now
+    ics = booking_file(booking)
+    attachments, extra = _checkin_parts(booking.checkin_token, ics,
+                                        f"booking-{booking.id}.ics")
+    write_bodies(message, {**_booking_context(booking), **extra}, attachments)
+
+
+# The messages queued without their text, by kind: the sender writes them (`write`).
+WRITTEN_WHEN_SENT = {"booking_confirmed": _write_booking_confirmed}
+
+
+class NothingToWrite(Exception):
+    """The booking a message was to be written from is gone (the message fails, shown to
+    admins)."""
+
+
+def write(message: OutboxMessage) -> None:
+    """Give a message queued to be written when sent its bodies and files, from its booking
+    as it is now, in its language; a written message is left as it is."""
+    if message.text_body is not None:
+        return
+    booking = db.session.get(Booking, message.booking_id) if message.booking_id else None
+    if booking is None or message.kind not in WRITTEN_WHEN_SENT:
+        raise NothingToWrite(message.id)
+    with recipient_context(message.locale):
+        WRITTEN_WHEN_SENT[message.kind](message, booking)
+
+
+def preview(message: OutboxMessage) -> tuple[str, str, list[str]]:
+    """What a message says (text, HTML, file names), or for one not written yet what it
+    would say now; nothing is changed (the admin's and the person's own views)."""
+    if message.text_body is not None and message.html_body is not None:
+        return message.text_body, message.html_body, [a.filename for a in message.attachments]
+    draft = OutboxMessage(kind=message.kind, to_name=message.to_name, locale=message.locale,
+                          subject=message.subject, booking_id=message.booking_id)
+    try:
+        write(draft)  # a draft outside the session: nothing of it is ever saved
+    except NothingToWrite:
+        return "", "", []
+    return draft.text_body or "", draft.html_body or "", [a.filename for a in draft.attachments]
 
 
 def booking_cancelled_by_staff(booking: Booking) -> OutboxMessage:

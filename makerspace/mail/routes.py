@@ -12,6 +12,7 @@ from makerspace.core.forms import EmptyForm
 from makerspace.core.pagination import requested_page
 from makerspace.mail import services
 from makerspace.mail.links import with_link
+from makerspace.mail.messages import preview
 from makerspace.mail.models import OutboxStatus
 
 bp = Blueprint("mail", __name__)
@@ -58,9 +59,11 @@ def outbox():  # type: ignore[no-untyped-def]
 def message(message_id: int):  # type: ignore[no-untyped-def]
     found = services.message_by_id(message_id)
     note = _("[a personal link, made when the message is sent]")
+    text_body, html_body, files = preview(found)
     return render_template("admin/outbox.html", message=found,
-                           text_body=with_link(found.text_body, note),
-                           html_body=with_link(found.html_body, note),
+                           text_body=with_link(text_body, note),
+                           html_body=with_link(html_body, note),
+                           unwritten_files=files if found.text_body is None else [],
                            status_names=STATUS_NAMES, configured=services.mail_configured(),
                            kind_names=KIND_NAMES, form=EmptyForm())
 

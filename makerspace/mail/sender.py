@@ -34,6 +34,7 @@ from sqlalchemy import func, or_, select, update
 from makerspace import clock
 from makerspace.extensions import db
 from makerspace.mail.links import LinkGone, make_link, with_link
+from makerspace.mail.messages import NothingToWrite, write
 from makerspace.mail.models import OutboxMessage, OutboxStatus
 
 MAX_ATTEMPTS = 10
@@ -92,6 +93,8 @@ def build_mime(message: OutboxMessage, *, sender: str, now: datetime,
                           f"@{domain}>")
     mime["Auto-Submitted"] = "auto-generated"
     text_body, html_body = message.text_body, message.html_body
+    if text_body is None or html_body is None:
+        raise ValueError(f"message {message.id} is not written yet (mail.messages.write)")
     if link is not None:
         text_body, html_body = with_link(text_body, link), with_link(html_body, link)
     mime.set_content(text_body)
@@ -213,6 +216,14 @@ def send_due(now: datetime | None = None, *, limit: int = 100) -> SendReport:
             message = db.session.get(OutboxMessage, message_id)
             if message is None or message.claimed_by != worker:
                 db.session.rollback()
+                continue
+            try:
+                write(message)  # a booking's confirmation, written now from the booking
+            except NothingToWrite:
+                _finish(message_id, worker, attempts=message.attempts + 1,
+                        status=OutboxStatus.FAILED,
+                        last_error="The booking is gone; the message could not be written.")
+                report.failed += 1
                 continue
             try:
                 link = make_link(message) if message.link_kind else None

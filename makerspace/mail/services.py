@@ -7,7 +7,7 @@ later, outside any web request.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -83,28 +83,60 @@ def queue_message(*, kind: str, subject: Any, context: Mapping[str, Any] | None 
     `subject` is a (lazy) gettext string; the bodies come from `templates/mail/<kind>.txt` and
     `.html`; everything is rendered in the recipient's language. `link_kind` names the kind
     of link (see `mail.links`) that the sender puts in place of LINK_PLACEHOLDER when it sends."""
+    return _queue(kind=kind, subject=subject, user=user, to_email=to_email, to_name=to_name,
+                  locale=locale, link_kind=link_kind, write=lambda message: write_bodies(
+                      message, context or {}, attachments))
+
+
+def queue_to_write_when_sent(*, kind: str, subject: Any, user: User,
+                             booking_id: int) -> OutboxMessage | None:
+    """Queue a message about a booking that the sender writes when it sends it (its subject
+    now, its bodies and files then; mail/messages.py, WRITTEN_WHEN_SENT)."""
+    return _queue(kind=kind, subject=subject, user=user, booking_id=booking_id)
+
+
+def subject_line(subject: Any) -> str:
+    """A (lazy) gettext subject as one line of at most 300 characters, in the current
+    language."""
+    return " ".join(str(subject).split())[:300]
+
+
+def write_bodies(message: OutboxMessage, context: Mapping[str, Any],
+                 attachments: Sequence[Attachment]) -> None:
+    """Render the message's bodies from its templates, in its language, and give it its
+    files."""
+    with recipient_context(message.locale):
+        values = {"recipient_name": message.to_name, "locale": message.locale, **context}
+        message.text_body = render_template(f"mail/{message.kind}.txt", **values)
+        message.html_body = render_template(f"mail/{message.kind}.html",
+                                            subject=message.subject, **values)
+    message.attachments = [OutboxAttachment(filename=a.filename, content_type=a.content_type,
+                                            content_id=a.content_id, content=a.content,
+                                            qr_payload=a.qr_payload)
+                           for a in attachments]
+
+
+def _queue(*, kind: str, subject: Any, user: User | None, to_email: str | None = None,
+           to_name: str | None = None, locale: str | None = None,
+           link_kind: str | None = None, booking_id: int | None = None,
+           write: Callable[[OutboxMessage], None] | None = None) -> OutboxMessage | None:
     if user is None and not to_email:
         raise ValueError("a message needs a user or to_email")
     email = to_email or user.email  # type: ignore[union-attr]
     if not email:
         return None  # logs in with a library card or ID-porten and gave no address
     language = recipient_locale(user, locale)
-    name = to_name if to_name is not None else (user.name if user is not None else "")
     with recipient_context(language):
-        values = {"recipient_name": name, "locale": language, **(context or {})}
-        subject_text = " ".join(str(subject).split())[:300]
-        text_body = render_template(f"mail/{kind}.txt", **values)
-        html_body = render_template(f"mail/{kind}.html", subject=subject_text, **values)
+        subject_text = subject_line(subject)
     now = clock.now()
     message = OutboxMessage(
-        created_at=now, kind=kind, to_email=email, to_name=name, locale=language,
-        subject=subject_text, link_kind=link_kind,
-        text_body=text_body, html_body=html_body, status=OutboxStatus.PENDING, attempts=0,
-        next_attempt_at=now, user_id=user.id if user is not None else None,
-        attachments=[OutboxAttachment(filename=a.filename, content_type=a.content_type,
-                                      content_id=a.content_id, content=a.content,
-                                      qr_payload=a.qr_payload)
-                     for a in attachments])
+        created_at=now, kind=kind, to_email=email,
+        to_name=to_name if to_name is not None else (user.name if user is not None else ""),
+        locale=language, subject=subject_text, link_kind=link_kind, booking_id=booking_id,
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now,
+        user_id=user.id if user is not None else None)
+    if write is not None:
+        write(message)
     db.session.add(message)
     db.session.flush()
     _announce()

@@ -40,6 +40,7 @@ from makerspace.loans.models import Loan, LoanStatus
 from makerspace.loans.services import cancel_loan
 from makerspace.machines.models import MachineJob
 from makerspace.mail.links import with_link
+from makerspace.mail.messages import preview
 from makerspace.mail.models import OutboxMessage, OutboxStatus
 from makerspace.stats.models import StatsSubscription
 from makerspace.waits.models import SlotWait
@@ -160,10 +161,14 @@ def _outbox(user: User) -> list[dict[str, Any]]:
     messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id)
                                   .order_by(OutboxMessage.created_at))
     note = "[personal link, made when sent]"
-    return [{"kind": m.kind, "to": m.to_email, "subject": m.subject, "status": m.status.value,
-             "created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at),
-             "text": with_link(m.text_body, note),
-             "attachments": [a.filename for a in m.attachments]} for m in messages]
+    exported = []
+    for m in messages:
+        text, _html, files = preview(m)  # one not written yet: what it would say now
+        exported.append({"kind": m.kind, "to": m.to_email, "subject": m.subject,
+                         "status": m.status.value, "created_at": _iso(m.created_at),
+                         "sent_at": _iso(m.sent_at), "text": with_link(text, note),
+                         "attachments": files})
+    return exported
 
 
 def _outages(user: User) -> list[dict[str, Any]]:
