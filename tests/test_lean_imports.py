@@ -34,22 +34,24 @@ def _fresh_process(tmp_path: Path, *command: str) -> str:
                           capture_output=True, text=True, timeout=120, check=True).stdout
 
 
+def _last_line(tmp_path: Path, script: str) -> str:
+    return _fresh_process(tmp_path, sys.executable, "-c", script).strip().splitlines()[-1]
+
+
 def test_a_web_worker_does_not_load_alembic(tmp_path: Path):
-    script = ("import sys, wsgi; "
-              "print(sorted({m.split('.')[0] for m in sys.modules} & "
-              "{'alembic', 'mako', 'pygments', 'flask_migrate', 'authlib', 'joserfc', "
-              "'requests', 'urllib3', 'cryptography', 'qrcode', 'PIL', 'psycopg'}))")
-    printed = _fresh_process(tmp_path, sys.executable, "-c", script)
-    assert printed.strip().splitlines()[-1] == "[]"
+    assert _last_line(tmp_path, (
+        "import sys, wsgi; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'alembic', 'mako', 'pygments', 'flask_migrate', 'authlib', 'joserfc', "
+        "'requests', 'urllib3', 'cryptography', 'qrcode', 'PIL', 'psycopg'}))")) == "[]"
 
 
 def test_norways_holidays_leave_the_other_countries_unloaded(tmp_path: Path):
-    script = ("import sys, datetime, wsgi; "
-              "from makerspace.branches.hours import public_holiday; "
-              "print(public_holiday(datetime.date(2026, 12, 25)), "
-              "sum(m.startswith('holidays.countries') for m in sys.modules))")
-    printed = _fresh_process(tmp_path, sys.executable, "-c", script)
-    assert printed.strip().splitlines()[-1] == "Første juledag 0"
+    assert _last_line(tmp_path, (
+        "import sys, datetime, wsgi; "
+        "from makerspace.branches.hours import public_holiday; "
+        "print(public_holiday(datetime.date(2026, 12, 25)), "
+        "sum(m.startswith('holidays.countries') for m in sys.modules))")) == "Første juledag 0"
 
 
 def test_the_flask_command_still_has_its_db_commands(tmp_path: Path):

@@ -195,6 +195,23 @@ def _finish(message_id: int, worker: str, **values: Any) -> bool:
     return bool(result.rowcount)
 
 
+class _Unsendable(Exception):
+    """What a message needs to be sent is gone: it fails at once (the reason for admins)."""
+
+
+def _ready(message: OutboxMessage) -> str | None:
+    """Write the message if it is written when sent (a booking's confirmation, from the
+    booking as it is now) and make its secret link if it has one; the link."""
+    try:
+        write(message)
+    except NothingToWrite:
+        raise _Unsendable("The booking is gone; the message could not be written.") from None
+    try:
+        return make_link(message) if message.link_kind else None
+    except LinkGone:
+        raise _Unsendable("The person or the address is gone; no link was made.") from None
+
+
 def send_due(now: datetime | None = None, *, limit: int = 100) -> SendReport:
     """Send the messages that are due. Runs its own short transactions: call it with no unit
     of work open (the CLI commands do). Without MAIL_SERVER it sends nothing."""
@@ -218,19 +235,10 @@ def send_due(now: datetime | None = None, *, limit: int = 100) -> SendReport:
                 db.session.rollback()
                 continue
             try:
-                write(message)  # a booking's confirmation, written now from the booking
-            except NothingToWrite:
+                link = _ready(message)
+            except _Unsendable as reason:
                 _finish(message_id, worker, attempts=message.attempts + 1,
-                        status=OutboxStatus.FAILED,
-                        last_error="The booking is gone; the message could not be written.")
-                report.failed += 1
-                continue
-            try:
-                link = make_link(message) if message.link_kind else None
-            except LinkGone:
-                _finish(message_id, worker, attempts=message.attempts + 1,
-                        status=OutboxStatus.FAILED,
-                        last_error="The person or the address is gone; no link was made.")
+                        status=OutboxStatus.FAILED, last_error=str(reason))
                 report.failed += 1
                 continue
             try:
