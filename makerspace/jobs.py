@@ -37,14 +37,14 @@ from makerspace.machines.poller import MachinePoller
 from makerspace.mail.messages import queue_reminders
 from makerspace.mail.sender import SendReport, send_due
 from makerspace.mail.services import OUTBOX_CHANNEL
-
-if TYPE_CHECKING:
-    import psycopg
 from makerspace.mail.statistics import queue_monthly_summaries
 from makerspace.privacy.services import RetentionReport, sweep_retention
 from makerspace.stats.keys import forget_old_salts
 from makerspace.stats.rollup import refresh_rollup
 from makerspace.waits.services import sweep_waits
+
+if TYPE_CHECKING:
+    import psycopg
 
 # pg_try_advisory_xact_lock key: "folk" in ASCII. Only ticks take it.
 TICK_LOCK = 0x666F6C6B
@@ -133,7 +133,7 @@ class _Listen:
     is the listener's own (not the pool's) and is made again when it breaks."""
 
     def __init__(self, url: str, stopping: threading.Event, connect_timeout: int) -> None:
-        # Imported here, not at the top: a web worker on SQLite has no other use for it (6 MB).
+        # Imported here, not at the top: a web worker on SQLite has no other use for it (10 MB).
         import psycopg
 
         self.driver = psycopg
