@@ -140,7 +140,7 @@ def _norway() -> type[holidays.HolidayBase]:
     """The library's Norway, loaded from its own module file. `holidays.country_holidays("NO")`
     imports the package `holidays.countries`, whose `__init__` imports all 250 countries: 8 MB
     in every web worker for the one country asked. Norway's module imports only the
-    library's base classes (tests/test_hours.py compares the two for 2000–2060)."""
+    library's base classes (tests/test_booking_services.py compares the two, 2000–2060)."""
     path = Path(holidays.__file__).parent / "countries" / "norway.py"
     spec = importlib.util.spec_from_file_location("holidays.countries.norway", path)
     if spec is None or spec.loader is None:
