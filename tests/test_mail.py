@@ -190,6 +190,29 @@ def test_a_confirmation_whose_booking_is_gone_fails_for_the_admins_to_see(
     assert "booking is gone" in message.last_error
 
 
+def test_a_confirmation_that_cannot_be_written_is_retried_and_holds_up_no_other(
+        app_ctx, now, smtp_up, make_user, make_equipment, monkeypatch):
+    first, second = make_user("a@example.no"), make_user("b@example.no")
+    machine = make_equipment()
+    broken = book(first.id, machine.id).id
+    book(second.id, machine.id, start=START + timedelta(hours=2))
+
+    def write_or_break(message, booking):  # noqa: ANN001, ANN202
+        if booking.id == broken:
+            raise RuntimeError("template broke")
+        return real(message, booking)
+
+    real = messages.WRITTEN_WHEN_SENT["booking_confirmed"]
+    monkeypatch.setitem(messages.WRITTEN_WHEN_SENT, "booking_confirmed", write_or_break)
+    report = send_due()
+    assert (report.sent, report.retrying, report.failed) == (1, 1, 0)
+    assert [e.rcpt_tos for e in smtp_up.envelopes] == [["b@example.no"]]
+    failed, sent = outbox()
+    assert (failed.status, failed.attempts, failed.text_body) == (OutboxStatus.PENDING, 1, None)
+    assert "template broke" in failed.last_error and failed.next_attempt_at > NOW
+    assert sent.status == OutboxStatus.SENT
+
+
 def test_the_persons_own_export_has_a_confirmation_not_yet_written(
         app_ctx, now, make_user, make_equipment):
     from makerspace.privacy.services import export_personal_data

@@ -212,6 +212,20 @@ def _ready(message: OutboxMessage) -> str | None:
         raise _Unsendable("The person or the address is gone; no link was made.") from None
 
 
+def _failed_attempt(report: SendReport, message_id: int, worker: str, attempts: int,
+                    error: Exception, *, gave_up: bool, now: datetime) -> None:
+    """Record a failed attempt: tried again after the backoff, or failed for good."""
+    text = f"{type(error).__name__}: {error}"[:1000]
+    _finish(message_id, worker, attempts=attempts, last_error=text,
+            status=OutboxStatus.FAILED if gave_up else OutboxStatus.PENDING,
+            next_attempt_at=now + retry_delay(attempts))
+    report.errors.append(f"message {message_id}: {text}")
+    if gave_up:
+        report.failed += 1
+    else:
+        report.retrying += 1
+
+
 def send_due(now: datetime | None = None, *, limit: int = 100) -> SendReport:
     """Send the messages that are due. Runs its own short transactions: call it with no unit
     of work open (the CLI commands do). Without MAIL_SERVER it sends nothing."""
@@ -234,32 +248,30 @@ def send_due(now: datetime | None = None, *, limit: int = 100) -> SendReport:
             if message is None or message.claimed_by != worker:
                 db.session.rollback()
                 continue
+            attempts = message.attempts + 1
             try:
-                link = _ready(message)
+                mime = build_mime(message, sender=sender, now=clock.now(), link=_ready(message))
             except _Unsendable as reason:
-                _finish(message_id, worker, attempts=message.attempts + 1,
-                        status=OutboxStatus.FAILED, last_error=str(reason))
+                _finish(message_id, worker, attempts=attempts, status=OutboxStatus.FAILED,
+                        last_error=str(reason))
                 report.failed += 1
                 continue
+            # A message that cannot be written (a bug in its template) is tried again later,
+            # like one the server refused; it does not hold up the rest.
+            except Exception as error:  # noqa: BLE001
+                db.session.rollback()  # whatever of it was written
+                _failed_attempt(report, message_id, worker, attempts, error,
+                                gave_up=attempts >= max_attempts, now=now)
+                continue
             try:
-                smtp.send(build_mime(message, sender=sender, now=clock.now(), link=link),
-                          message.to_email)
+                smtp.send(mime, message.to_email)
             except (smtplib.SMTPException, OSError) as error:
                 smtp.close()
-                attempts = message.attempts + 1
-                gave_up = attempts >= max_attempts or _permanent(error)
-                text = f"{type(error).__name__}: {error}"[:1000]
-                _finish(message_id, worker, attempts=attempts, last_error=text,
-                        status=OutboxStatus.FAILED if gave_up else OutboxStatus.PENDING,
-                        next_attempt_at=now + retry_delay(attempts))
-                report.errors.append(f"message {message_id}: {text}")
-                if gave_up:
-                    report.failed += 1
-                else:
-                    report.retrying += 1
+                _failed_attempt(report, message_id, worker, attempts, error,
+                                gave_up=attempts >= max_attempts or _permanent(error), now=now)
             else:
                 _finish(message_id, worker, status=OutboxStatus.SENT, sent_at=clock.now(),
-                        attempts=message.attempts + 1, last_error="")
+                        attempts=attempts, last_error="")
                 report.sent += 1
     finally:
         smtp.close()
