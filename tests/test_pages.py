@@ -6,7 +6,10 @@ import re
 
 import pytest
 
+from makerspace.accounts.models import User
 from makerspace.core.safety import safe_next_path
+from makerspace.extensions import db
+from tests.helpers import html_lang
 
 PUBLIC_PAGES = ["/", "/branches/", "/login", "/register"]
 
@@ -59,6 +62,36 @@ class TestWithCsrf:
         assert response.status_code in (400, 422)
         assert client.get("/profile").status_code == 302  # not logged in
         assert client.post("/language", data={"lang": "en"}).status_code == 400
+
+    def test_a_visitors_page_makes_no_session_and_the_picker_still_works(self, client, app):
+        """Someone not logged in gets no cookie for reading a page: their language picker is
+        a GET form that only sets the language cookie (nothing on the server changes)."""
+        page = client.get("/branches/")
+        assert page.status_code == 200
+        assert "Set-Cookie" not in page.headers
+        html = page.get_data(as_text=True)
+        picker = re.search(r'<form method="(\w+)" action="/language"[^>]*>(.*?)</form>', html, re.S)
+        assert picker is not None and picker.group(1) == "get"
+        assert 'name="csrf_token"' not in picker.group(2)
+        chosen = client.get("/language", query_string={"lang": "nn", "next": "/branches/"})
+        assert chosen.status_code == 302 and chosen.headers["Location"] == "/branches/"
+        assert chosen.headers.getlist("Set-Cookie") == [
+            c for c in chosen.headers.getlist("Set-Cookie") if c.startswith("lang=nn;")]
+        assert html_lang(client.get("/branches/").data) == "nn"
+        assert client.get("/language", query_string={"lang": "sv"}).status_code == 400
+
+    def test_a_logged_in_persons_picker_posts_with_a_token(self, client, login, make_user,
+                                                           app):
+        user = make_user(locale=None)
+        login(user)
+        html = client.get("/branches/").get_data(as_text=True)
+        picker = re.search(r'<form method="(\w+)" action="/language"[^>]*>(.*?)</form>', html, re.S)
+        assert picker is not None and picker.group(1) == "post"
+        assert 'name="csrf_token"' in picker.group(2)
+        # A followed link (GET) sets the cookie only: the profile's choice is a posted form.
+        client.get("/language", query_string={"lang": "en", "next": "/"})
+        with app.app_context():
+            assert db.session.get(User, user.id).locale is None
 
     def test_every_form_carries_a_token(self, client, login, make_user):
         login(make_user())

@@ -34,13 +34,20 @@ def accessibility():  # type: ignore[no-untyped-def]
                            contact=current_app.config.get("ACCESSIBILITY_CONTACT"))
 
 
-@bp.post("/language")
+@bp.route("/language", methods=["GET", "POST"])
 def set_language():  # type: ignore[no-untyped-def]
-    form = LanguageForm()
-    lang = request.form.get("lang", "")
-    if not form.validate_on_submit() or lang not in current_app.config["LANGUAGES"]:
+    """The language picker. A person who is logged in posts it (with the CSRF token of their
+    session) and the choice is saved on their profile too. A visitor's picker is a GET form:
+    the choice only goes into their own language cookie and changes nothing on the server,
+    so offering it needs no session, and a page read by someone not logged in sets no
+    cookie at all."""
+    posted = request.method == "POST"
+    sent = request.form if posted else request.args
+    form = LanguageForm(sent) if posted else LanguageForm(sent, meta={"csrf": False})
+    lang = sent.get("lang", "")
+    if not form.validate() or lang not in current_app.config["LANGUAGES"]:
         abort(400)
-    if current_user.is_authenticated:
+    if posted and current_user.is_authenticated:
         set_preferred_locale(current_user, lang)
     response = redirect(safe_next_path(form.next.data))
     response.set_cookie(LANGUAGE_COOKIE, lang, max_age=ONE_YEAR, samesite="Lax", httponly=True)
