@@ -27,7 +27,7 @@ def manages_branch(user: User | Any, branch: Branch) -> bool:
         return False
     if user.role == Role.ADMIN:
         return True
-    return user.role == Role.LIBRARIAN and any(b.id == branch.id for b in user.branches)
+    return user.role == Role.LIBRARIAN and user.works_at(branch.id)
 
 
 def knows_person(staff: User | Any, person: User) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from makerspace.accounts import services
 from makerspace.accounts.models import ApiToken, Role, User
+from makerspace.branches.models import Branch
 from makerspace.branches.services import UnknownBranch
 from makerspace.extensions import db
 from makerspace.mail.models import OutboxMessage
@@ -87,6 +88,38 @@ def test_api_tokens_are_stored_hashed_and_revocable(app_ctx, make_user):
     services.revoke_api_token(user, token.id)
     db.session.commit()
     assert services.user_for_api_token(raw) is None
+
+
+def test_a_tokens_librarian_knows_their_branches_without_loading_them(app_ctx, make_user,
+                                                                      make_branch):
+    """The token's lookup reads the ids of the librarian's branches in the same row, so
+    asking where they work loads no Branch objects; a change shows in the next lookup."""
+    here, there, elsewhere = make_branch("her"), make_branch("der"), make_branch("borte")
+    librarian = make_user(role=Role.LIBRARIAN, branches=[here, there])
+    newcomer = make_user(role=Role.LIBRARIAN)
+    _token, raw = services.issue_api_token(librarian, name="Skanner")
+    _token, raw_new = services.issue_api_token(newcomer, name="Skanner")
+    ids = {b.slug: b.id for b in (here, there, elsewhere)}
+    librarian_id = librarian.id
+    db.session.commit()
+    db.session.remove()
+    found = services.user_for_api_token(raw)
+    assert sorted(found.staff_branch_ids.split(",")) == sorted([str(ids["her"]),
+                                                                 str(ids["der"])])
+    assert "branches" not in found.__dict__  # not loaded, and not needed:
+    assert [found.works_at(ids[slug]) for slug in ("her", "der", "borte")] == [
+        True, True, False]
+    assert "branches" not in found.__dict__
+    assert services.user_for_api_token(raw_new).staff_branch_ids == ""
+    assert not services.user_for_api_token(raw_new).works_at(ids["her"])
+    # Another branch for the librarian: the next request's lookup knows it.
+    db.session.get(User, librarian_id).branches.append(db.session.get(Branch, ids["borte"]))
+    db.session.commit()
+    db.session.remove()
+    assert services.user_for_api_token(raw).works_at(ids["borte"])
+    # Loaded any other way, the person's branches are asked instead.
+    db.session.remove()
+    assert db.session.get(User, librarian_id).works_at(ids["borte"])
 
 
 # -- pages --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from makerspace.accounts.models import Role, User
 from makerspace.booking import errors as booking_errors
@@ -105,6 +105,56 @@ def test_scanning_twice_is_harmless(app_ctx, world):
     assert again.result == "already_checked_in" and again.already
     assert again.checked_in_at == oslo(9, 58)
     assert len(audit(AuditAction.CHECKED_IN)) == 1
+
+
+def test_a_repeated_scan_is_one_read_and_says_what_the_first_said(app_ctx, world):
+    """A checked-in booking's scan is answered from one row (no objects loaded, nothing
+    locked), with the same answer the scan that checked it in gave."""
+    world.clock.set(oslo(9, 52))
+    token = get(Booking, world.booking).checkin_token
+    first = scan(world, url(token)).as_dict()
+    db.session.commit()
+    librarian_id, branch_id = world.librarian.id, world.branch.id
+    db.session.remove()  # nothing left in the session from the first scan
+    by, here = db.session.get(User, librarian_id), db.session.get(Branch, branch_id)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_rest):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        again = services.check_in(token, by=by, branch=here)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len([s for s in statements if "FROM bookings" in s]) == 1
+    assert not any("FOR UPDATE" in s for s in statements)
+    assert again.as_dict() == {**first, "result": "already_checked_in"}
+    assert not any(isinstance(o, Booking) for o in db.session.identity_map.values())
+    # A guest's booking is named by the guest's name; an anonymised one by nothing.
+    booking = db.session.get(Booking, again.subject.id)
+    booking.user_id, booking.guest_name = None, "Gjest Gjestesen"
+    db.session.commit()
+    assert services.check_in(token, by=by, branch=here).as_dict()["name"] == "Gjest Gjestesen"
+    booking.guest_name = None
+    db.session.commit()
+    assert services.check_in(token, by=by, branch=here).as_dict()["name"] == ""
+
+
+def test_a_settled_booking_scanned_elsewhere_or_cancelled_is_refused(app_ctx, world):
+    world.clock.set(oslo(9, 52))
+    token = get(Booking, world.booking).checkin_token
+    scan(world, token)
+    db.session.commit()
+    with pytest.raises(services.WrongBranch) as caught:
+        scan(world, token, by=world.outsider, branch=world.other)
+    assert caught.value.extra == {"branch": "hoved"}
+    assert "Hovedbiblioteket" in caught.value.message
+    booking = get(Booking, world.booking)
+    booking.status = BookingStatus.CANCELLED
+    db.session.commit()
+    with pytest.raises(services.CheckinCancelled):
+        scan(world, token)
 
 
 @pytest.mark.parametrize(("moment", "outcome"), [

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Column, Enum, ForeignKey, Integer, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from makerspace.branches.models import Branch, new_feed_token
 from makerspace.database import SQLITE_AUTOINCREMENT, UTCDateTime, utcnow
@@ -74,6 +74,11 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.created_at"
     )
 
+    # The ids of the branches a librarian works at ("3,7"), where the query that loaded the
+    # person read them alongside (`with_expression`; the API token's lookup does): asking
+    # whether they work at a branch then loads no Branch objects. None otherwise.
+    staff_branch_ids: Mapped[str | None] = query_expression()
+
     # The log-in session this request came with (its raw token, from the signed cookie); set
     # by `accounts.services.user_for_session`, never stored. Flask-Login keeps it as the id.
     session_token = None
@@ -91,6 +96,12 @@ class User(UserMixin, db.Model):
         age = self.age_in(moment)
         return next((name for name, low, high in AGE_BANDS
                      if age is not None and low <= age <= high), None)
+
+    def works_at(self, branch_id: int) -> bool:
+        """Whether the person is on the staff of the branch (see auth.manages_branch)."""
+        if self.staff_branch_ids is not None:
+            return str(branch_id) in self.staff_branch_ids.split(",")
+        return any(b.id == branch_id for b in self.branches)
 
     @property
     def is_admin(self) -> bool:

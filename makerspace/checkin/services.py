@@ -128,6 +128,10 @@ class Subject:
     item: Booking | Signup
 
     @property
+    def id(self) -> int:
+        return self.item.id
+
+    @property
     def kind(self) -> str:
         return "booking" if isinstance(self.item, Booking) else "signup"
 
@@ -233,6 +237,68 @@ _SIGNUP = select(Signup).where(Signup.checkin_token == bindparam("token")).optio
 _LOCKED_SIGNUP = _SIGNUP.with_for_update(of=Signup).execution_options(populate_existing=True)
 
 
+@dataclass(frozen=True)
+class Place:
+    """The branch a scanned booking is at, as its answer names it."""
+
+    id: int
+    name: str
+    slug: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class SettledBooking:
+    """A booking that is checked in or cancelled, read as one row: the answer to a scan of
+    it is what it is, and changes nothing. The same names as Subject's, for the answer."""
+
+    id: int
+    status: BookingStatus
+    start: datetime
+    end: datetime
+    checked_in_at: datetime | None
+    name: str
+    what: str
+    branch: Place
+    token: str
+    kind = "booking"
+
+    @property
+    def is_checked_in(self) -> bool:
+        return self.status in (BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == BookingStatus.CANCELLED
+
+
+# A scan station sends the same code again and again, and a repeat is answered from this
+# one row without loading the booking, its machine, branch and person as objects (which
+# cost three times as much). Everything else about a booking's scan reads `_BOOKING`.
+_SCANNED_BOOKING = select(
+    Booking.id, Booking.status, Booking.start_at, Booking.end_at, Booking.checked_in_at,
+    func.coalesce(User.name, Booking.guest_name), Equipment.name,
+    Branch.id, Branch.name, Branch.slug, Branch.timezone,
+).join(Equipment, Equipment.id == Booking.equipment_id).join(
+    Branch, Branch.id == Equipment.branch_id).outerjoin(User, User.id == Booking.user_id).where(
+    Booking.checkin_token == bindparam("token"))
+_SETTLED = frozenset({BookingStatus.CHECKED_IN, BookingStatus.COMPLETED,
+                      BookingStatus.CANCELLED})
+
+
+def _scanned_booking(token: str) -> SettledBooking | bool:
+    """The booking with this token if it is settled; else whether there is one at all."""
+    row = db.session.execute(_SCANNED_BOOKING, {"token": token}).one_or_none()
+    if row is None:
+        return False
+    (booking_id, status, start, end, checked_in_at, name, what,
+     branch_id, branch_name, slug, zone) = row
+    if status not in _SETTLED:
+        return True
+    return SettledBooking(booking_id, status, start, end, checked_in_at, name or "", what,
+                          Place(branch_id, branch_name, slug, zone), token)
+
+
 def find_scanned(scanned: str) -> Subject | None:
     """What a scanned or typed text points to, or None (read-only; for the /c/ page)."""
     token = token_from_scan(scanned)
@@ -256,7 +322,7 @@ class CheckinResult:
     """The answer to a scan that found its booking or sign-up at the right place and time."""
 
     result: str  # "checked_in" or "already_checked_in"
-    subject: Subject
+    subject: Subject | SettledBooking
     checked_in_at: datetime | None
 
     @property
@@ -273,7 +339,7 @@ class CheckinResult:
         return {
             "result": self.result,
             "kind": subject.kind,
-            "id": subject.item.id,
+            "id": subject.id,
             "name": subject.name,
             "what": subject.what,
             "start": subject.start.isoformat(),
@@ -319,7 +385,8 @@ class LoanScan:
         }
 
 
-def _check_place(subject: Subject | Loan, *, by: User, branch: Branch | None) -> None:
+def _check_place(subject: Subject | SettledBooking | Loan, *, by: User,
+                 branch: Branch | None) -> None:
     here = subject.equipment.branch if isinstance(subject, Loan) else subject.branch
     allowed = (manages_branch(by, here) if branch is None
                else here.id == branch.id and manages_branch(by, branch))
@@ -373,13 +440,26 @@ def check_in(scanned: str, *, by: User, branch: Branch | None = None,
     token = token_from_scan(scanned or "")
     if token is None:
         raise InvalidCode()
-    # Bookings first (most scans), then sign-ups, then kit loans: a booking's scan sends
-    # one lookup. Tokens are random, so no two kinds share one. A repeated scan changes
-    # nothing and is answered from this read, without locking the row: a scan station
-    # sends the same code again and again, and each would wait for the last one's commit.
-    subject = find_by_token(token)
-    if subject is not None and not subject.settled and locks_rows(db.session):
-        subject = _locked(subject)
+    # Bookings first (most scans), then sign-ups, then kit loans. Tokens are random, so no
+    # two kinds share one. A repeated scan changes nothing and is answered from the first,
+    # light read, without locking the row: a scan station sends the same code again and
+    # again, and each would wait for the last one's commit. Anything else is read again,
+    # whole and locked until the commit.
+    scanned = _scanned_booking(token)
+    if isinstance(scanned, SettledBooking) and (
+            answer := _settled_answer(scanned, by=by, branch=branch)) is not None:
+        return answer
+    found = {"token": token}
+    subject: Subject | None = None
+    if scanned:
+        booking = db.session.scalar(_LOCKED_BOOKING if locks_rows(db.session) else _BOOKING,
+                                    found)
+        subject = Subject(booking) if booking is not None else None
+    else:
+        signup = db.session.scalar(_SIGNUP, found)
+        subject = Subject(signup) if signup is not None else None
+        if subject is not None and not subject.settled and locks_rows(db.session):
+            subject = _locked(subject)
     if subject is None:
         loan = loans.loan_by_token(token, lock=True)
         if loan is None:
@@ -401,15 +481,25 @@ def check_in(scanned: str, *, by: User, branch: Branch | None = None,
         return _check_in(subject, by=by, branch=branch, anyway=(refusal, anyway.strip()))
 
 
-def _check_in(subject: Subject, *, by: User, branch: Branch | None,
-              anyway: tuple[OutsideWindow, str] | None) -> CheckinResult:
-    """Check in a booking or sign-up found by its code (locked); the refusals come before
-    anything changes, so a refused attempt can be made again `anyway`."""
+def _settled_answer(subject: Subject | SettledBooking, *, by: User,
+                    branch: Branch | None) -> CheckinResult | None:
+    """What a scan is told before anything could change: not here (the wrong branch), a
+    cancelled booking or sign-up, or one checked in already (the time it was); else None."""
     _check_place(subject, by=by, branch=branch)
     if subject.is_cancelled:
         raise CheckinCancelled()
     if subject.is_checked_in:
         return CheckinResult("already_checked_in", subject, subject.checked_in_at)
+    return None
+
+
+def _check_in(subject: Subject, *, by: User, branch: Branch | None,
+              anyway: tuple[OutsideWindow, str] | None) -> CheckinResult:
+    """Check in a booking or sign-up found by its code (locked); the refusals come before
+    anything changes, so a refused attempt can be made again `anyway`."""
+    settled = _settled_answer(subject, by=by, branch=branch)
+    if settled is not None:
+        return settled
     now = clock.now()
     booking, signup = subject.booking, subject.signup
     if signup is not None and signup.status != SignupStatus.CONFIRMED:
