@@ -58,6 +58,7 @@ from makerspace.database import read_only_transaction
 from makerspace.embed.routes import bp as embed_bp
 from makerspace.events import labels as events_labels
 from makerspace.events.routes import bp as events_bp
+from makerspace.events.services import connect as events_release_withdrawn_signups
 from makerspace.events.staff_routes import bp as events_staff_bp
 from makerspace.extensions import babel, csrf, db, limiter, login_manager
 from makerspace.i18n import register_template_helpers, select_locale
@@ -159,6 +160,7 @@ def _init_extensions(app: Flask) -> None:
     stats_keys_stamp_bookings()
     stats_rollup_follows_jobs()
     waits_listen_for_freed_slots()
+    events_release_withdrawn_signups()
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

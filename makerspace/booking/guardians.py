@@ -234,8 +234,9 @@ def give_consent(consent: GuardianConsent) -> list[Booking]:
 
 def _cancel_covered(consent: GuardianConsent, now: datetime, reason: object, *,
                     unended: bool = False) -> list[Booking]:
+    """Cancel the bookings a machine's consent covered. A course's sign-ups are the events
+    area's to release (a freed seat goes to its waitlist): `_withdrawn` asks it."""
     if consent.for_course:
-        _cancel_covered_signups(consent, now, unended=unended)
         return []
     bookings = _covered_bookings(consent, now, unended=unended)
     for booking in bookings:
@@ -258,8 +259,7 @@ def withdraw_consent(consent: GuardianConsent) -> list[Booking]:
         return []
     consent.status, consent.answered_at = ConsentStatus.WITHDRAWN, now
     bookings = _cancel_covered(consent, now, WITHDRAWN_REASON)
-    db.session.flush()
-    signals.guardian_consent_withdrawn.send(consent, bookings=bookings)
+    _withdrawn(consent, now, bookings, unended=False)
     return bookings
 
 
@@ -273,9 +273,19 @@ def expire_consents(now: datetime | None = None) -> int:
     for consent in consents:
         consent.status = ConsentStatus.EXPIRED
         bookings = _cancel_covered(consent, now, EXPIRED_REASON, unended=True)
-        db.session.flush()
-        signals.guardian_consent_withdrawn.send(consent, bookings=bookings)
+        _withdrawn(consent, now, bookings, unended=True)
     return len(consents)
+
+
+def _withdrawn(consent: GuardianConsent, now: datetime, bookings: list[Booking], *,
+               unended: bool) -> None:
+    """Say that a consent no longer holds, with the bookings cancelled and, for a course,
+    the sign-ups it covered: the events area releases those in the same transaction
+    (events.services.connect)."""
+    db.session.flush()
+    signups = _covered_signups(consent, now, unended=unended) if consent.for_course else []
+    signals.guardian_consent_withdrawn.send(consent, bookings=bookings, signups=signups,
+                                            now=now)
 
 
 # -- courses ---------------------------------------------------------------------------------
@@ -363,13 +373,6 @@ def covered_signups(consent: GuardianConsent) -> list[Signup]:
     if consent.status not in ConsentStatus.live() or not consent.for_course:
         return []
     return _covered_signups(consent, clock.now())
-
-
-def _cancel_covered_signups(consent: GuardianConsent, now: datetime, *,
-                            unended: bool) -> list[Signup]:
-    # Imported here: events.services asks this module before each sign-up.
-    from makerspace.events.services import release_signups
-    return release_signups(_covered_signups(consent, now, unended=unended), now=now)
 
 
 # -- the guardian's link ---------------------------------------------------------------------

@@ -407,6 +407,18 @@ def release_signups(signups: list[Signup], *, now: datetime) -> list[Signup]:
     return cancelled
 
 
+def _release_withdrawn(_consent: object, *, signups: list[Signup], now: datetime,
+                       **_: object) -> None:
+    if signups:
+        release_signups(signups, now=now)
+
+
+def connect() -> None:
+    """Release the sign-ups of a course whose guardian's consent was withdrawn or never
+    given, in the same transaction (called once by create_app; idempotent)."""
+    signals.guardian_consent_withdrawn.connect(_release_withdrawn, weak=False)
+
+
 def mark_attendance(signup: Signup, *, by: User, early: bool = False) -> Signup:
     """Staff mark who came, from the check-in window's opening on (`early`: before it, an
     override the caller audits); attending a certifying event grants its certification (with
