@@ -446,13 +446,13 @@ def check_in(scanned: str, *, by: User, branch: Branch | None = None,
     # light read, without locking the row: a scan station sends the same code again and
     # again, and each would wait for the last one's commit. Anything else is read again,
     # whole and locked until the commit.
-    scanned = _scanned_booking(token)
-    if isinstance(scanned, SettledBooking) and (
-            answer := _settled_answer(scanned, by=by, branch=branch)) is not None:
+    seen = _scanned_booking(token)
+    if isinstance(seen, SettledBooking) and (
+            answer := _settled_answer(seen, by=by, branch=branch)) is not None:
         return answer
     found = {"token": token}
     subject: Subject | None = None
-    if scanned:
+    if seen:
         booking = db.session.scalar(_LOCKED_BOOKING if locks_rows(db.session) else _BOOKING,
                                     found)
         subject = Subject(booking) if booking is not None else None
