@@ -208,8 +208,8 @@ class Subject:
 def find_by_token(token: str) -> Subject | None:
     """The booking or sign-up with this token (one unique-index lookup each), or None.
 
-    Loaded with the place, the person and the time the answer names, in the same query: a
-    scan station asks this once per scan."""
+    Loaded with the place, the person and the time the answer names, in the same query (the
+    /c/ page; a scan itself reads `_scanned_booking` first)."""
     found = {"token": token}
     booking = db.session.scalar(_BOOKING, found)
     if booking is not None:
