@@ -6,6 +6,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from makerspace.accounts.models import Role
+from makerspace.checkin.schemas import ScanSchema
 from tests.helpers import api_document, bearer, matches
 
 
@@ -146,3 +147,25 @@ def test_nul_characters_are_refused_not_stored(client, make_user, make_token, lo
     assert client.get("/events?branch=a%00b").status_code in (200, 400)
     assert client.post("/login", data={"email": "x\x00@example.no", "password": "y"}
                        ).status_code == 400
+
+
+def test_a_body_schema_is_made_once_not_for_every_request(client, make_user, make_token,
+                                                          monkeypatch):
+    """webargs makes a new instance of a schema class for each request it parses (every
+    field copied); the API hands it one instance, made when the endpoint is declared."""
+    made: list[ScanSchema] = []
+    making = ScanSchema.__init__
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(self)
+        making(self, *args, **kwargs)
+
+    monkeypatch.setattr(ScanSchema, "__init__", counted)
+    key = make_token(make_user("lib@example.no", role=Role.LIBRARIAN))
+    answers = [client.post("/api/v1/checkins", json={"code": "NOSUCHCODE"}, headers=bearer(key))
+               for _ in range(3)]
+    assert [a.get_json()["code"] for a in answers] == ["invalid_code"] * 3
+    assert [a.status_code for a in answers] == [400] * 3
+    assert made == []
+    unreadable = client.post("/api/v1/checkins", json={"code": 7}, headers=bearer(key))
+    assert unreadable.status_code == 422 and unreadable.get_json()["field"] == "code"

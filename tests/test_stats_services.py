@@ -7,6 +7,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from makerspace.accounts.models import Role
 from makerspace.booking.models import (
@@ -208,6 +209,28 @@ def test_a_person_gets_one_key_a_year_and_the_salt_is_forgotten(app_ctx, people,
     frozen_clock.set(utc(2026, 4, 15))  # 90 days after the last of 2025's bookings ended
     assert forget_old_salts() == 1
     assert [s.year for s in db.session.query(StatsSalt)] == [2026]
+
+
+def test_a_booking_reads_the_salt_and_whether_its_person_booked_before_in_one_statement(
+        app_ctx, people):
+    branch, (printer,) = place("hoved", every_day("08:00", "20:00"))
+    first = book(printer, people[0], utc(2025, 4, 1, 8))  # 2025's salt is made here
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        again = book(printer, people[0], utc(2025, 4, 2, 8))
+        other = book(printer, people[1], utc(2025, 4, 3, 8))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    stamps = [s for s in statements if "stats_salts" in s]
+    assert len(stamps) == 2 and all("EXISTS" in s.upper() for s in stamps)
+    assert (first.first_booking, again.first_booking, other.first_booking) == (
+        True, False, True)
+    assert first.citizen_key == again.citizen_key != other.citizen_key
 
 
 def test_distinct_citizens_are_counted_over_the_whole_group(app_ctx, people, settle):

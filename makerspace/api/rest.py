@@ -76,7 +76,10 @@ class ApiBlueprint(flask_smorest.Blueprint):
     def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any
                   ) -> Callable[[Any], Any]:
         """flask-smorest's arguments; a JSON body also brings the answers about the body
-        itself (400 `invalid_json`, 413 `too_large`)."""
+        itself (400 `invalid_json`, 413 `too_large`). A schema class is made into its instance
+        here, once: webargs would make a new one, every field copied, for each request."""
+        if isinstance(schema, type):
+            schema = schema()
         parse = super().arguments(schema, location=location, **kwargs)
         if location != "json":
             return parse

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, event, exists, select
+from sqlalchemy import bindparam, delete, event, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from makerspace import clock
@@ -30,21 +30,26 @@ _salts = StatsSalt.__table__
 _bookings = Booking.__table__
 
 
-def _salt(connection: Any, year: int) -> str:
-    """The year's salt, made on first use (two writers at once agree on one)."""
-    found = connection.execute(select(_salts.c.salt).where(_salts.c.year == year)).scalar()
+def _salt_of(year: Any) -> Any:
+    return select(_salts.c.salt).where(_salts.c.year == year).scalar_subquery()
+
+
+# A booking is written for someone: the year's salt and whether they booked before, in one
+# statement (on PostgreSQL each would be a round trip of its own).
+_SALT_AND_BOOKED_BEFORE = select(
+    _salt_of(bindparam("year")),
+    exists().where(_bookings.c.user_id == bindparam("user_id")))
+
+
+def _salt(connection: Any, year: int, found: str | None) -> str:
+    """The year's salt (`found`: as read), made on first use (two writers at once agree on
+    one)."""
     if found is not None:
         return found
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     connection.execute(dialect.insert(_salts).values(year=year, salt=secrets.token_hex(32))
                        .on_conflict_do_nothing(index_elements=["year"]))
-    return connection.execute(select(_salts.c.salt).where(_salts.c.year == year)).scalar_one()
-
-
-def citizen_key(connection: Any, user_id: int, moment: datetime) -> str:
-    """The key of a person's bookings in the calendar year of `moment`."""
-    salt = _salt(connection, moment.year)
-    return hmac.new(salt.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()[:16]
+    return connection.execute(select(_salt_of(year))).scalar_one()
 
 
 def _stamp(_mapper: Any, connection: Any, booking: Booking) -> None:
@@ -52,9 +57,13 @@ def _stamp(_mapper: Any, connection: Any, booking: Booking) -> None:
         booking.user.id if booking.user is not None else None)
     if user_id is None or booking.citizen_key is not None:
         return
-    booking.citizen_key = citizen_key(connection, user_id, booking.start_at)
-    booking.first_booking = not connection.execute(
-        select(exists().where(_bookings.c.user_id == user_id))).scalar()
+    year = booking.start_at.year
+    found, booked_before = connection.execute(
+        _SALT_AND_BOOKED_BEFORE, {"year": year, "user_id": user_id}).one()
+    salt = _salt(connection, year, found)
+    booking.citizen_key = hmac.new(salt.encode(), str(user_id).encode(),
+                                   hashlib.sha256).hexdigest()[:16]
+    booking.first_booking = not booked_before
 
 
 def connect() -> None:
