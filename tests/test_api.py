@@ -6,6 +6,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from makerspace.accounts.models import Role
+from makerspace.booking.schemas import AvailabilityQuerySchema
 from makerspace.checkin.schemas import ScanSchema
 from tests.helpers import api_document, bearer, matches
 
@@ -149,23 +150,29 @@ def test_nul_characters_are_refused_not_stored(client, make_user, make_token, lo
                        ).status_code == 400
 
 
-def test_a_body_schema_is_made_once_not_for_every_request(client, make_user, make_token,
-                                                          monkeypatch):
+def test_a_schema_is_made_once_not_for_every_request(client, make_user, make_token,
+                                                    make_equipment, monkeypatch):
     """webargs makes a new instance of a schema class for each request it parses (every
     field copied); the API hands it one instance, made when the endpoint is declared."""
-    made: list[ScanSchema] = []
-    making = ScanSchema.__init__
+    made: list[object] = []
+    for schema in (ScanSchema, AvailabilityQuerySchema):
+        making = schema.__init__
 
-    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        made.append(self)
-        making(self, *args, **kwargs)
+        def counted(self, *args, making=making, **kwargs):  # type: ignore[no-untyped-def]
+            made.append(self)
+            making(self, *args, **kwargs)
 
-    monkeypatch.setattr(ScanSchema, "__init__", counted)
+        monkeypatch.setattr(schema, "__init__", counted)
     key = make_token(make_user("lib@example.no", role=Role.LIBRARIAN))
     answers = [client.post("/api/v1/checkins", json={"code": "NOSUCHCODE"}, headers=bearer(key))
                for _ in range(3)]
     assert [a.get_json()["code"] for a in answers] == ["invalid_code"] * 3
     assert [a.status_code for a in answers] == [400] * 3
+    machine = make_equipment()
+    week = [client.get(f"/api/v1/equipment/{machine.id}/availability?from=2026-12-01&days={n}")
+            for n in (1, 63)]
+    assert [a.status_code for a in week] == [200, 422]  # 1 to 62 days
+    assert "free" in week[0].get_json() and week[1].get_json()["field"] == "days"
     assert made == []
     unreadable = client.post("/api/v1/checkins", json={"code": 7}, headers=bearer(key))
     assert unreadable.status_code == 422 and unreadable.get_json()["field"] == "code"
